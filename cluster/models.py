@@ -1,0 +1,181 @@
+"""The frame of the plan: the cluster, the org units it spans, parks and focus sectors."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .dbchecks import fixed_alphabet
+
+
+class BilingualNameMixin(models.Model):
+    """Chinese name first; the English one is shown when the interface is in English."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name_zh
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cluster(BilingualNameMixin):
+    plan_start_year = models.PositiveSmallIntegerField(_("plan start year"))
+    plan_end_year = models.PositiveSmallIntegerField(_("plan end year"))
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(plan_end_year__gte=F("plan_start_year")),
+                name="cluster_plan_period_ordered",
+                violation_error_message=_("The plan cannot end before it starts."),
+            ),
+            models.UniqueConstraint(fields=["name_zh"], name="cluster_name_unique"),
+        ]
+
+
+class District(BilingualNameMixin):
+    """An org unit of the city: county-level city, district or development zone."""
+
+    class Kind(models.TextChoices):
+        COUNTY_CITY = "county_city", _("county-level city")
+        DISTRICT = "district", _("district")
+        DEVELOPMENT_ZONE = "development_zone", _("development zone")
+
+    class CodeSystem(models.TextChoices):
+        ADMINISTRATIVE = "gbt2260", _("GB/T 2260 administrative division code")
+        STATISTICAL = "statistical", _("statistical code (not an administrative division)")
+
+    code = models.CharField(
+        _("code"),
+        max_length=6,
+        null=True,
+        blank=True,
+        help_text=_("Six digits; empty for a management committee without its own code."),
+    )
+    code_system = models.CharField(
+        _("code system"), max_length=16, choices=CodeSystem, blank=True, default=""
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="district_code_unique"),
+            models.UniqueConstraint(fields=["name_zh"], name="district_name_unique"),
+            models.CheckConstraint(
+                condition=Q(code__isnull=True) | fixed_alphabet("code", 6, "0123456789"),
+                name="district_code_six_digits",
+                violation_error_message=_("A district code has exactly six digits."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(code__isnull=True) & Q(code_system=""))
+                | (Q(code__isnull=False) & ~Q(code_system="")),
+                name="district_code_has_system",
+                violation_error_message=_("A code needs its code system, and only a code has one."),
+            ),
+        ]
+
+
+class Park(BilingualNameMixin):
+    """An industrial park or carrier inside a district, e.g. 苏州纳米城 in SIP."""
+
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.PROTECT, related_name="parks"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("park")
+        verbose_name_plural = _("parks")
+        ordering = ["district__sort_order", "name_zh"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "name_zh"], name="park_name_unique"),
+        ]
+
+
+class SectorQuerySet(models.QuerySet):
+    def directions(self):
+        return self.filter(level=Sector.Level.DIRECTION)
+
+    def materials(self):
+        return self.filter(level=Sector.Level.MATERIAL)
+
+
+class Sector(BilingualNameMixin):
+    """Two-level tree: the plan's four focus directions and the materials under each."""
+
+    class Level(models.IntegerChoices):
+        DIRECTION = 1, _("focus direction")
+        MATERIAL = 2, _("material")
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("focus direction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="materials",
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("Where the plan names it.")
+    )
+    history = HistoricalRecords()
+
+    objects = SectorQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(level=1) & Q(parent__isnull=True))
+                | (Q(level=2) & Q(parent__isnull=False)),
+                name="sector_two_level_tree",
+                violation_error_message=_(
+                    "A focus direction has no parent; a material belongs to a focus direction."
+                ),
+            ),
+            models.UniqueConstraint(fields=["parent", "name_zh"], name="sector_name_unique"),
+        ]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id and self.parent.level != self.Level.DIRECTION:
+            raise ValidationError({"parent": _("A material must sit under a focus direction.")})
+
+    @property
+    def direction(self) -> "Sector":
+        return self.parent if self.parent_id else self

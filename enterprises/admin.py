@@ -1,0 +1,246 @@
+from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from cluster.formatting import yuan_as_wan
+from cluster.models import Sector
+
+from .choices import DesignationType
+from .models import (
+    Designation,
+    Enterprise,
+    Listing,
+    Milestone,
+    QuarterlyReport,
+    ResearchProject,
+)
+from .resources import EnterpriseResource
+
+
+class DirectionFilter(admin.SimpleListFilter):
+    title = _("focus direction")
+    parameter_name = "direction"
+
+    def lookups(self, request, model_admin):
+        return [(str(s.pk), s.name) for s in Sector.objects.directions()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(primary_sector__parent_id=self.value())
+        return queryset
+
+
+class ValidDesignationFilter(admin.SimpleListFilter):
+    """Firms holding a designation of the chosen type that is valid today."""
+
+    title = _("designation valid today")
+    parameter_name = "valid_designation"
+
+    def lookups(self, request, model_admin):
+        return DesignationType.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            valid = Designation.objects.valid_on(timezone.localdate()).filter(
+                enterprise=OuterRef("pk"), type=self.value()
+            )
+            return queryset.filter(Exists(valid))
+        return queryset
+
+
+class ListedFilter(admin.SimpleListFilter):
+    title = _("listing")
+    parameter_name = "listed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("listed today")), ("no", _("not listed today"))]
+
+    def queryset(self, request, queryset):
+        listed = Exists(
+            Listing.objects.listed_on(timezone.localdate()).filter(enterprise=OuterRef("pk"))
+        )
+        if self.value() == "yes":
+            return queryset.filter(listed)
+        if self.value() == "no":
+            return queryset.exclude(listed)
+        return queryset
+
+
+class DesignationValidityFilter(admin.SimpleListFilter):
+    title = _("validity")
+    parameter_name = "validity"
+
+    def lookups(self, request, model_admin):
+        return [("valid", _("valid today")), ("expired", _("expired")), ("future", _("not yet valid"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "valid":
+            return queryset.valid_on(today)
+        if self.value() == "expired":
+            return queryset.filter(valid_to__lt=today)
+        if self.value() == "future":
+            return queryset.filter(valid_from__gt=today)
+        return queryset
+
+
+class DesignationInline(admin.TabularInline):
+    model = Designation
+    extra = 0
+    fields = ("type", "tier", "issuer", "certificate_no", "valid_from", "valid_to")
+
+
+class ListingInline(admin.TabularInline):
+    model = Listing
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+
+
+class ReportInline(admin.TabularInline):
+    model = QuarterlyReport
+    extra = 0
+    fields = (
+        "year",
+        "quarter",
+        "output_value",
+        "operating_revenue",
+        "rd_spending",
+        "employees",
+        "status",
+        "version",
+    )
+    readonly_fields = ("version",)
+    ordering = ("-year", "-quarter")
+    show_change_link = True
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    resource_classes = [EnterpriseResource]
+    list_display = (
+        "uscc",
+        "name_zh",
+        "district",
+        "primary_sector",
+        "size_class",
+        "status",
+        "above_designated_size",
+        "is_demo",
+    )
+    list_filter = (
+        "district",
+        DirectionFilter,
+        ("primary_sector", admin.RelatedOnlyFieldListFilter),
+        ValidDesignationFilter,
+        ListedFilter,
+        "status",
+        "size_class",
+        "above_designated_size",
+        "is_demo",
+    )
+    list_select_related = ("district", "primary_sector")
+    search_fields = ("name_zh", "name_en", "=uscc")
+    autocomplete_fields = ("sectors",)
+    inlines = [DesignationInline, ListingInline, MilestoneInline, ReportInline]
+    fieldsets = (
+        (None, {"fields": ("uscc", "name_zh", "name_en")}),
+        (_("Where"), {"fields": ("district", "park")}),
+        (_("What"), {"fields": ("primary_sector", "sectors")}),
+        (
+            _("Profile"),
+            {
+                "fields": (
+                    "founded_on",
+                    "size_class",
+                    "above_designated_size",
+                    "status",
+                    "in_cluster_from",
+                    "in_cluster_until",
+                    "is_demo",
+                )
+            },
+        ),
+    )
+
+
+@admin.register(Designation)
+class DesignationAdmin(SimpleHistoryAdmin):
+    list_display = ("enterprise", "type", "tier", "issuer", "valid_from", "valid_to")
+    list_filter = ("type", "tier", DesignationValidityFilter, "enterprise__district")
+    list_select_related = ("enterprise",)
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc", "certificate_no")
+    autocomplete_fields = ("enterprise",)
+    date_hierarchy = "valid_from"
+
+
+@admin.register(Listing)
+class ListingAdmin(SimpleHistoryAdmin):
+    list_display = ("enterprise", "venue", "ticker", "listed_on", "delisted_on")
+    list_filter = ("venue", "enterprise__district")
+    list_select_related = ("enterprise",)
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc", "ticker")
+    autocomplete_fields = ("enterprise",)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(SimpleHistoryAdmin):
+    list_display = ("enterprise", "kind", "occurred_on", "amount_display")
+    list_filter = ("kind", "enterprise__district")
+    list_select_related = ("enterprise",)
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc", "note")
+    autocomplete_fields = ("enterprise",)
+    date_hierarchy = "occurred_on"
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return yuan_as_wan(obj.amount) if obj.amount is not None else ""
+
+
+@admin.register(QuarterlyReport)
+class QuarterlyReportAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "enterprise",
+        "period_display",
+        "output_display",
+        "revenue_display",
+        "employees",
+        "status",
+        "version",
+    )
+    list_filter = ("year", "quarter", "status", "statistical_scope", "enterprise__district")
+    list_select_related = ("enterprise",)
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc")
+    autocomplete_fields = ("enterprise",)
+    readonly_fields = ("version", "updated_at")
+
+    @admin.display(description=_("quarter"), ordering="year")
+    def period_display(self, obj):
+        return obj.period.label()
+
+    @admin.display(description=_("output value"), ordering="output_value")
+    def output_display(self, obj):
+        return yuan_as_wan(obj.output_value)
+
+    @admin.display(description=_("operating revenue"), ordering="operating_revenue")
+    def revenue_display(self, obj):
+        return yuan_as_wan(obj.operating_revenue)
+
+
+@admin.register(ResearchProject)
+class ResearchProjectAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
+    list_filter = ("level", "is_major", "status", "district")
+    list_select_related = ("lead_enterprise", "district")
+    search_fields = ("title", "lead_institution", "lead_enterprise__name_zh")
+    autocomplete_fields = ("lead_enterprise", "partners")
+
+    @admin.display(description=_("lead"))
+    def lead(self, obj):
+        return obj.lead_enterprise or obj.lead_institution

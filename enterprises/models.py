@@ -1,0 +1,492 @@
+"""The firm register: enterprises, their designations, listings, milestones, quarterly
+reports and the research projects that count toward the plan's 重大科研项目 target."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from cluster.models import BilingualNameMixin, District, Park, Sector
+from cluster.quarters import MAX_YEAR, MIN_YEAR, Quarter
+
+from .choices import (
+    DesignationTier,
+    DesignationType,
+    EnterpriseStatus,
+    ListingVenue,
+    MilestoneKind,
+    ProjectLevel,
+    ProjectStatus,
+    ReportStatus,
+    SizeClass,
+    StatisticalScope,
+)
+from .uscc import USCCValidator, uscc_db_condition
+
+# Money is Decimal yuan with fen: 18 digits hold up to ¥10^16, beyond any single firm.
+MONEY_DIGITS = 18
+MONEY_PLACES = 2
+
+
+def money_field(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        validators=[MinValueValidator(0)],
+        **kwargs,
+    )
+
+
+def non_negative(field: str, model: str, label) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}),
+        name=f"{model}_{field}_non_negative",
+        violation_error_message=format_lazy(_("{field} cannot be negative."), field=label),
+    )
+
+
+def date_order(start: str, end: str, model: str, message) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": F(start)}),
+        name=f"{model}_{start}_before_{end}",
+        violation_error_message=message,
+    )
+
+
+class EnterpriseQuerySet(models.QuerySet):
+    def in_cluster_on(self, day: dt.date):
+        """Firms counted as part of the cluster on `day`: active or not, they had joined and
+        not yet left."""
+        return self.filter(
+            Q(in_cluster_from__isnull=True) | Q(in_cluster_from__lte=day),
+            Q(in_cluster_until__isnull=True) | Q(in_cluster_until__gte=day),
+        )
+
+    def active(self):
+        return self.filter(status=EnterpriseStatus.ACTIVE)
+
+
+class Enterprise(BilingualNameMixin):
+    uscc = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[USCCValidator()],
+        help_text=_("统一社会信用代码, 18 characters (GB 32100-2015)."),
+    )
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.PROTECT, related_name="enterprises"
+    )
+    park = models.ForeignKey(
+        Park,
+        verbose_name=_("park"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enterprises",
+    )
+    primary_sector = models.ForeignKey(
+        Sector,
+        verbose_name=_("primary sector"),
+        on_delete=models.PROTECT,
+        related_name="primary_enterprises",
+    )
+    sectors = models.ManyToManyField(
+        Sector, verbose_name=_("further sectors"), blank=True, related_name="enterprises"
+    )
+    founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    size_class = models.CharField(_("size class"), max_length=10, choices=SizeClass)
+    status = models.CharField(
+        _("status"), max_length=12, choices=EnterpriseStatus, default=EnterpriseStatus.ACTIVE
+    )
+    in_cluster_from = models.DateField(_("in the cluster from"), null=True, blank=True)
+    in_cluster_until = models.DateField(_("in the cluster until"), null=True, blank=True)
+    above_designated_size = models.BooleanField(
+        _("above designated size"),
+        default=False,
+        help_text=_("规模以上工业企业: main business revenue of ¥20 million or more."),
+    )
+    is_demo = models.BooleanField(
+        _("demo data"), default=False, help_text=_("Created by seed_demo; not a real firm.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(m2m_fields=[sectors])
+
+    objects = EnterpriseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ["name_zh"]
+        indexes = [models.Index(fields=["district", "status"], name="enterprise_district_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=uscc_db_condition("uscc"),
+                name="enterprise_uscc_valid",
+                violation_error_message=_(
+                    "The unified social credit code is not valid (GB 32100-2015)."
+                ),
+            ),
+            date_order(
+                "in_cluster_from",
+                "in_cluster_until",
+                "enterprise",
+                _("A firm cannot leave the cluster before it joined."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=EnterpriseStatus.MOVED_OUT)
+                | Q(in_cluster_until__isnull=False),
+                name="enterprise_moved_out_has_date",
+                violation_error_message=_(
+                    "A firm that moved out needs the date it left the cluster."
+                ),
+            ),
+        ]
+
+    def clean(self) -> None:
+        errors = {}
+        if self.park_id and self.district_id and self.park.district_id != self.district_id:
+            errors["park"] = _("The park %(park)s is not in the district %(district)s.") % {
+                "park": self.park,
+                "district": self.district,
+            }
+        if self.primary_sector_id and self.primary_sector.level != Sector.Level.MATERIAL:
+            errors["primary_sector"] = _(
+                "Choose a material as the primary sector, not a whole focus direction."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class DesignationQuerySet(models.QuerySet):
+    def valid_on(self, day: dt.date):
+        """Designations in force on `day`; both ends of the validity period count."""
+        return self.filter(
+            Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+        )
+
+
+class Designation(models.Model):
+    """A qualification (资质) with a validity period."""
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="designations",
+    )
+    type = models.CharField(_("type"), max_length=24, choices=DesignationType)
+    tier = models.CharField(_("tier"), max_length=12, choices=DesignationTier)
+    issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
+    certificate_no = models.CharField(_("certificate number"), max_length=100, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Empty if open-ended.")
+    )
+    history = HistoricalRecords()
+
+    objects = DesignationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("designation")
+        verbose_name_plural = _("designations")
+        ordering = ["-valid_from"]
+        indexes = [models.Index(fields=["type", "valid_from", "valid_to"], name="designation_validity")]
+        constraints = [
+            date_order(
+                "valid_from",
+                "valid_to",
+                "designation",
+                _("A designation cannot expire before it starts: valid to precedes valid from."),
+            ),
+            models.UniqueConstraint(
+                fields=["enterprise", "type", "tier", "valid_from"],
+                name="designation_unique_award",
+                violation_error_message=_(
+                    "This firm already holds this designation at this tier from that date."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} ({self.get_tier_display()})"
+
+
+class ListingQuerySet(models.QuerySet):
+    def listings(self):
+        """Listings proper: a 新三板 quotation does not count as a listing."""
+        return self.exclude(venue__in=ListingVenue.quotations())
+
+    def listed_on(self, day: dt.date):
+        return self.listings().filter(
+            Q(listed_on__lte=day), Q(delisted_on__isnull=True) | Q(delisted_on__gt=day)
+        )
+
+
+class Listing(models.Model):
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="listings"
+    )
+    venue = models.CharField(_("venue"), max_length=12, choices=ListingVenue)
+    ticker = models.CharField(_("ticker"), max_length=20)
+    listed_on = models.DateField(_("listed on"))
+    delisted_on = models.DateField(_("delisted on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("listing")
+        verbose_name_plural = _("listings")
+        ordering = ["-listed_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["venue", "ticker"],
+                name="listing_ticker_unique",
+                violation_error_message=_("This ticker is already registered on that venue."),
+            ),
+            date_order(
+                "listed_on",
+                "delisted_on",
+                "listing",
+                _("A firm cannot be delisted before it was listed."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_venue_display()} {self.ticker}"
+
+    @property
+    def is_listing(self) -> bool:
+        return self.venue not in ListingVenue.quotations()
+
+
+class Milestone(models.Model):
+    """A dated event in a firm's life, kept as a timeline."""
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="milestones",
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=MilestoneKind)
+    occurred_on = models.DateField(_("date"))
+    amount = money_field(_("amount (yuan)"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["-occurred_on"]
+        constraints = [non_negative("amount", "milestone", _("Amount"))]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_on} {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        if self.kind == MilestoneKind.FINANCING_ROUND and self.amount is None:
+            raise ValidationError({"amount": _("A financing round needs its amount.")})
+
+
+class QuarterlyReportQuerySet(models.QuerySet):
+    def for_quarter(self, quarter: Quarter):
+        return self.filter(year=quarter.year, quarter=quarter.quarter)
+
+    def for_year(self, year: int):
+        return self.filter(year=year)
+
+
+# Figures a report carries, in the order of the statistics form.
+MONEY_FIGURES = ("output_value", "operating_revenue", "rd_spending")
+COUNT_FIGURES = ("employees", "invention_patents", "high_value_patents")
+FIGURES = MONEY_FIGURES + COUNT_FIGURES
+
+
+class QuarterlyReport(models.Model):
+    """One firm's figures for one quarter (values of the quarter itself, not year to date)."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="reports"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    output_value = money_field(_("output value (yuan)"), null=True, blank=True,
+                               help_text=_("工业总产值 of the quarter."))
+    operating_revenue = money_field(_("operating revenue (yuan)"), null=True, blank=True,
+                                    help_text=_("营业收入 of the quarter."))
+    rd_spending = money_field(_("R&D spending (yuan)"), null=True, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    invention_patents = models.PositiveIntegerField(
+        _("invention patents granted"), null=True, blank=True
+    )
+    high_value_patents = models.PositiveIntegerField(
+        _("high-value patents"), null=True, blank=True
+    )
+    statistical_scope = models.CharField(
+        _("statistical scope"),
+        max_length=16,
+        choices=StatisticalScope,
+        default=StatisticalScope.SELF_REPORTED,
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus, default=ReportStatus.DRAFT
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("returned by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    return_reason = models.TextField(_("reason for return"), blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, help_text=_("Raised by every save; a stale version is refused.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    objects = QuarterlyReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        ordering = ["-year", "-quarter", "enterprise__name_zh"]
+        indexes = [
+            models.Index(fields=["year", "quarter", "status"], name="report_period_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "year", "quarter"],
+                name="report_one_per_firm_and_quarter",
+                violation_error_message=_("This firm already has a report for this quarter."),
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4),
+                name="report_quarter_1_to_4",
+                violation_error_message=_("The quarter must be between 1 and 4."),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=MIN_YEAR, year__lte=MAX_YEAR),
+                name="report_year_in_range",
+                violation_error_message=_("The year is out of range."),
+            ),
+            non_negative("output_value", "report", _("Output value")),
+            non_negative("operating_revenue", "report", _("Operating revenue")),
+            non_negative("rd_spending", "report", _("R&D spending")),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.RETURNED) | ~Q(return_reason=""),
+                name="report_returned_has_reason",
+                violation_error_message=_("A returned report needs the reason."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.APPROVED) | Q(approved_at__isnull=False),
+                name="report_approved_has_time",
+                violation_error_message=_("An approved report needs its approval time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ReportStatus.DRAFT) | Q(submitted_at__isnull=False),
+                name="report_submitted_has_time",
+                violation_error_message=_("A report past draft needs its submission time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="report_version_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} {self.period}"
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter(self.year, self.quarter)
+
+
+class ResearchProject(models.Model):
+    """A research project; major ones count toward the plan's target of 10."""
+
+    title = models.CharField(_("title"), max_length=300)
+    lead_enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("lead enterprise"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_projects",
+    )
+    lead_institution = models.CharField(
+        _("lead institution"),
+        max_length=200,
+        blank=True,
+        help_text=_("A university or institute leading the project, if no enterprise leads it."),
+    )
+    partners = models.ManyToManyField(
+        Enterprise, verbose_name=_("partner enterprises"), blank=True, related_name="projects"
+    )
+    partner_institutions = models.TextField(_("partner institutions"), blank=True)
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="projects",
+    )
+    level = models.CharField(_("level"), max_length=12, choices=ProjectLevel)
+    is_major = models.BooleanField(
+        _("major project"), default=False, help_text=_("Counts toward 重大科研项目.")
+    )
+    funding = money_field(_("funding (yuan)"), null=True, blank=True)
+    started_on = models.DateField(_("started on"))
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ProjectStatus, default=ProjectStatus.ONGOING
+    )
+    history = HistoricalRecords(m2m_fields=[partners])
+
+    class Meta:
+        verbose_name = _("research project")
+        verbose_name_plural = _("research projects")
+        ordering = ["-started_on"]
+        constraints = [
+            date_order(
+                "started_on", "ends_on", "project", _("A project cannot end before it starts.")
+            ),
+            non_negative("funding", "project", _("Funding")),
+            models.CheckConstraint(
+                condition=Q(lead_enterprise__isnull=False) | ~Q(lead_institution=""),
+                name="project_has_lead",
+                violation_error_message=_("Name the lead enterprise or the lead institution."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
