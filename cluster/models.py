@@ -18,14 +18,14 @@ class BilingualNameMixin(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         if self.name_en and (get_language() or "").startswith("en"):
             return self.name_en
         return self.name_zh
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Cluster(BilingualNameMixin):
@@ -61,7 +61,8 @@ class District(BilingualNameMixin):
         ADMINISTRATIVE = "gbt2260", _("GB/T 2260 administrative division code")
         STATISTICAL = "statistical", _("statistical code (not an administrative division)")
 
-    code = models.CharField(
+    # NULL, not "", for "no code": the unique constraint must not treat two such units alike.
+    code = models.CharField(  # noqa: DJ001
         _("code"),
         max_length=6,
         null=True,

@@ -74,7 +74,11 @@ class DesignationValidityFilter(admin.SimpleListFilter):
     parameter_name = "validity"
 
     def lookups(self, request, model_admin):
-        return [("valid", _("valid today")), ("expired", _("expired")), ("future", _("not yet valid"))]
+        return [
+            ("valid", _("valid today")),
+            ("expired", _("expired")),
+            ("future", _("not yet valid")),
+        ]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()

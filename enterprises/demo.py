@@ -81,12 +81,30 @@ MIN_OUTPUT_YUAN = 500_000.0
 SEASONALITY = (0.22, 0.245, 0.25, 0.285)
 
 TRADE_NAMES = [
-    ("纳微", "Nawei"), ("科润", "Kerun"), ("晶湛", "Jingzhan"), ("华芯", "Huaxin"),
-    ("瑞博", "Ruibo"), ("恒光", "Hengguang"), ("天孚", "Tianfu"), ("博睿", "Borui"),
-    ("微构", "Weigou"), ("星烁", "Xingshuo"), ("聚芯", "Juxin"), ("盛科", "Shengke"),
-    ("凯越", "Kaiyue"), ("纳晶", "Najing"), ("宇石", "Yushi"), ("东微", "Dongwei"),
-    ("汉纳", "Hanna"), ("思瑞", "Sirui"), ("德睿", "Derui"), ("清陶", "Qingtao"),
-    ("苏纳", "Suna"), ("敏芯", "Minxin"), ("长光", "Changguang"), ("中晟", "Zhongsheng"),
+    ("纳微", "Nawei"),
+    ("科润", "Kerun"),
+    ("晶湛", "Jingzhan"),
+    ("华芯", "Huaxin"),
+    ("瑞博", "Ruibo"),
+    ("恒光", "Hengguang"),
+    ("天孚", "Tianfu"),
+    ("博睿", "Borui"),
+    ("微构", "Weigou"),
+    ("星烁", "Xingshuo"),
+    ("聚芯", "Juxin"),
+    ("盛科", "Shengke"),
+    ("凯越", "Kaiyue"),
+    ("纳晶", "Najing"),
+    ("宇石", "Yushi"),
+    ("东微", "Dongwei"),
+    ("汉纳", "Hanna"),
+    ("思瑞", "Sirui"),
+    ("德睿", "Derui"),
+    ("清陶", "Qingtao"),
+    ("苏纳", "Suna"),
+    ("敏芯", "Minxin"),
+    ("长光", "Changguang"),
+    ("中晟", "Zhongsheng"),
 ]
 SUFFIXES = {
     "1": ("电子材料有限公司", "Electronic Materials Co., Ltd."),
@@ -101,6 +119,8 @@ INSTITUTIONS = [
     "国家第三代半导体技术创新中心（苏州）",
     "姑苏实验室",
 ]
+PLAN_FIRST_QUARTER = Quarter(2023, 1)
+PLAN_LAST_QUARTER = Quarter(2025, 4)
 RETURN_REASON = "【演示】产值环比波动较大，请核实后重新报送。"
 
 
@@ -159,8 +179,8 @@ class DemoGenerator:
         *,
         firms: int,
         seed: int,
-        first: Quarter = Quarter(2023, 1),
-        last: Quarter = Quarter(2025, 4),
+        first: Quarter = PLAN_FIRST_QUARTER,
+        last: Quarter = PLAN_LAST_QUARTER,
         batch_size: int = 500,
     ) -> None:
         if firms < 1:
@@ -256,9 +276,11 @@ class DemoGenerator:
         reports = []
         annual = {}
         for year in reversed(self.years):
-            annual[year] = profile["last_output"] / (1 + profile["growth"]) ** (
-                self.years[-1] - year
-            ) * math.exp(rng.gauss(0, 0.04))
+            annual[year] = (
+                profile["last_output"]
+                / (1 + profile["growth"]) ** (self.years[-1] - year)
+                * math.exp(rng.gauss(0, 0.04))
+            )
         scope = (
             StatisticalScope.ABOVE_SIZE
             if enterprise.above_designated_size
@@ -304,10 +326,18 @@ class DemoGenerator:
             dt.datetime.combine(quarter.end + dt.timedelta(days=rng.randint(5, 14)), dt.time(10))
         )
         if quarter != self.last:
-            return ReportStatus.APPROVED, submitted, submitted + dt.timedelta(days=rng.randint(2, 8))
+            return (
+                ReportStatus.APPROVED,
+                submitted,
+                submitted + dt.timedelta(days=rng.randint(2, 8)),
+            )
         draw = rng.random()
         if draw < 0.78:
-            return ReportStatus.APPROVED, submitted, submitted + dt.timedelta(days=rng.randint(2, 8))
+            return (
+                ReportStatus.APPROVED,
+                submitted,
+                submitted + dt.timedelta(days=rng.randint(2, 8)),
+            )
         if draw < 0.90:
             return ReportStatus.SUBMITTED, submitted, None
         if draw < 0.95:
@@ -344,19 +374,49 @@ class DemoGenerator:
         first_year = self.years[0] - 2
         if rng.random() < min(0.85, 0.25 + output / 2e9):
             year = rng.randint(first_year, self.years[-1])
-            award(DesignationType.HIGH_TECH, DesignationTier.NATIONAL, "江苏省高新技术企业认定管理工作协调小组", year, 3)
+            award(
+                DesignationType.HIGH_TECH,
+                DesignationTier.NATIONAL,
+                "江苏省高新技术企业认定管理工作协调小组",
+                year,
+                3,
+            )
             if year + 3 <= self.years[-1] and rng.random() < 0.7:
-                award(DesignationType.HIGH_TECH, DesignationTier.NATIONAL, "江苏省高新技术企业认定管理工作协调小组", year + 3, 3)
+                award(
+                    DesignationType.HIGH_TECH,
+                    DesignationTier.NATIONAL,
+                    "江苏省高新技术企业认定管理工作协调小组",
+                    year + 3,
+                    3,
+                )
         mid_sized = 2e7 <= output <= 2e9
         for year in range(first_year, self.years[-1] + 1):
             if mid_sized and profile["growth"] > 0.15 and rng.random() < 0.07:
                 award(DesignationType.GAZELLE, DesignationTier.CITY, "苏州市科学技术局", year, 2)
             elif mid_sized and profile["growth"] > 0.08 and rng.random() < 0.03:
-                award(DesignationType.GAZELLE_CULTIVATION, DesignationTier.CITY, "苏州市科学技术局", year, 2)
+                award(
+                    DesignationType.GAZELLE_CULTIVATION,
+                    DesignationTier.CITY,
+                    "苏州市科学技术局",
+                    year,
+                    2,
+                )
             if 5e7 <= output <= 3e9 and profile["growth"] > 0.12 and rng.random() < 0.03:
-                award(DesignationType.UNICORN_CULTIVATION, DesignationTier.CITY, "苏州市科学技术局", year, 3)
+                award(
+                    DesignationType.UNICORN_CULTIVATION,
+                    DesignationTier.CITY,
+                    "苏州市科学技术局",
+                    year,
+                    3,
+                )
             if output >= 5e7 and rng.random() < 0.015:
-                award(DesignationType.LITTLE_GIANT, DesignationTier.NATIONAL, "工业和信息化部", year, 3)
+                award(
+                    DesignationType.LITTLE_GIANT,
+                    DesignationTier.NATIONAL,
+                    "工业和信息化部",
+                    year,
+                    3,
+                )
         return designations, milestones
 
     def _market(self, enterprise: Enterprise, profile: dict):
@@ -366,8 +426,14 @@ class DemoGenerator:
         if rank <= 60 and rng.random() < 0.14:
             listed_on = _date_in_year(rng, rng.randint(2010, self.years[-1]))
             venue = rng.choices(
-                [ListingVenue.STAR, ListingVenue.CHINEXT, ListingVenue.SSE_MAIN,
-                 ListingVenue.SZSE_MAIN, ListingVenue.HKEX, ListingVenue.BSE],
+                [
+                    ListingVenue.STAR,
+                    ListingVenue.CHINEXT,
+                    ListingVenue.SSE_MAIN,
+                    ListingVenue.SZSE_MAIN,
+                    ListingVenue.HKEX,
+                    ListingVenue.BSE,
+                ],
                 weights=[35, 25, 12, 12, 10, 6],
             )[0]
             listings.append(
@@ -379,17 +445,27 @@ class DemoGenerator:
                 )
             )
             milestones += [
-                Milestone(enterprise=enterprise, kind=MilestoneKind.IPO_FILING_ACCEPTED,
-                          occurred_on=listed_on - dt.timedelta(days=rng.randint(180, 420)),
-                          note=f"{DEMO_PREFIX_ZH}{venue.label}"),
-                Milestone(enterprise=enterprise, kind=MilestoneKind.LISTED,
-                          occurred_on=listed_on, note=f"{DEMO_PREFIX_ZH}{venue.label}"),
+                Milestone(
+                    enterprise=enterprise,
+                    kind=MilestoneKind.IPO_FILING_ACCEPTED,
+                    occurred_on=listed_on - dt.timedelta(days=rng.randint(180, 420)),
+                    note=f"{DEMO_PREFIX_ZH}{venue.label}",
+                ),
+                Milestone(
+                    enterprise=enterprise,
+                    kind=MilestoneKind.LISTED,
+                    occurred_on=listed_on,
+                    note=f"{DEMO_PREFIX_ZH}{venue.label}",
+                ),
             ]
         elif rank <= 150 and rng.random() < 0.05:
             milestones.append(
-                Milestone(enterprise=enterprise, kind=MilestoneKind.IPO_FILING_ACCEPTED,
-                          occurred_on=_date_in_year(rng, self.years[-1]),
-                          note=f"{DEMO_PREFIX_ZH}{ListingVenue.STAR.label}")
+                Milestone(
+                    enterprise=enterprise,
+                    kind=MilestoneKind.IPO_FILING_ACCEPTED,
+                    occurred_on=_date_in_year(rng, self.years[-1]),
+                    note=f"{DEMO_PREFIX_ZH}{ListingVenue.STAR.label}",
+                )
             )
         elif rng.random() < 0.006:
             listings.append(
@@ -412,13 +488,21 @@ class DemoGenerator:
             )
         if enterprise.in_cluster_from and enterprise.in_cluster_from.year >= self.years[0]:
             milestones.append(
-                Milestone(enterprise=enterprise, kind=MilestoneKind.MOVED_IN,
-                          occurred_on=enterprise.in_cluster_from, note=DEMO_PREFIX_ZH)
+                Milestone(
+                    enterprise=enterprise,
+                    kind=MilestoneKind.MOVED_IN,
+                    occurred_on=enterprise.in_cluster_from,
+                    note=DEMO_PREFIX_ZH,
+                )
             )
         if enterprise.status == EnterpriseStatus.MOVED_OUT:
             milestones.append(
-                Milestone(enterprise=enterprise, kind=MilestoneKind.MOVED_OUT,
-                          occurred_on=enterprise.in_cluster_until, note=DEMO_PREFIX_ZH)
+                Milestone(
+                    enterprise=enterprise,
+                    kind=MilestoneKind.MOVED_OUT,
+                    occurred_on=enterprise.in_cluster_until,
+                    note=DEMO_PREFIX_ZH,
+                )
             )
         return listings, milestones
 
@@ -435,13 +519,18 @@ class DemoGenerator:
                 drawn = [self._firm(index) for index in batch]
                 firms = [enterprise for enterprise, _ in drawn]
                 bulk_create_with_history(
-                    firms, Enterprise, batch_size=1000, default_change_reason=CHANGE_REASON,
+                    firms,
+                    Enterprise,
+                    batch_size=1000,
+                    default_change_reason=CHANGE_REASON,
                     default_date=self.now,
                 )
                 reports, designations, listings, milestones = [], [], [], []
                 for enterprise, profile in drawn:
                     reports += self._reports(enterprise, profile)
-                    more_designations, designation_milestones = self._designations(enterprise, profile)
+                    more_designations, designation_milestones = self._designations(
+                        enterprise, profile
+                    )
                     designations += more_designations
                     more_listings, market_milestones = self._market(enterprise, profile)
                     listings += more_listings
@@ -455,7 +544,10 @@ class DemoGenerator:
                     (Milestone, milestones),
                 ):
                     bulk_create_with_history(
-                        objects, model, batch_size=2000, default_change_reason=CHANGE_REASON,
+                        objects,
+                        model,
+                        batch_size=2000,
+                        default_change_reason=CHANGE_REASON,
                         default_date=self.now,
                     )
                 summary.firms += len(firms)
@@ -484,7 +576,11 @@ class DemoGenerator:
                 weights=[25, 40, 35],
             )[0]
             started = _date_in_year(rng, rng.randint(self.years[0] - 1, self.years[-1]))
-            lead = top_firms[rng.randrange(len(top_firms))][1] if top_firms and rng.random() < 0.7 else None
+            lead = (
+                top_firms[rng.randrange(len(top_firms))][1]
+                if top_firms and rng.random() < 0.7
+                else None
+            )
             projects.append(
                 ResearchProject(
                     title=f"{DEMO_PREFIX_ZH}{material.name_zh}关键技术攻关（{number + 1:02d}）",
@@ -493,9 +589,8 @@ class DemoGenerator:
                     partner_institutions=rng.choice(INSTITUTIONS),
                     district=lead.district if lead else self.districts["苏州工业园区"],
                     level=level,
-                    is_major=level == ProjectLevel.NATIONAL or (
-                        level == ProjectLevel.PROVINCIAL and rng.random() < 0.5
-                    ),
+                    is_major=level == ProjectLevel.NATIONAL
+                    or (level == ProjectLevel.PROVINCIAL and rng.random() < 0.5),
                     funding=_money(rng.choice([2e6, 5e6, 1e7, 3e7, 5e7, 1e8])),
                     started_on=started,
                     ends_on=started + dt.timedelta(days=365 * rng.randint(2, 4)),

@@ -142,8 +142,7 @@ class Enterprise(BilingualNameMixin):
                 _("A firm cannot leave the cluster before it joined."),
             ),
             models.CheckConstraint(
-                condition=~Q(status=EnterpriseStatus.MOVED_OUT)
-                | Q(in_cluster_until__isnull=False),
+                condition=~Q(status=EnterpriseStatus.MOVED_OUT) | Q(in_cluster_until__isnull=False),
                 name="enterprise_moved_out_has_date",
                 violation_error_message=_(
                     "A firm that moved out needs the date it left the cluster."
@@ -169,9 +168,7 @@ class Enterprise(BilingualNameMixin):
 class DesignationQuerySet(models.QuerySet):
     def valid_on(self, day: dt.date):
         """Designations in force on `day`; both ends of the validity period count."""
-        return self.filter(
-            Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day)
-        )
+        return self.filter(Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day))
 
 
 class Designation(models.Model):
@@ -199,7 +196,9 @@ class Designation(models.Model):
         verbose_name = _("designation")
         verbose_name_plural = _("designations")
         ordering = ["-valid_from"]
-        indexes = [models.Index(fields=["type", "valid_from", "valid_to"], name="designation_validity")]
+        indexes = [
+            models.Index(fields=["type", "valid_from", "valid_to"], name="designation_validity")
+        ]
         constraints = [
             date_order(
                 "valid_from",
@@ -320,18 +319,21 @@ class QuarterlyReport(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))
-    output_value = money_field(_("output value (yuan)"), null=True, blank=True,
-                               help_text=_("工业总产值 of the quarter."))
-    operating_revenue = money_field(_("operating revenue (yuan)"), null=True, blank=True,
-                                    help_text=_("营业收入 of the quarter."))
+    output_value = money_field(
+        _("output value (yuan)"), null=True, blank=True, help_text=_("工业总产值 of the quarter.")
+    )
+    operating_revenue = money_field(
+        _("operating revenue (yuan)"),
+        null=True,
+        blank=True,
+        help_text=_("营业收入 of the quarter."),
+    )
     rd_spending = money_field(_("R&D spending (yuan)"), null=True, blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     invention_patents = models.PositiveIntegerField(
         _("invention patents granted"), null=True, blank=True
     )
-    high_value_patents = models.PositiveIntegerField(
-        _("high-value patents"), null=True, blank=True
-    )
+    high_value_patents = models.PositiveIntegerField(_("high-value patents"), null=True, blank=True)
     statistical_scope = models.CharField(
         _("statistical scope"),
         max_length=16,

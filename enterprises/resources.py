@@ -48,7 +48,8 @@ class LookupWidget(widgets.ForeignKeyWidget):
             return self._lookup()[text]
         except KeyError:
             raise ValueError(
-                _("%(model)s %(value)r is not known") % {
+                _("%(model)s %(value)r is not known")
+                % {
                     "model": self.model._meta.verbose_name,
                     "value": text,
                 }
@@ -90,7 +91,14 @@ class ChoiceWidget(widgets.Widget):
 
 
 class HistoricalBulkResourceMixin:
-    """Bulk create/update that also writes history rows, credited to the importing user."""
+    """All-or-nothing bulk import whose writes also leave history rows, credited to the
+    importing user."""
+
+    def import_data(self, dataset, **kwargs):
+        # One bad row refuses the whole file: nothing partial is ever written.
+        kwargs["use_transactions"] = True
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):
         self._history_user = kwargs.get("user")

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.db.models.lookups import Exact
 from django.utils.deconstruct import deconstructible
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from cluster.dbchecks import char_value, fixed_alphabet
 
@@ -34,8 +34,7 @@ def uscc_problem(code: str) -> str | None:
     bad = sorted({char for char in code if char not in _VALUES})
     if bad:
         return _(
-            "A USCC uses only digits and the capitals A-Y without I, O, S, V, Z; "
-            "found %(chars)s."
+            "A USCC uses only digits and the capitals A-Y without I, O, S, V, Z; found %(chars)s."
         ) % {"chars": " ".join(bad)}
     expected = check_character(code[:17])
     if code[17] != expected:
@@ -62,8 +61,10 @@ class USCCValidator:
 def uscc_db_condition(field: str = "uscc") -> Q:
     """The same rule as a database condition, for a CHECK constraint."""
     weighted = sum(
-        (char_value(field, position, ALPHABET) * weight
-         for position, weight in enumerate(WEIGHTS, start=1)),
+        (
+            char_value(field, position, ALPHABET) * weight
+            for position, weight in enumerate(WEIGHTS, start=1)
+        ),
     )
     check = (31 - weighted % 31) % 31
     return fixed_alphabet(field, LENGTH, ALPHABET) & Q(

@@ -6,7 +6,15 @@ from .models import Metric, Target
 
 @admin.register(Metric)
 class MetricAdmin(SimpleHistoryAdmin):
-    list_display = ("key", "name_zh", "kind", "figure", "threshold", "designation_type", "count_mode")
+    list_display = (
+        "key",
+        "name_zh",
+        "kind",
+        "figure",
+        "threshold",
+        "designation_type",
+        "count_mode",
+    )
     list_filter = ("kind", "count_mode")
     search_fields = ("key", "name_zh", "name_en")
 

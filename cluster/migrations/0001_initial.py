@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,195 +18,597 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('plan_start_year', models.PositiveSmallIntegerField(verbose_name='plan start year')),
-                ('plan_end_year', models.PositiveSmallIntegerField(verbose_name='plan end year')),
-                ('document_number', models.CharField(blank=True, max_length=100, verbose_name='document number')),
-                ('issued_on', models.DateField(blank=True, null=True, verbose_name='issued on')),
-                ('issuer', models.CharField(blank=True, max_length=200, verbose_name='issuing body')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "plan_start_year",
+                    models.PositiveSmallIntegerField(verbose_name="plan start year"),
+                ),
+                ("plan_end_year", models.PositiveSmallIntegerField(verbose_name="plan end year")),
+                (
+                    "document_number",
+                    models.CharField(blank=True, max_length=100, verbose_name="document number"),
+                ),
+                ("issued_on", models.DateField(blank=True, null=True, verbose_name="issued on")),
+                (
+                    "issuer",
+                    models.CharField(blank=True, max_length=200, verbose_name="issuing body"),
+                ),
             ],
             options={
-                'verbose_name': 'cluster',
-                'verbose_name_plural': 'clusters',
-                'constraints': [models.CheckConstraint(condition=models.Q(('plan_end_year__gte', models.F('plan_start_year'))), name='cluster_plan_period_ordered', violation_error_message='The plan cannot end before it starts.'), models.UniqueConstraint(fields=('name_zh',), name='cluster_name_unique')],
+                "verbose_name": "cluster",
+                "verbose_name_plural": "clusters",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("plan_end_year__gte", models.F("plan_start_year"))),
+                        name="cluster_plan_period_ordered",
+                        violation_error_message="The plan cannot end before it starts.",
+                    ),
+                    models.UniqueConstraint(fields=("name_zh",), name="cluster_name_unique"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(blank=True, help_text='Six digits; empty for a management committee without its own code.', max_length=6, null=True, verbose_name='code')),
-                ('code_system', models.CharField(blank=True, choices=[('gbt2260', 'GB/T 2260 administrative division code'), ('statistical', 'statistical code (not an administrative division)')], default='', max_length=16, verbose_name='code system')),
-                ('kind', models.CharField(choices=[('county_city', 'county-level city'), ('district', 'district'), ('development_zone', 'development zone')], max_length=20, verbose_name='kind')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='cluster.district', verbose_name='part of')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        help_text="Six digits; empty for a management committee without its own code.",
+                        max_length=6,
+                        null=True,
+                        verbose_name="code",
+                    ),
+                ),
+                (
+                    "code_system",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("gbt2260", "GB/T 2260 administrative division code"),
+                            ("statistical", "statistical code (not an administrative division)"),
+                        ],
+                        default="",
+                        max_length=16,
+                        verbose_name="code system",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("county_city", "county-level city"),
+                            ("district", "district"),
+                            ("development_zone", "development zone"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="cluster.district",
+                        verbose_name="part of",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'district',
-                'verbose_name_plural': 'districts',
-                'ordering': ['sort_order', 'code'],
+                "verbose_name": "district",
+                "verbose_name_plural": "districts",
+                "ordering": ["sort_order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCluster',
+            name="HistoricalCluster",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('plan_start_year', models.PositiveSmallIntegerField(verbose_name='plan start year')),
-                ('plan_end_year', models.PositiveSmallIntegerField(verbose_name='plan end year')),
-                ('document_number', models.CharField(blank=True, max_length=100, verbose_name='document number')),
-                ('issued_on', models.DateField(blank=True, null=True, verbose_name='issued on')),
-                ('issuer', models.CharField(blank=True, max_length=200, verbose_name='issuing body')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "plan_start_year",
+                    models.PositiveSmallIntegerField(verbose_name="plan start year"),
+                ),
+                ("plan_end_year", models.PositiveSmallIntegerField(verbose_name="plan end year")),
+                (
+                    "document_number",
+                    models.CharField(blank=True, max_length=100, verbose_name="document number"),
+                ),
+                ("issued_on", models.DateField(blank=True, null=True, verbose_name="issued on")),
+                (
+                    "issuer",
+                    models.CharField(blank=True, max_length=200, verbose_name="issuing body"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical cluster',
-                'verbose_name_plural': 'historical clusters',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical cluster",
+                "verbose_name_plural": "historical clusters",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalDistrict',
+            name="HistoricalDistrict",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(blank=True, help_text='Six digits; empty for a management committee without its own code.', max_length=6, null=True, verbose_name='code')),
-                ('code_system', models.CharField(blank=True, choices=[('gbt2260', 'GB/T 2260 administrative division code'), ('statistical', 'statistical code (not an administrative division)')], default='', max_length=16, verbose_name='code system')),
-                ('kind', models.CharField(choices=[('county_city', 'county-level city'), ('district', 'district'), ('development_zone', 'development zone')], max_length=20, verbose_name='kind')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.district', verbose_name='part of')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        help_text="Six digits; empty for a management committee without its own code.",
+                        max_length=6,
+                        null=True,
+                        verbose_name="code",
+                    ),
+                ),
+                (
+                    "code_system",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("gbt2260", "GB/T 2260 administrative division code"),
+                            ("statistical", "statistical code (not an administrative division)"),
+                        ],
+                        default="",
+                        max_length=16,
+                        verbose_name="code system",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("county_city", "county-level city"),
+                            ("district", "district"),
+                            ("development_zone", "development zone"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.district",
+                        verbose_name="part of",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical district',
-                'verbose_name_plural': 'historical districts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical district",
+                "verbose_name_plural": "historical districts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPark',
+            name="HistoricalPark",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('district', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.district', verbose_name='district')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical park',
-                'verbose_name_plural': 'historical parks',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical park",
+                "verbose_name_plural": "historical parks",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Park',
+            name="Park",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='parks', to='cluster.district', verbose_name='district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="parks",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'park',
-                'verbose_name_plural': 'parks',
-                'ordering': ['district__sort_order', 'name_zh'],
+                "verbose_name": "park",
+                "verbose_name_plural": "parks",
+                "ordering": ["district__sort_order", "name_zh"],
             },
         ),
         migrations.CreateModel(
-            name='Sector',
+            name="Sector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(max_length=10, unique=True, verbose_name='code')),
-                ('level', models.PositiveSmallIntegerField(choices=[(1, 'focus direction'), (2, 'material')], verbose_name='level')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('source', models.CharField(blank=True, help_text='Where the plan names it.', max_length=200, verbose_name='source')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='materials', to='cluster.sector', verbose_name='focus direction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("code", models.CharField(max_length=10, unique=True, verbose_name="code")),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "focus direction"), (2, "material")], verbose_name="level"
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where the plan names it.",
+                        max_length=200,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="materials",
+                        to="cluster.sector",
+                        verbose_name="focus direction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sector',
-                'verbose_name_plural': 'sectors',
-                'ordering': ['code'],
+                "verbose_name": "sector",
+                "verbose_name_plural": "sectors",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalSector',
+            name="HistoricalSector",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(db_index=True, max_length=10, verbose_name='code')),
-                ('level', models.PositiveSmallIntegerField(choices=[(1, 'focus direction'), (2, 'material')], verbose_name='level')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('source', models.CharField(blank=True, help_text='Where the plan names it.', max_length=200, verbose_name='source')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector', verbose_name='focus direction')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("code", models.CharField(db_index=True, max_length=10, verbose_name="code")),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "focus direction"), (2, "material")], verbose_name="level"
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where the plan names it.",
+                        max_length=200,
+                        verbose_name="source",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                        verbose_name="focus direction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical sector',
-                'verbose_name_plural': 'historical sectors',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical sector",
+                "verbose_name_plural": "historical sectors",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.UniqueConstraint(fields=('code',), name='district_code_unique'),
+            model_name="district",
+            constraint=models.UniqueConstraint(fields=("code",), name="district_code_unique"),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.UniqueConstraint(fields=('name_zh',), name='district_name_unique'),
+            model_name="district",
+            constraint=models.UniqueConstraint(fields=("name_zh",), name="district_name_unique"),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.CheckConstraint(condition=models.Q(('code__isnull', True), models.Q(django.db.models.lookups.Exact(django.db.models.functions.text.Length('code'), 6), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 1, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 2, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 3, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 4, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 5, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789'), django.db.models.functions.text.Substr('code', 6, 1)), '-', models.Value(1)), -1)), _connector='OR'), name='district_code_six_digits', violation_error_message='A district code has exactly six digits.'),
+            model_name="district",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code__isnull", True),
+                    models.Q(
+                        django.db.models.lookups.Exact(
+                            django.db.models.functions.text.Length("code"), 6
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 1, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 2, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 3, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 4, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 5, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                        django.db.models.lookups.GreaterThan(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.Value("0123456789"),
+                                    django.db.models.functions.text.Substr("code", 6, 1),
+                                ),
+                                "-",
+                                models.Value(1),
+                            ),
+                            -1,
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="district_code_six_digits",
+                violation_error_message="A district code has exactly six digits.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('code__isnull', True), ('code_system', '')), models.Q(('code__isnull', False), models.Q(('code_system', ''), _negated=True)), _connector='OR'), name='district_code_has_system', violation_error_message='A code needs its code system, and only a code has one.'),
+            model_name="district",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("code__isnull", True), ("code_system", "")),
+                    models.Q(("code__isnull", False), models.Q(("code_system", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="district_code_has_system",
+                violation_error_message="A code needs its code system, and only a code has one.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='park',
-            constraint=models.UniqueConstraint(fields=('district', 'name_zh'), name='park_name_unique'),
+            model_name="park",
+            constraint=models.UniqueConstraint(
+                fields=("district", "name_zh"), name="park_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sector',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('level', 1), ('parent__isnull', True)), models.Q(('level', 2), ('parent__isnull', False)), _connector='OR'), name='sector_two_level_tree', violation_error_message='A focus direction has no parent; a material belongs to a focus direction.'),
+            model_name="sector",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("level", 1), ("parent__isnull", True)),
+                    models.Q(("level", 2), ("parent__isnull", False)),
+                    _connector="OR",
+                ),
+                name="sector_two_level_tree",
+                violation_error_message="A focus direction has no parent; a material belongs to a focus direction.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sector',
-            constraint=models.UniqueConstraint(fields=('parent', 'name_zh'), name='sector_name_unique'),
+            model_name="sector",
+            constraint=models.UniqueConstraint(
+                fields=("parent", "name_zh"), name="sector_name_unique"
+            ),
         ),
     ]

@@ -61,7 +61,11 @@ DISTRICTS = [
 
 PARKS = [
     ("苏州工业园区", "苏州纳米城", "Nanopolis Suzhou"),
-    ("苏州工业园区", "苏州纳米技术国家大学科技园", "National University Science Park of Nanotechnology, Suzhou"),
+    (
+        "苏州工业园区",
+        "苏州纳米技术国家大学科技园",
+        "National University Science Park of Nanotechnology, Suzhou",
+    ),
 ]
 
 SECTION = "三、重点发展方向"

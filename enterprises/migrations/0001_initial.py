@@ -5,446 +5,2195 @@ import django.db.models.deletion
 import django.db.models.expressions
 import django.db.models.functions.text
 import django.db.models.lookups
-import enterprises.uscc
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import enterprises.uscc
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cluster', '0001_initial'),
+        ("cluster", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Enterprise',
+            name="Enterprise",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('uscc', models.CharField(help_text='统一社会信用代码, 18 characters (GB 32100-2015).', max_length=18, unique=True, validators=[enterprises.uscc.USCCValidator()], verbose_name='unified social credit code')),
-                ('founded_on', models.DateField(blank=True, null=True, verbose_name='founded on')),
-                ('size_class', models.CharField(choices=[('micro', 'micro'), ('small', 'small'), ('medium', 'medium'), ('large', 'large')], max_length=10, verbose_name='size class')),
-                ('status', models.CharField(choices=[('active', 'active'), ('closed', 'closed'), ('moved_out', 'moved out')], default='active', max_length=12, verbose_name='status')),
-                ('in_cluster_from', models.DateField(blank=True, null=True, verbose_name='in the cluster from')),
-                ('in_cluster_until', models.DateField(blank=True, null=True, verbose_name='in the cluster until')),
-                ('above_designated_size', models.BooleanField(default=False, help_text='规模以上工业企业: main business revenue of ¥20 million or more.', verbose_name='above designated size')),
-                ('is_demo', models.BooleanField(default=False, help_text='Created by seed_demo; not a real firm.', verbose_name='demo data')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enterprises', to='cluster.district', verbose_name='district')),
-                ('park', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='enterprises', to='cluster.park', verbose_name='park')),
-                ('primary_sector', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='primary_enterprises', to='cluster.sector', verbose_name='primary sector')),
-                ('sectors', models.ManyToManyField(blank=True, related_name='enterprises', to='cluster.sector', verbose_name='further sectors')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "uscc",
+                    models.CharField(
+                        help_text="统一社会信用代码, 18 characters (GB 32100-2015).",
+                        max_length=18,
+                        unique=True,
+                        validators=[enterprises.uscc.USCCValidator()],
+                        verbose_name="unified social credit code",
+                    ),
+                ),
+                ("founded_on", models.DateField(blank=True, null=True, verbose_name="founded on")),
+                (
+                    "size_class",
+                    models.CharField(
+                        choices=[
+                            ("micro", "micro"),
+                            ("small", "small"),
+                            ("medium", "medium"),
+                            ("large", "large"),
+                        ],
+                        max_length=10,
+                        verbose_name="size class",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "active"),
+                            ("closed", "closed"),
+                            ("moved_out", "moved out"),
+                        ],
+                        default="active",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "in_cluster_from",
+                    models.DateField(blank=True, null=True, verbose_name="in the cluster from"),
+                ),
+                (
+                    "in_cluster_until",
+                    models.DateField(blank=True, null=True, verbose_name="in the cluster until"),
+                ),
+                (
+                    "above_designated_size",
+                    models.BooleanField(
+                        default=False,
+                        help_text="规模以上工业企业: main business revenue of ¥20 million or more.",
+                        verbose_name="above designated size",
+                    ),
+                ),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created by seed_demo; not a real firm.",
+                        verbose_name="demo data",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enterprises",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "park",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enterprises",
+                        to="cluster.park",
+                        verbose_name="park",
+                    ),
+                ),
+                (
+                    "primary_sector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="primary_enterprises",
+                        to="cluster.sector",
+                        verbose_name="primary sector",
+                    ),
+                ),
+                (
+                    "sectors",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="enterprises",
+                        to="cluster.sector",
+                        verbose_name="further sectors",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enterprise',
-                'verbose_name_plural': 'enterprises',
-                'ordering': ['name_zh'],
+                "verbose_name": "enterprise",
+                "verbose_name_plural": "enterprises",
+                "ordering": ["name_zh"],
             },
         ),
         migrations.CreateModel(
-            name='Designation',
+            name="Designation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('gazelle', 'gazelle enterprise'), ('gazelle_cultivation', 'gazelle cultivation enterprise'), ('unicorn_cultivation', 'unicorn cultivation enterprise'), ('little_giant', 'specialised and innovative "little giant"'), ('specialised_sme', 'specialised and innovative SME'), ('high_tech', 'high-tech enterprise'), ('other', 'other designation')], max_length=24, verbose_name='type')),
-                ('tier', models.CharField(choices=[('national', 'national'), ('provincial', 'provincial'), ('city', 'city'), ('park', 'park')], max_length=12, verbose_name='tier')),
-                ('issuer', models.CharField(blank=True, max_length=200, verbose_name='issuing body')),
-                ('certificate_no', models.CharField(blank=True, max_length=100, verbose_name='certificate number')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_to', models.DateField(blank=True, help_text='Empty if open-ended.', null=True, verbose_name='valid to')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='designations', to='enterprises.enterprise', verbose_name='enterprise')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("gazelle", "gazelle enterprise"),
+                            ("gazelle_cultivation", "gazelle cultivation enterprise"),
+                            ("unicorn_cultivation", "unicorn cultivation enterprise"),
+                            ("little_giant", 'specialised and innovative "little giant"'),
+                            ("specialised_sme", "specialised and innovative SME"),
+                            ("high_tech", "high-tech enterprise"),
+                            ("other", "other designation"),
+                        ],
+                        max_length=24,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("national", "national"),
+                            ("provincial", "provincial"),
+                            ("city", "city"),
+                            ("park", "park"),
+                        ],
+                        max_length=12,
+                        verbose_name="tier",
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.CharField(blank=True, max_length=200, verbose_name="issuing body"),
+                ),
+                (
+                    "certificate_no",
+                    models.CharField(blank=True, max_length=100, verbose_name="certificate number"),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty if open-ended.",
+                        null=True,
+                        verbose_name="valid to",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="designations",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'designation',
-                'verbose_name_plural': 'designations',
-                'ordering': ['-valid_from'],
+                "verbose_name": "designation",
+                "verbose_name_plural": "designations",
+                "ordering": ["-valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDesignation',
+            name="HistoricalDesignation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('type', models.CharField(choices=[('gazelle', 'gazelle enterprise'), ('gazelle_cultivation', 'gazelle cultivation enterprise'), ('unicorn_cultivation', 'unicorn cultivation enterprise'), ('little_giant', 'specialised and innovative "little giant"'), ('specialised_sme', 'specialised and innovative SME'), ('high_tech', 'high-tech enterprise'), ('other', 'other designation')], max_length=24, verbose_name='type')),
-                ('tier', models.CharField(choices=[('national', 'national'), ('provincial', 'provincial'), ('city', 'city'), ('park', 'park')], max_length=12, verbose_name='tier')),
-                ('issuer', models.CharField(blank=True, max_length=200, verbose_name='issuing body')),
-                ('certificate_no', models.CharField(blank=True, max_length=100, verbose_name='certificate number')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_to', models.DateField(blank=True, help_text='Empty if open-ended.', null=True, verbose_name='valid to')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("gazelle", "gazelle enterprise"),
+                            ("gazelle_cultivation", "gazelle cultivation enterprise"),
+                            ("unicorn_cultivation", "unicorn cultivation enterprise"),
+                            ("little_giant", 'specialised and innovative "little giant"'),
+                            ("specialised_sme", "specialised and innovative SME"),
+                            ("high_tech", "high-tech enterprise"),
+                            ("other", "other designation"),
+                        ],
+                        max_length=24,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("national", "national"),
+                            ("provincial", "provincial"),
+                            ("city", "city"),
+                            ("park", "park"),
+                        ],
+                        max_length=12,
+                        verbose_name="tier",
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.CharField(blank=True, max_length=200, verbose_name="issuing body"),
+                ),
+                (
+                    "certificate_no",
+                    models.CharField(blank=True, max_length=100, verbose_name="certificate number"),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty if open-ended.",
+                        null=True,
+                        verbose_name="valid to",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical designation',
-                'verbose_name_plural': 'historical designations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical designation",
+                "verbose_name_plural": "historical designations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalEnterprise',
+            name="HistoricalEnterprise",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('uscc', models.CharField(db_index=True, help_text='统一社会信用代码, 18 characters (GB 32100-2015).', max_length=18, validators=[enterprises.uscc.USCCValidator()], verbose_name='unified social credit code')),
-                ('founded_on', models.DateField(blank=True, null=True, verbose_name='founded on')),
-                ('size_class', models.CharField(choices=[('micro', 'micro'), ('small', 'small'), ('medium', 'medium'), ('large', 'large')], max_length=10, verbose_name='size class')),
-                ('status', models.CharField(choices=[('active', 'active'), ('closed', 'closed'), ('moved_out', 'moved out')], default='active', max_length=12, verbose_name='status')),
-                ('in_cluster_from', models.DateField(blank=True, null=True, verbose_name='in the cluster from')),
-                ('in_cluster_until', models.DateField(blank=True, null=True, verbose_name='in the cluster until')),
-                ('above_designated_size', models.BooleanField(default=False, help_text='规模以上工业企业: main business revenue of ¥20 million or more.', verbose_name='above designated size')),
-                ('is_demo', models.BooleanField(default=False, help_text='Created by seed_demo; not a real firm.', verbose_name='demo data')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('district', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.district', verbose_name='district')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('park', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.park', verbose_name='park')),
-                ('primary_sector', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector', verbose_name='primary sector')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                (
+                    "uscc",
+                    models.CharField(
+                        db_index=True,
+                        help_text="统一社会信用代码, 18 characters (GB 32100-2015).",
+                        max_length=18,
+                        validators=[enterprises.uscc.USCCValidator()],
+                        verbose_name="unified social credit code",
+                    ),
+                ),
+                ("founded_on", models.DateField(blank=True, null=True, verbose_name="founded on")),
+                (
+                    "size_class",
+                    models.CharField(
+                        choices=[
+                            ("micro", "micro"),
+                            ("small", "small"),
+                            ("medium", "medium"),
+                            ("large", "large"),
+                        ],
+                        max_length=10,
+                        verbose_name="size class",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "active"),
+                            ("closed", "closed"),
+                            ("moved_out", "moved out"),
+                        ],
+                        default="active",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "in_cluster_from",
+                    models.DateField(blank=True, null=True, verbose_name="in the cluster from"),
+                ),
+                (
+                    "in_cluster_until",
+                    models.DateField(blank=True, null=True, verbose_name="in the cluster until"),
+                ),
+                (
+                    "above_designated_size",
+                    models.BooleanField(
+                        default=False,
+                        help_text="规模以上工业企业: main business revenue of ¥20 million or more.",
+                        verbose_name="above designated size",
+                    ),
+                ),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created by seed_demo; not a real firm.",
+                        verbose_name="demo data",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "park",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.park",
+                        verbose_name="park",
+                    ),
+                ),
+                (
+                    "primary_sector",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                        verbose_name="primary sector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical enterprise',
-                'verbose_name_plural': 'historical enterprises',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical enterprise",
+                "verbose_name_plural": "historical enterprises",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalEnterprise_sectors',
+            name="HistoricalEnterprise_sectors",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='enterprises.historicalenterprise')),
-                ('sector', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="enterprises.historicalenterprise",
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalEnterprise_sectors',
+                "verbose_name": "HistoricalEnterprise_sectors",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalListing',
+            name="HistoricalListing",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('venue', models.CharField(choices=[('sse_main', 'Shanghai Stock Exchange main board'), ('szse_main', 'Shenzhen Stock Exchange main board'), ('star', 'STAR Market'), ('chinext', 'ChiNext'), ('bse', 'Beijing Stock Exchange'), ('hkex', 'Hong Kong Stock Exchange'), ('overseas', 'overseas exchange'), ('neeq', 'NEEQ (New Third Board) quotation')], max_length=12, verbose_name='venue')),
-                ('ticker', models.CharField(max_length=20, verbose_name='ticker')),
-                ('listed_on', models.DateField(verbose_name='listed on')),
-                ('delisted_on', models.DateField(blank=True, null=True, verbose_name='delisted on')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "venue",
+                    models.CharField(
+                        choices=[
+                            ("sse_main", "Shanghai Stock Exchange main board"),
+                            ("szse_main", "Shenzhen Stock Exchange main board"),
+                            ("star", "STAR Market"),
+                            ("chinext", "ChiNext"),
+                            ("bse", "Beijing Stock Exchange"),
+                            ("hkex", "Hong Kong Stock Exchange"),
+                            ("overseas", "overseas exchange"),
+                            ("neeq", "NEEQ (New Third Board) quotation"),
+                        ],
+                        max_length=12,
+                        verbose_name="venue",
+                    ),
+                ),
+                ("ticker", models.CharField(max_length=20, verbose_name="ticker")),
+                ("listed_on", models.DateField(verbose_name="listed on")),
+                (
+                    "delisted_on",
+                    models.DateField(blank=True, null=True, verbose_name="delisted on"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical listing',
-                'verbose_name_plural': 'historical listings',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical listing",
+                "verbose_name_plural": "historical listings",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMilestone',
+            name="HistoricalMilestone",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ipo_filing_accepted', 'IPO filing accepted'), ('listed', 'listed'), ('financing_round', 'financing round'), ('designation_won', 'designation won'), ('designation_lost', 'designation lost'), ('project_started', 'major project started'), ('moved_in', 'moved into the cluster'), ('moved_out', 'moved out of the cluster'), ('other', 'other event')], max_length=24, verbose_name='kind')),
-                ('occurred_on', models.DateField(verbose_name='date')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='amount (yuan)')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ipo_filing_accepted", "IPO filing accepted"),
+                            ("listed", "listed"),
+                            ("financing_round", "financing round"),
+                            ("designation_won", "designation won"),
+                            ("designation_lost", "designation lost"),
+                            ("project_started", "major project started"),
+                            ("moved_in", "moved into the cluster"),
+                            ("moved_out", "moved out of the cluster"),
+                            ("other", "other event"),
+                        ],
+                        max_length=24,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("occurred_on", models.DateField(verbose_name="date")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="amount (yuan)",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical milestone',
-                'verbose_name_plural': 'historical milestones',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical milestone",
+                "verbose_name_plural": "historical milestones",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalQuarterlyReport',
+            name="HistoricalQuarterlyReport",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('quarter', models.PositiveSmallIntegerField(verbose_name='quarter')),
-                ('output_value', models.DecimalField(blank=True, decimal_places=2, help_text='工业总产值 of the quarter.', max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='output value (yuan)')),
-                ('operating_revenue', models.DecimalField(blank=True, decimal_places=2, help_text='营业收入 of the quarter.', max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='operating revenue (yuan)')),
-                ('rd_spending', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='R&D spending (yuan)')),
-                ('employees', models.PositiveIntegerField(blank=True, null=True, verbose_name='employees')),
-                ('invention_patents', models.PositiveIntegerField(blank=True, null=True, verbose_name='invention patents granted')),
-                ('high_value_patents', models.PositiveIntegerField(blank=True, null=True, verbose_name='high-value patents')),
-                ('statistical_scope', models.CharField(choices=[('above_size', 'official statistics, above designated size'), ('below_size', 'official statistics, below designated size'), ('self_reported', 'reported by the firm')], default='self_reported', max_length=16, verbose_name='statistical scope')),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted'), ('approved', 'approved'), ('returned', 'returned')], default='draft', max_length=10, verbose_name='status')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
-                ('returned_at', models.DateTimeField(blank=True, null=True, verbose_name='returned at')),
-                ('return_reason', models.TextField(blank=True, verbose_name='reason for return')),
-                ('version', models.PositiveIntegerField(default=1, help_text='Raised by every save; a stale version is refused.', verbose_name='version')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('approved_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved by')),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('returned_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='returned by')),
-                ('submitted_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("quarter", models.PositiveSmallIntegerField(verbose_name="quarter")),
+                (
+                    "output_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="工业总产值 of the quarter.",
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="output value (yuan)",
+                    ),
+                ),
+                (
+                    "operating_revenue",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="营业收入 of the quarter.",
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="operating revenue (yuan)",
+                    ),
+                ),
+                (
+                    "rd_spending",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="R&D spending (yuan)",
+                    ),
+                ),
+                (
+                    "employees",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="employees"),
+                ),
+                (
+                    "invention_patents",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="invention patents granted"
+                    ),
+                ),
+                (
+                    "high_value_patents",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="high-value patents"
+                    ),
+                ),
+                (
+                    "statistical_scope",
+                    models.CharField(
+                        choices=[
+                            ("above_size", "official statistics, above designated size"),
+                            ("below_size", "official statistics, below designated size"),
+                            ("self_reported", "reported by the firm"),
+                        ],
+                        default="self_reported",
+                        max_length=16,
+                        verbose_name="statistical scope",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("submitted", "submitted"),
+                            ("approved", "approved"),
+                            ("returned", "returned"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="submitted at"),
+                ),
+                (
+                    "approved_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="approved at"),
+                ),
+                (
+                    "returned_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="returned at"),
+                ),
+                ("return_reason", models.TextField(blank=True, verbose_name="reason for return")),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Raised by every save; a stale version is refused.",
+                        verbose_name="version",
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approved by",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "returned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="returned by",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="submitted by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical quarterly report',
-                'verbose_name_plural': 'historical quarterly reports',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical quarterly report",
+                "verbose_name_plural": "historical quarterly reports",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalResearchProject',
+            name="HistoricalResearchProject",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('lead_institution', models.CharField(blank=True, help_text='A university or institute leading the project, if no enterprise leads it.', max_length=200, verbose_name='lead institution')),
-                ('partner_institutions', models.TextField(blank=True, verbose_name='partner institutions')),
-                ('level', models.CharField(choices=[('national', 'national'), ('provincial', 'provincial'), ('city', 'city')], max_length=12, verbose_name='level')),
-                ('is_major', models.BooleanField(default=False, help_text='Counts toward 重大科研项目.', verbose_name='major project')),
-                ('funding', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='funding (yuan)')),
-                ('started_on', models.DateField(verbose_name='started on')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='ends on')),
-                ('status', models.CharField(choices=[('planned', 'planned'), ('ongoing', 'ongoing'), ('completed', 'completed'), ('terminated', 'terminated')], default='ongoing', max_length=12, verbose_name='status')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('district', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.district', verbose_name='district')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead_enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='lead enterprise')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                (
+                    "lead_institution",
+                    models.CharField(
+                        blank=True,
+                        help_text="A university or institute leading the project, if no enterprise leads it.",
+                        max_length=200,
+                        verbose_name="lead institution",
+                    ),
+                ),
+                (
+                    "partner_institutions",
+                    models.TextField(blank=True, verbose_name="partner institutions"),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("national", "national"),
+                            ("provincial", "provincial"),
+                            ("city", "city"),
+                        ],
+                        max_length=12,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "is_major",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Counts toward 重大科研项目.",
+                        verbose_name="major project",
+                    ),
+                ),
+                (
+                    "funding",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="funding (yuan)",
+                    ),
+                ),
+                ("started_on", models.DateField(verbose_name="started on")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="ends on")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "planned"),
+                            ("ongoing", "ongoing"),
+                            ("completed", "completed"),
+                            ("terminated", "terminated"),
+                        ],
+                        default="ongoing",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead_enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="lead enterprise",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical research project',
-                'verbose_name_plural': 'historical research projects',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical research project",
+                "verbose_name_plural": "historical research projects",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Listing',
+            name="Listing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('venue', models.CharField(choices=[('sse_main', 'Shanghai Stock Exchange main board'), ('szse_main', 'Shenzhen Stock Exchange main board'), ('star', 'STAR Market'), ('chinext', 'ChiNext'), ('bse', 'Beijing Stock Exchange'), ('hkex', 'Hong Kong Stock Exchange'), ('overseas', 'overseas exchange'), ('neeq', 'NEEQ (New Third Board) quotation')], max_length=12, verbose_name='venue')),
-                ('ticker', models.CharField(max_length=20, verbose_name='ticker')),
-                ('listed_on', models.DateField(verbose_name='listed on')),
-                ('delisted_on', models.DateField(blank=True, null=True, verbose_name='delisted on')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listings', to='enterprises.enterprise', verbose_name='enterprise')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "venue",
+                    models.CharField(
+                        choices=[
+                            ("sse_main", "Shanghai Stock Exchange main board"),
+                            ("szse_main", "Shenzhen Stock Exchange main board"),
+                            ("star", "STAR Market"),
+                            ("chinext", "ChiNext"),
+                            ("bse", "Beijing Stock Exchange"),
+                            ("hkex", "Hong Kong Stock Exchange"),
+                            ("overseas", "overseas exchange"),
+                            ("neeq", "NEEQ (New Third Board) quotation"),
+                        ],
+                        max_length=12,
+                        verbose_name="venue",
+                    ),
+                ),
+                ("ticker", models.CharField(max_length=20, verbose_name="ticker")),
+                ("listed_on", models.DateField(verbose_name="listed on")),
+                (
+                    "delisted_on",
+                    models.DateField(blank=True, null=True, verbose_name="delisted on"),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="listings",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'listing',
-                'verbose_name_plural': 'listings',
-                'ordering': ['-listed_on'],
+                "verbose_name": "listing",
+                "verbose_name_plural": "listings",
+                "ordering": ["-listed_on"],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ipo_filing_accepted', 'IPO filing accepted'), ('listed', 'listed'), ('financing_round', 'financing round'), ('designation_won', 'designation won'), ('designation_lost', 'designation lost'), ('project_started', 'major project started'), ('moved_in', 'moved into the cluster'), ('moved_out', 'moved out of the cluster'), ('other', 'other event')], max_length=24, verbose_name='kind')),
-                ('occurred_on', models.DateField(verbose_name='date')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='amount (yuan)')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='enterprises.enterprise', verbose_name='enterprise')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ipo_filing_accepted", "IPO filing accepted"),
+                            ("listed", "listed"),
+                            ("financing_round", "financing round"),
+                            ("designation_won", "designation won"),
+                            ("designation_lost", "designation lost"),
+                            ("project_started", "major project started"),
+                            ("moved_in", "moved into the cluster"),
+                            ("moved_out", "moved out of the cluster"),
+                            ("other", "other event"),
+                        ],
+                        max_length=24,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("occurred_on", models.DateField(verbose_name="date")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="amount (yuan)",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'milestone',
-                'verbose_name_plural': 'milestones',
-                'ordering': ['-occurred_on'],
+                "verbose_name": "milestone",
+                "verbose_name_plural": "milestones",
+                "ordering": ["-occurred_on"],
             },
         ),
         migrations.CreateModel(
-            name='QuarterlyReport',
+            name="QuarterlyReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('quarter', models.PositiveSmallIntegerField(verbose_name='quarter')),
-                ('output_value', models.DecimalField(blank=True, decimal_places=2, help_text='工业总产值 of the quarter.', max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='output value (yuan)')),
-                ('operating_revenue', models.DecimalField(blank=True, decimal_places=2, help_text='营业收入 of the quarter.', max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='operating revenue (yuan)')),
-                ('rd_spending', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='R&D spending (yuan)')),
-                ('employees', models.PositiveIntegerField(blank=True, null=True, verbose_name='employees')),
-                ('invention_patents', models.PositiveIntegerField(blank=True, null=True, verbose_name='invention patents granted')),
-                ('high_value_patents', models.PositiveIntegerField(blank=True, null=True, verbose_name='high-value patents')),
-                ('statistical_scope', models.CharField(choices=[('above_size', 'official statistics, above designated size'), ('below_size', 'official statistics, below designated size'), ('self_reported', 'reported by the firm')], default='self_reported', max_length=16, verbose_name='statistical scope')),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted'), ('approved', 'approved'), ('returned', 'returned')], default='draft', max_length=10, verbose_name='status')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
-                ('returned_at', models.DateTimeField(blank=True, null=True, verbose_name='returned at')),
-                ('return_reason', models.TextField(blank=True, verbose_name='reason for return')),
-                ('version', models.PositiveIntegerField(default=1, help_text='Raised by every save; a stale version is refused.', verbose_name='version')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved by')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('returned_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='returned by')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("quarter", models.PositiveSmallIntegerField(verbose_name="quarter")),
+                (
+                    "output_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="工业总产值 of the quarter.",
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="output value (yuan)",
+                    ),
+                ),
+                (
+                    "operating_revenue",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="营业收入 of the quarter.",
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="operating revenue (yuan)",
+                    ),
+                ),
+                (
+                    "rd_spending",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="R&D spending (yuan)",
+                    ),
+                ),
+                (
+                    "employees",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="employees"),
+                ),
+                (
+                    "invention_patents",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="invention patents granted"
+                    ),
+                ),
+                (
+                    "high_value_patents",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="high-value patents"
+                    ),
+                ),
+                (
+                    "statistical_scope",
+                    models.CharField(
+                        choices=[
+                            ("above_size", "official statistics, above designated size"),
+                            ("below_size", "official statistics, below designated size"),
+                            ("self_reported", "reported by the firm"),
+                        ],
+                        default="self_reported",
+                        max_length=16,
+                        verbose_name="statistical scope",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("submitted", "submitted"),
+                            ("approved", "approved"),
+                            ("returned", "returned"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="submitted at"),
+                ),
+                (
+                    "approved_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="approved at"),
+                ),
+                (
+                    "returned_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="returned at"),
+                ),
+                ("return_reason", models.TextField(blank=True, verbose_name="reason for return")),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Raised by every save; a stale version is refused.",
+                        verbose_name="version",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approved by",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "returned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="returned by",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="submitted by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quarterly report',
-                'verbose_name_plural': 'quarterly reports',
-                'ordering': ['-year', '-quarter', 'enterprise__name_zh'],
+                "verbose_name": "quarterly report",
+                "verbose_name_plural": "quarterly reports",
+                "ordering": ["-year", "-quarter", "enterprise__name_zh"],
             },
         ),
         migrations.CreateModel(
-            name='ResearchProject',
+            name="ResearchProject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('lead_institution', models.CharField(blank=True, help_text='A university or institute leading the project, if no enterprise leads it.', max_length=200, verbose_name='lead institution')),
-                ('partner_institutions', models.TextField(blank=True, verbose_name='partner institutions')),
-                ('level', models.CharField(choices=[('national', 'national'), ('provincial', 'provincial'), ('city', 'city')], max_length=12, verbose_name='level')),
-                ('is_major', models.BooleanField(default=False, help_text='Counts toward 重大科研项目.', verbose_name='major project')),
-                ('funding', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='funding (yuan)')),
-                ('started_on', models.DateField(verbose_name='started on')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='ends on')),
-                ('status', models.CharField(choices=[('planned', 'planned'), ('ongoing', 'ongoing'), ('completed', 'completed'), ('terminated', 'terminated')], default='ongoing', max_length=12, verbose_name='status')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='projects', to='cluster.district', verbose_name='district')),
-                ('lead_enterprise', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='led_projects', to='enterprises.enterprise', verbose_name='lead enterprise')),
-                ('partners', models.ManyToManyField(blank=True, related_name='projects', to='enterprises.enterprise', verbose_name='partner enterprises')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                (
+                    "lead_institution",
+                    models.CharField(
+                        blank=True,
+                        help_text="A university or institute leading the project, if no enterprise leads it.",
+                        max_length=200,
+                        verbose_name="lead institution",
+                    ),
+                ),
+                (
+                    "partner_institutions",
+                    models.TextField(blank=True, verbose_name="partner institutions"),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("national", "national"),
+                            ("provincial", "provincial"),
+                            ("city", "city"),
+                        ],
+                        max_length=12,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "is_major",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Counts toward 重大科研项目.",
+                        verbose_name="major project",
+                    ),
+                ),
+                (
+                    "funding",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="funding (yuan)",
+                    ),
+                ),
+                ("started_on", models.DateField(verbose_name="started on")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="ends on")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "planned"),
+                            ("ongoing", "ongoing"),
+                            ("completed", "completed"),
+                            ("terminated", "terminated"),
+                        ],
+                        default="ongoing",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="projects",
+                        to="cluster.district",
+                        verbose_name="district",
+                    ),
+                ),
+                (
+                    "lead_enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="led_projects",
+                        to="enterprises.enterprise",
+                        verbose_name="lead enterprise",
+                    ),
+                ),
+                (
+                    "partners",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="projects",
+                        to="enterprises.enterprise",
+                        verbose_name="partner enterprises",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'research project',
-                'verbose_name_plural': 'research projects',
-                'ordering': ['-started_on'],
+                "verbose_name": "research project",
+                "verbose_name_plural": "research projects",
+                "ordering": ["-started_on"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalResearchProject_partners',
+            name="HistoricalResearchProject_partners",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='enterprises.historicalresearchproject')),
-                ('researchproject', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.researchproject')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="enterprises.historicalresearchproject",
+                    ),
+                ),
+                (
+                    "researchproject",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.researchproject",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalResearchProject_partners',
+                "verbose_name": "HistoricalResearchProject_partners",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name='enterprise',
-            index=models.Index(fields=['district', 'status'], name='enterprise_district_status'),
+            model_name="enterprise",
+            index=models.Index(fields=["district", "status"], name="enterprise_district_status"),
         ),
         migrations.AddConstraint(
-            model_name='enterprise',
-            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.Exact(django.db.models.functions.text.Length('uscc'), 18), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 1, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 2, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 3, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 4, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 5, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 6, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 7, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 8, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 9, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 10, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 11, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 12, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 13, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 14, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 15, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 16, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 17, 1)), '-', models.Value(1)), -1), django.db.models.lookups.GreaterThan(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 18, 1)), '-', models.Value(1)), -1), django.db.models.lookups.Exact(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(31), '-', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(0), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 1, 1)), '-', models.Value(1)), '*', models.Value(1))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 2, 1)), '-', models.Value(1)), '*', models.Value(3))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 3, 1)), '-', models.Value(1)), '*', models.Value(9))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 4, 1)), '-', models.Value(1)), '*', models.Value(27))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 5, 1)), '-', models.Value(1)), '*', models.Value(19))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 6, 1)), '-', models.Value(1)), '*', models.Value(26))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 7, 1)), '-', models.Value(1)), '*', models.Value(16))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 8, 1)), '-', models.Value(1)), '*', models.Value(17))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 9, 1)), '-', models.Value(1)), '*', models.Value(20))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 10, 1)), '-', models.Value(1)), '*', models.Value(29))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 11, 1)), '-', models.Value(1)), '*', models.Value(25))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 12, 1)), '-', models.Value(1)), '*', models.Value(13))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 13, 1)), '-', models.Value(1)), '*', models.Value(8))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 14, 1)), '-', models.Value(1)), '*', models.Value(24))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 15, 1)), '-', models.Value(1)), '*', models.Value(10))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 16, 1)), '-', models.Value(1)), '*', models.Value(30))), '+', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 17, 1)), '-', models.Value(1)), '*', models.Value(28))), '%%', models.Value(31))), '%%', models.Value(31)), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.Value('0123456789ABCDEFGHJKLMNPQRTUWXY'), django.db.models.functions.text.Substr('uscc', 18, 1)), '-', models.Value(1)))), name='enterprise_uscc_valid', violation_error_message='The unified social credit code is not valid (GB 32100-2015).'),
+            model_name="enterprise",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    django.db.models.lookups.Exact(
+                        django.db.models.functions.text.Length("uscc"), 18
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 1, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 2, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 3, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 4, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 5, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 6, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 7, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 8, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 9, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 10, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 11, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 12, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 13, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 14, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 15, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 16, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 17, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.GreaterThan(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 18, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                        -1,
+                    ),
+                    django.db.models.lookups.Exact(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.Value(31),
+                                "-",
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.expressions.CombinedExpression(
+                                            django.db.models.expressions.CombinedExpression(
+                                                django.db.models.expressions.CombinedExpression(
+                                                    django.db.models.expressions.CombinedExpression(
+                                                        django.db.models.expressions.CombinedExpression(
+                                                            django.db.models.expressions.CombinedExpression(
+                                                                django.db.models.expressions.CombinedExpression(
+                                                                    django.db.models.expressions.CombinedExpression(
+                                                                        django.db.models.expressions.CombinedExpression(
+                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                        django.db.models.expressions.CombinedExpression(
+                                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                                        models.Value(
+                                                                                                            0
+                                                                                                        ),
+                                                                                                        "+",
+                                                                                                        django.db.models.expressions.CombinedExpression(
+                                                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                                                django.db.models.functions.text.StrIndex(
+                                                                                                                    models.Value(
+                                                                                                                        "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                                    ),
+                                                                                                                    django.db.models.functions.text.Substr(
+                                                                                                                        "uscc",
+                                                                                                                        1,
+                                                                                                                        1,
+                                                                                                                    ),
+                                                                                                                ),
+                                                                                                                "-",
+                                                                                                                models.Value(
+                                                                                                                    1
+                                                                                                                ),
+                                                                                                            ),
+                                                                                                            "*",
+                                                                                                            models.Value(
+                                                                                                                1
+                                                                                                            ),
+                                                                                                        ),
+                                                                                                    ),
+                                                                                                    "+",
+                                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                                        django.db.models.expressions.CombinedExpression(
+                                                                                                            django.db.models.functions.text.StrIndex(
+                                                                                                                models.Value(
+                                                                                                                    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                                ),
+                                                                                                                django.db.models.functions.text.Substr(
+                                                                                                                    "uscc",
+                                                                                                                    2,
+                                                                                                                    1,
+                                                                                                                ),
+                                                                                                            ),
+                                                                                                            "-",
+                                                                                                            models.Value(
+                                                                                                                1
+                                                                                                            ),
+                                                                                                        ),
+                                                                                                        "*",
+                                                                                                        models.Value(
+                                                                                                            3
+                                                                                                        ),
+                                                                                                    ),
+                                                                                                ),
+                                                                                                "+",
+                                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                                        django.db.models.functions.text.StrIndex(
+                                                                                                            models.Value(
+                                                                                                                "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                            ),
+                                                                                                            django.db.models.functions.text.Substr(
+                                                                                                                "uscc",
+                                                                                                                3,
+                                                                                                                1,
+                                                                                                            ),
+                                                                                                        ),
+                                                                                                        "-",
+                                                                                                        models.Value(
+                                                                                                            1
+                                                                                                        ),
+                                                                                                    ),
+                                                                                                    "*",
+                                                                                                    models.Value(
+                                                                                                        9
+                                                                                                    ),
+                                                                                                ),
+                                                                                            ),
+                                                                                            "+",
+                                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                                    django.db.models.functions.text.StrIndex(
+                                                                                                        models.Value(
+                                                                                                            "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                        ),
+                                                                                                        django.db.models.functions.text.Substr(
+                                                                                                            "uscc",
+                                                                                                            4,
+                                                                                                            1,
+                                                                                                        ),
+                                                                                                    ),
+                                                                                                    "-",
+                                                                                                    models.Value(
+                                                                                                        1
+                                                                                                    ),
+                                                                                                ),
+                                                                                                "*",
+                                                                                                models.Value(
+                                                                                                    27
+                                                                                                ),
+                                                                                            ),
+                                                                                        ),
+                                                                                        "+",
+                                                                                        django.db.models.expressions.CombinedExpression(
+                                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                                django.db.models.functions.text.StrIndex(
+                                                                                                    models.Value(
+                                                                                                        "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                    ),
+                                                                                                    django.db.models.functions.text.Substr(
+                                                                                                        "uscc",
+                                                                                                        5,
+                                                                                                        1,
+                                                                                                    ),
+                                                                                                ),
+                                                                                                "-",
+                                                                                                models.Value(
+                                                                                                    1
+                                                                                                ),
+                                                                                            ),
+                                                                                            "*",
+                                                                                            models.Value(
+                                                                                                19
+                                                                                            ),
+                                                                                        ),
+                                                                                    ),
+                                                                                    "+",
+                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                        django.db.models.expressions.CombinedExpression(
+                                                                                            django.db.models.functions.text.StrIndex(
+                                                                                                models.Value(
+                                                                                                    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                                ),
+                                                                                                django.db.models.functions.text.Substr(
+                                                                                                    "uscc",
+                                                                                                    6,
+                                                                                                    1,
+                                                                                                ),
+                                                                                            ),
+                                                                                            "-",
+                                                                                            models.Value(
+                                                                                                1
+                                                                                            ),
+                                                                                        ),
+                                                                                        "*",
+                                                                                        models.Value(
+                                                                                            26
+                                                                                        ),
+                                                                                    ),
+                                                                                ),
+                                                                                "+",
+                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                    django.db.models.expressions.CombinedExpression(
+                                                                                        django.db.models.functions.text.StrIndex(
+                                                                                            models.Value(
+                                                                                                "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                            ),
+                                                                                            django.db.models.functions.text.Substr(
+                                                                                                "uscc",
+                                                                                                7,
+                                                                                                1,
+                                                                                            ),
+                                                                                        ),
+                                                                                        "-",
+                                                                                        models.Value(
+                                                                                            1
+                                                                                        ),
+                                                                                    ),
+                                                                                    "*",
+                                                                                    models.Value(
+                                                                                        16
+                                                                                    ),
+                                                                                ),
+                                                                            ),
+                                                                            "+",
+                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                django.db.models.expressions.CombinedExpression(
+                                                                                    django.db.models.functions.text.StrIndex(
+                                                                                        models.Value(
+                                                                                            "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                        ),
+                                                                                        django.db.models.functions.text.Substr(
+                                                                                            "uscc",
+                                                                                            8,
+                                                                                            1,
+                                                                                        ),
+                                                                                    ),
+                                                                                    "-",
+                                                                                    models.Value(1),
+                                                                                ),
+                                                                                "*",
+                                                                                models.Value(17),
+                                                                            ),
+                                                                        ),
+                                                                        "+",
+                                                                        django.db.models.expressions.CombinedExpression(
+                                                                            django.db.models.expressions.CombinedExpression(
+                                                                                django.db.models.functions.text.StrIndex(
+                                                                                    models.Value(
+                                                                                        "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                    ),
+                                                                                    django.db.models.functions.text.Substr(
+                                                                                        "uscc", 9, 1
+                                                                                    ),
+                                                                                ),
+                                                                                "-",
+                                                                                models.Value(1),
+                                                                            ),
+                                                                            "*",
+                                                                            models.Value(20),
+                                                                        ),
+                                                                    ),
+                                                                    "+",
+                                                                    django.db.models.expressions.CombinedExpression(
+                                                                        django.db.models.expressions.CombinedExpression(
+                                                                            django.db.models.functions.text.StrIndex(
+                                                                                models.Value(
+                                                                                    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                                ),
+                                                                                django.db.models.functions.text.Substr(
+                                                                                    "uscc", 10, 1
+                                                                                ),
+                                                                            ),
+                                                                            "-",
+                                                                            models.Value(1),
+                                                                        ),
+                                                                        "*",
+                                                                        models.Value(29),
+                                                                    ),
+                                                                ),
+                                                                "+",
+                                                                django.db.models.expressions.CombinedExpression(
+                                                                    django.db.models.expressions.CombinedExpression(
+                                                                        django.db.models.functions.text.StrIndex(
+                                                                            models.Value(
+                                                                                "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                            ),
+                                                                            django.db.models.functions.text.Substr(
+                                                                                "uscc", 11, 1
+                                                                            ),
+                                                                        ),
+                                                                        "-",
+                                                                        models.Value(1),
+                                                                    ),
+                                                                    "*",
+                                                                    models.Value(25),
+                                                                ),
+                                                            ),
+                                                            "+",
+                                                            django.db.models.expressions.CombinedExpression(
+                                                                django.db.models.expressions.CombinedExpression(
+                                                                    django.db.models.functions.text.StrIndex(
+                                                                        models.Value(
+                                                                            "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                        ),
+                                                                        django.db.models.functions.text.Substr(
+                                                                            "uscc", 12, 1
+                                                                        ),
+                                                                    ),
+                                                                    "-",
+                                                                    models.Value(1),
+                                                                ),
+                                                                "*",
+                                                                models.Value(13),
+                                                            ),
+                                                        ),
+                                                        "+",
+                                                        django.db.models.expressions.CombinedExpression(
+                                                            django.db.models.expressions.CombinedExpression(
+                                                                django.db.models.functions.text.StrIndex(
+                                                                    models.Value(
+                                                                        "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                    ),
+                                                                    django.db.models.functions.text.Substr(
+                                                                        "uscc", 13, 1
+                                                                    ),
+                                                                ),
+                                                                "-",
+                                                                models.Value(1),
+                                                            ),
+                                                            "*",
+                                                            models.Value(8),
+                                                        ),
+                                                    ),
+                                                    "+",
+                                                    django.db.models.expressions.CombinedExpression(
+                                                        django.db.models.expressions.CombinedExpression(
+                                                            django.db.models.functions.text.StrIndex(
+                                                                models.Value(
+                                                                    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                                ),
+                                                                django.db.models.functions.text.Substr(
+                                                                    "uscc", 14, 1
+                                                                ),
+                                                            ),
+                                                            "-",
+                                                            models.Value(1),
+                                                        ),
+                                                        "*",
+                                                        models.Value(24),
+                                                    ),
+                                                ),
+                                                "+",
+                                                django.db.models.expressions.CombinedExpression(
+                                                    django.db.models.expressions.CombinedExpression(
+                                                        django.db.models.functions.text.StrIndex(
+                                                            models.Value(
+                                                                "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                            ),
+                                                            django.db.models.functions.text.Substr(
+                                                                "uscc", 15, 1
+                                                            ),
+                                                        ),
+                                                        "-",
+                                                        models.Value(1),
+                                                    ),
+                                                    "*",
+                                                    models.Value(10),
+                                                ),
+                                            ),
+                                            "+",
+                                            django.db.models.expressions.CombinedExpression(
+                                                django.db.models.expressions.CombinedExpression(
+                                                    django.db.models.functions.text.StrIndex(
+                                                        models.Value(
+                                                            "0123456789ABCDEFGHJKLMNPQRTUWXY"
+                                                        ),
+                                                        django.db.models.functions.text.Substr(
+                                                            "uscc", 16, 1
+                                                        ),
+                                                    ),
+                                                    "-",
+                                                    models.Value(1),
+                                                ),
+                                                "*",
+                                                models.Value(30),
+                                            ),
+                                        ),
+                                        "+",
+                                        django.db.models.expressions.CombinedExpression(
+                                            django.db.models.expressions.CombinedExpression(
+                                                django.db.models.functions.text.StrIndex(
+                                                    models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                                    django.db.models.functions.text.Substr(
+                                                        "uscc", 17, 1
+                                                    ),
+                                                ),
+                                                "-",
+                                                models.Value(1),
+                                            ),
+                                            "*",
+                                            models.Value(28),
+                                        ),
+                                    ),
+                                    "%%",
+                                    models.Value(31),
+                                ),
+                            ),
+                            "%%",
+                            models.Value(31),
+                        ),
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.StrIndex(
+                                models.Value("0123456789ABCDEFGHJKLMNPQRTUWXY"),
+                                django.db.models.functions.text.Substr("uscc", 18, 1),
+                            ),
+                            "-",
+                            models.Value(1),
+                        ),
+                    ),
+                ),
+                name="enterprise_uscc_valid",
+                violation_error_message="The unified social credit code is not valid (GB 32100-2015).",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enterprise',
-            constraint=models.CheckConstraint(condition=models.Q(('in_cluster_until__isnull', True), ('in_cluster_until__gte', models.F('in_cluster_from')), _connector='OR'), name='enterprise_in_cluster_from_before_in_cluster_until', violation_error_message='A firm cannot leave the cluster before it joined.'),
+            model_name="enterprise",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("in_cluster_until__isnull", True),
+                    ("in_cluster_until__gte", models.F("in_cluster_from")),
+                    _connector="OR",
+                ),
+                name="enterprise_in_cluster_from_before_in_cluster_until",
+                violation_error_message="A firm cannot leave the cluster before it joined.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enterprise',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'moved_out'), _negated=True), ('in_cluster_until__isnull', False), _connector='OR'), name='enterprise_moved_out_has_date', violation_error_message='A firm that moved out needs the date it left the cluster.'),
+            model_name="enterprise",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "moved_out"), _negated=True),
+                    ("in_cluster_until__isnull", False),
+                    _connector="OR",
+                ),
+                name="enterprise_moved_out_has_date",
+                violation_error_message="A firm that moved out needs the date it left the cluster.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='designation',
-            index=models.Index(fields=['type', 'valid_from', 'valid_to'], name='designation_validity'),
+            model_name="designation",
+            index=models.Index(
+                fields=["type", "valid_from", "valid_to"], name="designation_validity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='designation',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='designation_valid_from_before_valid_to', violation_error_message='A designation cannot expire before it starts: valid to precedes valid from.'),
+            model_name="designation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="designation_valid_from_before_valid_to",
+                violation_error_message="A designation cannot expire before it starts: valid to precedes valid from.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='designation',
-            constraint=models.UniqueConstraint(fields=('enterprise', 'type', 'tier', 'valid_from'), name='designation_unique_award', violation_error_message='This firm already holds this designation at this tier from that date.'),
+            model_name="designation",
+            constraint=models.UniqueConstraint(
+                fields=("enterprise", "type", "tier", "valid_from"),
+                name="designation_unique_award",
+                violation_error_message="This firm already holds this designation at this tier from that date.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.UniqueConstraint(fields=('venue', 'ticker'), name='listing_ticker_unique', violation_error_message='This ticker is already registered on that venue.'),
+            model_name="listing",
+            constraint=models.UniqueConstraint(
+                fields=("venue", "ticker"),
+                name="listing_ticker_unique",
+                violation_error_message="This ticker is already registered on that venue.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.CheckConstraint(condition=models.Q(('delisted_on__isnull', True), ('delisted_on__gte', models.F('listed_on')), _connector='OR'), name='listing_listed_on_before_delisted_on', violation_error_message='A firm cannot be delisted before it was listed.'),
+            model_name="listing",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("delisted_on__isnull", True),
+                    ("delisted_on__gte", models.F("listed_on")),
+                    _connector="OR",
+                ),
+                name="listing_listed_on_before_delisted_on",
+                violation_error_message="A firm cannot be delisted before it was listed.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gte', 0), _connector='OR'), name='milestone_amount_non_negative', violation_error_message='Amount cannot be negative.'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__isnull", True), ("amount__gte", 0), _connector="OR"),
+                name="milestone_amount_non_negative",
+                violation_error_message="Amount cannot be negative.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='quarterlyreport',
-            index=models.Index(fields=['year', 'quarter', 'status'], name='report_period_status'),
+            model_name="quarterlyreport",
+            index=models.Index(fields=["year", "quarter", "status"], name="report_period_status"),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.UniqueConstraint(fields=('enterprise', 'year', 'quarter'), name='report_one_per_firm_and_quarter', violation_error_message='This firm already has a report for this quarter.'),
+            model_name="quarterlyreport",
+            constraint=models.UniqueConstraint(
+                fields=("enterprise", "year", "quarter"),
+                name="report_one_per_firm_and_quarter",
+                violation_error_message="This firm already has a report for this quarter.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__gte', 1), ('quarter__lte', 4)), name='report_quarter_1_to_4', violation_error_message='The quarter must be between 1 and 4.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__gte", 1), ("quarter__lte", 4)),
+                name="report_quarter_1_to_4",
+                violation_error_message="The quarter must be between 1 and 4.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('year__gte', 1990), ('year__lte', 2100)), name='report_year_in_range', violation_error_message='The year is out of range.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("year__gte", 1990), ("year__lte", 2100)),
+                name="report_year_in_range",
+                violation_error_message="The year is out of range.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('output_value__isnull', True), ('output_value__gte', 0), _connector='OR'), name='report_output_value_non_negative', violation_error_message='Output value cannot be negative.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("output_value__isnull", True), ("output_value__gte", 0), _connector="OR"
+                ),
+                name="report_output_value_non_negative",
+                violation_error_message="Output value cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('operating_revenue__isnull', True), ('operating_revenue__gte', 0), _connector='OR'), name='report_operating_revenue_non_negative', violation_error_message='Operating revenue cannot be negative.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("operating_revenue__isnull", True),
+                    ("operating_revenue__gte", 0),
+                    _connector="OR",
+                ),
+                name="report_operating_revenue_non_negative",
+                violation_error_message="Operating revenue cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('rd_spending__isnull', True), ('rd_spending__gte', 0), _connector='OR'), name='report_rd_spending_non_negative', violation_error_message='R&D spending cannot be negative.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("rd_spending__isnull", True), ("rd_spending__gte", 0), _connector="OR"
+                ),
+                name="report_rd_spending_non_negative",
+                violation_error_message="R&D spending cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'returned'), _negated=True), models.Q(('return_reason', ''), _negated=True), _connector='OR'), name='report_returned_has_reason', violation_error_message='A returned report needs the reason.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "returned"), _negated=True),
+                    models.Q(("return_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="report_returned_has_reason",
+                violation_error_message="A returned report needs the reason.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), ('approved_at__isnull', False), _connector='OR'), name='report_approved_has_time', violation_error_message='An approved report needs its approval time.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "approved"), _negated=True),
+                    ("approved_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="report_approved_has_time",
+                violation_error_message="An approved report needs its approval time.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('submitted_at__isnull', False), _connector='OR'), name='report_submitted_has_time', violation_error_message='A report past draft needs its submission time.'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "draft"), ("submitted_at__isnull", False), _connector="OR"
+                ),
+                name="report_submitted_has_time",
+                violation_error_message="A report past draft needs its submission time.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='report_version_positive'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("version__gte", 1)), name="report_version_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='researchproject',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('ends_on__gte', models.F('started_on')), _connector='OR'), name='project_started_on_before_ends_on', violation_error_message='A project cannot end before it starts.'),
+            model_name="researchproject",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("ends_on__gte", models.F("started_on")),
+                    _connector="OR",
+                ),
+                name="project_started_on_before_ends_on",
+                violation_error_message="A project cannot end before it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='researchproject',
-            constraint=models.CheckConstraint(condition=models.Q(('funding__isnull', True), ('funding__gte', 0), _connector='OR'), name='project_funding_non_negative', violation_error_message='Funding cannot be negative.'),
+            model_name="researchproject",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("funding__isnull", True), ("funding__gte", 0), _connector="OR"),
+                name="project_funding_non_negative",
+                violation_error_message="Funding cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='researchproject',
-            constraint=models.CheckConstraint(condition=models.Q(('lead_enterprise__isnull', False), models.Q(('lead_institution', ''), _negated=True), _connector='OR'), name='project_has_lead', violation_error_message='Name the lead enterprise or the lead institution.'),
+            model_name="researchproject",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("lead_enterprise__isnull", False),
+                    models.Q(("lead_institution", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="project_has_lead",
+                violation_error_message="Name the lead enterprise or the lead institution.",
+            ),
         ),
     ]

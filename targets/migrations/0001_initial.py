@@ -7,123 +7,543 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cluster', '0001_initial'),
+        ("cluster", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalMetric',
+            name="HistoricalMetric",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('key', models.SlugField(max_length=60, verbose_name='key')),
-                ('kind', models.CharField(choices=[('sum_output', 'sum of annual figures'), ('count_firms_over', 'firms whose annual figure exceeds a threshold'), ('count_listed', 'listed firms'), ('count_designated', 'firms holding a valid designation'), ('count_projects', 'major research projects')], max_length=20, verbose_name='kind')),
-                ('figure', models.CharField(blank=True, choices=[('output_value', 'output value (工业总产值)'), ('operating_revenue', 'operating revenue (营业收入)')], help_text='Which figure sums and thresholds use (口径).', max_length=20, verbose_name='statistical scope')),
-                ('threshold', models.DecimalField(blank=True, decimal_places=2, help_text='A firm counts when its annual figure is strictly above this.', max_digits=18, null=True, verbose_name='threshold (yuan)')),
-                ('designation_type', models.CharField(blank=True, choices=[('gazelle', 'gazelle enterprise'), ('gazelle_cultivation', 'gazelle cultivation enterprise'), ('unicorn_cultivation', 'unicorn cultivation enterprise'), ('little_giant', 'specialised and innovative "little giant"'), ('specialised_sme', 'specialised and innovative SME'), ('high_tech', 'high-tech enterprise'), ('other', 'other designation')], max_length=24, verbose_name='designation type')),
-                ('count_mode', models.CharField(choices=[('stock', 'stock: in force on the date'), ('flow', 'flow: new since a date')], default='stock', max_length=8, verbose_name='counting mode')),
-                ('counted_since', models.DateField(blank=True, help_text='Start date of a flow count.', null=True, verbose_name='counted since')),
-                ('description', models.TextField(blank=True, verbose_name='counting rule in words')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("key", models.SlugField(max_length=60, verbose_name="key")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sum_output", "sum of annual figures"),
+                            ("count_firms_over", "firms whose annual figure exceeds a threshold"),
+                            ("count_listed", "listed firms"),
+                            ("count_designated", "firms holding a valid designation"),
+                            ("count_projects", "major research projects"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "figure",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("output_value", "output value (工业总产值)"),
+                            ("operating_revenue", "operating revenue (营业收入)"),
+                        ],
+                        help_text="Which figure sums and thresholds use (口径).",
+                        max_length=20,
+                        verbose_name="statistical scope",
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="A firm counts when its annual figure is strictly above this.",
+                        max_digits=18,
+                        null=True,
+                        verbose_name="threshold (yuan)",
+                    ),
+                ),
+                (
+                    "designation_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("gazelle", "gazelle enterprise"),
+                            ("gazelle_cultivation", "gazelle cultivation enterprise"),
+                            ("unicorn_cultivation", "unicorn cultivation enterprise"),
+                            ("little_giant", 'specialised and innovative "little giant"'),
+                            ("specialised_sme", "specialised and innovative SME"),
+                            ("high_tech", "high-tech enterprise"),
+                            ("other", "other designation"),
+                        ],
+                        max_length=24,
+                        verbose_name="designation type",
+                    ),
+                ),
+                (
+                    "count_mode",
+                    models.CharField(
+                        choices=[
+                            ("stock", "stock: in force on the date"),
+                            ("flow", "flow: new since a date"),
+                        ],
+                        default="stock",
+                        max_length=8,
+                        verbose_name="counting mode",
+                    ),
+                ),
+                (
+                    "counted_since",
+                    models.DateField(
+                        blank=True,
+                        help_text="Start date of a flow count.",
+                        null=True,
+                        verbose_name="counted since",
+                    ),
+                ),
+                (
+                    "description",
+                    models.TextField(blank=True, verbose_name="counting rule in words"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical metric',
-                'verbose_name_plural': 'historical metrics',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical metric",
+                "verbose_name_plural": "historical metrics",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Metric',
+            name="Metric",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('key', models.SlugField(max_length=60, unique=True, verbose_name='key')),
-                ('kind', models.CharField(choices=[('sum_output', 'sum of annual figures'), ('count_firms_over', 'firms whose annual figure exceeds a threshold'), ('count_listed', 'listed firms'), ('count_designated', 'firms holding a valid designation'), ('count_projects', 'major research projects')], max_length=20, verbose_name='kind')),
-                ('figure', models.CharField(blank=True, choices=[('output_value', 'output value (工业总产值)'), ('operating_revenue', 'operating revenue (营业收入)')], help_text='Which figure sums and thresholds use (口径).', max_length=20, verbose_name='statistical scope')),
-                ('threshold', models.DecimalField(blank=True, decimal_places=2, help_text='A firm counts when its annual figure is strictly above this.', max_digits=18, null=True, verbose_name='threshold (yuan)')),
-                ('designation_type', models.CharField(blank=True, choices=[('gazelle', 'gazelle enterprise'), ('gazelle_cultivation', 'gazelle cultivation enterprise'), ('unicorn_cultivation', 'unicorn cultivation enterprise'), ('little_giant', 'specialised and innovative "little giant"'), ('specialised_sme', 'specialised and innovative SME'), ('high_tech', 'high-tech enterprise'), ('other', 'other designation')], max_length=24, verbose_name='designation type')),
-                ('count_mode', models.CharField(choices=[('stock', 'stock: in force on the date'), ('flow', 'flow: new since a date')], default='stock', max_length=8, verbose_name='counting mode')),
-                ('counted_since', models.DateField(blank=True, help_text='Start date of a flow count.', null=True, verbose_name='counted since')),
-                ('description', models.TextField(blank=True, verbose_name='counting rule in words')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("key", models.SlugField(max_length=60, unique=True, verbose_name="key")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sum_output", "sum of annual figures"),
+                            ("count_firms_over", "firms whose annual figure exceeds a threshold"),
+                            ("count_listed", "listed firms"),
+                            ("count_designated", "firms holding a valid designation"),
+                            ("count_projects", "major research projects"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "figure",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("output_value", "output value (工业总产值)"),
+                            ("operating_revenue", "operating revenue (营业收入)"),
+                        ],
+                        help_text="Which figure sums and thresholds use (口径).",
+                        max_length=20,
+                        verbose_name="statistical scope",
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="A firm counts when its annual figure is strictly above this.",
+                        max_digits=18,
+                        null=True,
+                        verbose_name="threshold (yuan)",
+                    ),
+                ),
+                (
+                    "designation_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("gazelle", "gazelle enterprise"),
+                            ("gazelle_cultivation", "gazelle cultivation enterprise"),
+                            ("unicorn_cultivation", "unicorn cultivation enterprise"),
+                            ("little_giant", 'specialised and innovative "little giant"'),
+                            ("specialised_sme", "specialised and innovative SME"),
+                            ("high_tech", "high-tech enterprise"),
+                            ("other", "other designation"),
+                        ],
+                        max_length=24,
+                        verbose_name="designation type",
+                    ),
+                ),
+                (
+                    "count_mode",
+                    models.CharField(
+                        choices=[
+                            ("stock", "stock: in force on the date"),
+                            ("flow", "flow: new since a date"),
+                        ],
+                        default="stock",
+                        max_length=8,
+                        verbose_name="counting mode",
+                    ),
+                ),
+                (
+                    "counted_since",
+                    models.DateField(
+                        blank=True,
+                        help_text="Start date of a flow count.",
+                        null=True,
+                        verbose_name="counted since",
+                    ),
+                ),
+                (
+                    "description",
+                    models.TextField(blank=True, verbose_name="counting rule in words"),
+                ),
             ],
             options={
-                'verbose_name': 'metric',
-                'verbose_name_plural': 'metrics',
-                'ordering': ['key'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['sum_output', 'count_firms_over']), _negated=True), models.Q(('figure', ''), _negated=True), _connector='OR'), name='metric_sum_has_figure', violation_error_message='A sum or threshold metric needs its statistical scope.'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'count_firms_over'), _negated=True), ('threshold__gt', 0), _connector='OR'), name='metric_threshold_positive', violation_error_message='A threshold metric needs a positive threshold.'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'count_designated'), _negated=True), models.Q(('designation_type', ''), _negated=True), _connector='OR'), name='metric_designation_has_type', violation_error_message='A designation metric needs the designation type.'), models.CheckConstraint(condition=models.Q(models.Q(('count_mode', 'flow'), _negated=True), ('counted_since__isnull', False), _connector='OR'), name='metric_flow_has_start', violation_error_message='A flow count needs the date it counts from.')],
+                "verbose_name": "metric",
+                "verbose_name_plural": "metrics",
+                "ordering": ["key"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("kind__in", ["sum_output", "count_firms_over"]), _negated=True
+                            ),
+                            models.Q(("figure", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="metric_sum_has_figure",
+                        violation_error_message="A sum or threshold metric needs its statistical scope.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "count_firms_over"), _negated=True),
+                            ("threshold__gt", 0),
+                            _connector="OR",
+                        ),
+                        name="metric_threshold_positive",
+                        violation_error_message="A threshold metric needs a positive threshold.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "count_designated"), _negated=True),
+                            models.Q(("designation_type", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="metric_designation_has_type",
+                        violation_error_message="A designation metric needs the designation type.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("count_mode", "flow"), _negated=True),
+                            ("counted_since__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="metric_flow_has_start",
+                        violation_error_message="A flow count needs the date it counts from.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalTarget',
+            name="HistoricalTarget",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('key', models.SlugField(max_length=60, verbose_name='key')),
-                ('comparison', models.CharField(choices=[('gte', 'reach at least'), ('gt', 'exceed')], default='gte', max_length=3, verbose_name='comparison')),
-                ('target_value', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='target value')),
-                ('unit', models.CharField(choices=[('yuan', 'yuan'), ('firms', 'firms'), ('projects', 'projects')], max_length=10, verbose_name='unit')),
-                ('deadline', models.DateField(verbose_name='deadline')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, verbose_name='baseline value')),
-                ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline year')),
-                ('source', models.CharField(blank=True, help_text='Section of the plan.', max_length=200, verbose_name='source')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cluster', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.cluster', verbose_name='cluster')),
-                ('district', models.ForeignKey(blank=True, db_constraint=False, help_text='Empty for the whole city.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.district', verbose_name='district scope')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sector', models.ForeignKey(blank=True, db_constraint=False, help_text='Empty for all sectors.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector', verbose_name='sector scope')),
-                ('metric', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='targets.metric', verbose_name='metric')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("key", models.SlugField(max_length=60, verbose_name="key")),
+                (
+                    "comparison",
+                    models.CharField(
+                        choices=[("gte", "reach at least"), ("gt", "exceed")],
+                        default="gte",
+                        max_length=3,
+                        verbose_name="comparison",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="target value"
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        choices=[("yuan", "yuan"), ("firms", "firms"), ("projects", "projects")],
+                        max_length=10,
+                        verbose_name="unit",
+                    ),
+                ),
+                ("deadline", models.DateField(verbose_name="deadline")),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        verbose_name="baseline value",
+                    ),
+                ),
+                (
+                    "baseline_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="baseline year"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Section of the plan.",
+                        max_length=200,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.cluster",
+                        verbose_name="cluster",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Empty for the whole city.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.district",
+                        verbose_name="district scope",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Empty for all sectors.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                        verbose_name="sector scope",
+                    ),
+                ),
+                (
+                    "metric",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="targets.metric",
+                        verbose_name="metric",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical target',
-                'verbose_name_plural': 'historical targets',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical target",
+                "verbose_name_plural": "historical targets",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('key', models.SlugField(max_length=60, unique=True, verbose_name='key')),
-                ('comparison', models.CharField(choices=[('gte', 'reach at least'), ('gt', 'exceed')], default='gte', max_length=3, verbose_name='comparison')),
-                ('target_value', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='target value')),
-                ('unit', models.CharField(choices=[('yuan', 'yuan'), ('firms', 'firms'), ('projects', 'projects')], max_length=10, verbose_name='unit')),
-                ('deadline', models.DateField(verbose_name='deadline')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, verbose_name='baseline value')),
-                ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline year')),
-                ('source', models.CharField(blank=True, help_text='Section of the plan.', max_length=200, verbose_name='source')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='sort order')),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='cluster.cluster', verbose_name='cluster')),
-                ('district', models.ForeignKey(blank=True, help_text='Empty for the whole city.', null=True, on_delete=django.db.models.deletion.PROTECT, to='cluster.district', verbose_name='district scope')),
-                ('metric', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='targets.metric', verbose_name='metric')),
-                ('sector', models.ForeignKey(blank=True, help_text='Empty for all sectors.', null=True, on_delete=django.db.models.deletion.PROTECT, to='cluster.sector', verbose_name='sector scope')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (English)"),
+                ),
+                ("key", models.SlugField(max_length=60, unique=True, verbose_name="key")),
+                (
+                    "comparison",
+                    models.CharField(
+                        choices=[("gte", "reach at least"), ("gt", "exceed")],
+                        default="gte",
+                        max_length=3,
+                        verbose_name="comparison",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="target value"
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        choices=[("yuan", "yuan"), ("firms", "firms"), ("projects", "projects")],
+                        max_length=10,
+                        verbose_name="unit",
+                    ),
+                ),
+                ("deadline", models.DateField(verbose_name="deadline")),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        verbose_name="baseline value",
+                    ),
+                ),
+                (
+                    "baseline_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="baseline year"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Section of the plan.",
+                        max_length=200,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "sort_order",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="sort order"),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="cluster.cluster",
+                        verbose_name="cluster",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for the whole city.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="cluster.district",
+                        verbose_name="district scope",
+                    ),
+                ),
+                (
+                    "metric",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="targets.metric",
+                        verbose_name="metric",
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for all sectors.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="cluster.sector",
+                        verbose_name="sector scope",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'target',
-                'verbose_name_plural': 'targets',
-                'ordering': ['sort_order', 'key'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('target_value__gte', 0)), name='target_value_non_negative', violation_error_message='A target value cannot be negative.')],
+                "verbose_name": "target",
+                "verbose_name_plural": "targets",
+                "ordering": ["sort_order", "key"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("target_value__gte", 0)),
+                        name="target_value_non_negative",
+                        violation_error_message="A target value cannot be negative.",
+                    )
+                ],
             },
         ),
     ]

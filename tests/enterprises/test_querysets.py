@@ -1,0 +1,69 @@
+import datetime as dt
+
+import pytest
+
+from enterprises.choices import DesignationType, ListingVenue
+from enterprises.models import Designation, Enterprise, Listing
+
+pytestmark = pytest.mark.django_db
+
+
+def test_valid_on_counts_both_boundary_days(designation_factory):
+    designation_factory(valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2025, 12, 31))
+    counted = {
+        day: Designation.objects.valid_on(day).count()
+        for day in (
+            dt.date(2023, 12, 31),
+            dt.date(2024, 1, 1),
+            dt.date(2025, 12, 31),
+            dt.date(2026, 1, 1),
+        )
+    }
+    assert counted == {
+        dt.date(2023, 12, 31): 0,
+        dt.date(2024, 1, 1): 1,
+        dt.date(2025, 12, 31): 1,
+        dt.date(2026, 1, 1): 0,
+    }
+
+
+def test_open_ended_designation_stays_valid(designation_factory):
+    designation_factory(valid_from=dt.date(2020, 5, 1), valid_to=None)
+    assert Designation.objects.valid_on(dt.date(2030, 1, 1)).count() == 1
+    assert Designation.objects.valid_on(dt.date(2020, 4, 30)).count() == 0
+
+
+def test_valid_on_filters_by_type_and_firm(designation_factory):
+    gazelle = designation_factory(type=DesignationType.GAZELLE)
+    designation_factory(type=DesignationType.UNICORN_CULTIVATION, enterprise=gazelle.enterprise)
+    designation_factory(type=DesignationType.GAZELLE, valid_to=dt.date(2024, 6, 30))
+    day = dt.date(2025, 1, 1)
+    assert list(
+        Designation.objects.valid_on(day)
+        .filter(type=DesignationType.GAZELLE)
+        .values_list("enterprise", flat=True)
+    ) == [gazelle.enterprise_id]
+
+
+def test_neeq_quotation_is_not_a_listing(listing_factory):
+    star = listing_factory(venue=ListingVenue.STAR, listed_on=dt.date(2021, 7, 1))
+    listing_factory(venue=ListingVenue.NEEQ, listed_on=dt.date(2016, 3, 1), ticker="830001")
+    listing_factory(
+        venue=ListingVenue.CHINEXT, listed_on=dt.date(2019, 1, 1), delisted_on=dt.date(2024, 5, 1)
+    )
+    day = dt.date(2025, 12, 31)
+    assert list(Listing.objects.listed_on(day)) == [star]
+    assert Listing.objects.listings().count() == 2
+    assert Listing.objects.listed_on(dt.date(2024, 4, 30)).count() == 2
+
+
+def test_in_cluster_on_excludes_firms_that_left_or_had_not_joined(enterprise_factory):
+    stayed = enterprise_factory(in_cluster_from=dt.date(2020, 1, 1))
+    enterprise_factory(
+        in_cluster_from=dt.date(2020, 1, 1),
+        in_cluster_until=dt.date(2024, 6, 30),
+        status="moved_out",
+    )
+    enterprise_factory(in_cluster_from=dt.date(2026, 1, 1))
+    assert list(Enterprise.objects.in_cluster_on(dt.date(2025, 12, 31))) == [stayed]
+    assert Enterprise.objects.in_cluster_on(dt.date(2024, 6, 30)).count() == 2
