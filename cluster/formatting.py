@@ -1,30 +1,37 @@
-"""Money as people in the cluster read it: 万元 and 亿元 with digit grouping."""
+"""Money as people in the cluster read it.
+
+Chinese: 万元 and 亿元 with three-digit grouping, as statistical bulletins print them (Django's
+zh-hans locale would group by four). English: yuan in ten-thousands for entry, and billions
+for totals.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 WAN = Decimal(10_000)
 YI = Decimal(100_000_000)
+BILLION = Decimal(1_000_000_000)
 
 
-def _grouped(value: Decimal, places: int) -> str:
+def grouped(value: Decimal, places: int) -> str:
+    """Three-digit grouping with a fixed number of decimals: 1234567.891 → '1,234,567.89'."""
     quantum = Decimal(1).scaleb(-places)
-    return number_format(
-        value.quantize(quantum, rounding=ROUND_HALF_UP), places, force_grouping=True
-    )
+    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
 
 
 def yuan_as_wan(yuan: Decimal | None, places: int = 2) -> str:
-    """¥12,345,678.90 → '1,234.57 万元'."""
+    """¥12,345,678.90 → '1,234.57 万元' / '1,234.57 ten-thousand yuan'."""
     if yuan is None:
         return "—"
-    return _("%(amount)s ten-thousand yuan") % {"amount": _grouped(yuan / WAN, places)}
+    return _("%(amount)s ten-thousand yuan") % {"amount": grouped(yuan / WAN, places)}
 
 
 def yuan_as_yi(yuan: Decimal | None, places: int = 2) -> str:
-    """¥123,456,789,000 → '1,234.57 亿元'."""
+    """¥123,456,789,000 → '1,234.57 亿元' in Chinese, '¥123.46 bn' in English."""
     if yuan is None:
         return "—"
-    return _("%(amount)s hundred-million yuan") % {"amount": _grouped(yuan / YI, places)}
+    if (get_language() or "").startswith("en"):
+        return f"¥{grouped(yuan / BILLION, places)} bn"
+    return f"{grouped(yuan / YI, places)} 亿元"

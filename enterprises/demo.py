@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -559,6 +559,8 @@ class DemoGenerator:
                     summary.counts_by_status[report.status] = (
                         summary.counts_by_status.get(report.status, 0) + 1
                     )
+            # With DEBUG on, Django keeps the SQL of every query; bulk inserts are large.
+            reset_queries()
             if progress:
                 progress(summary)
         summary.projects = self._projects(sorted(top_firms, key=lambda pair: pair[0]))

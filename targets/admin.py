@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+
+from cluster.formatting import yuan_as_yi
 
 from .models import Metric, Target
 
@@ -18,6 +21,12 @@ class MetricAdmin(SimpleHistoryAdmin):
     list_filter = ("kind", "count_mode")
     search_fields = ("key", "name_zh", "name_en")
 
+    @admin.display(description=_("target value"), ordering="target_value")
+    def target_display(self, obj):
+        if obj.unit == Target.Unit.YUAN:
+            return yuan_as_yi(obj.target_value, places=0)
+        return f"{obj.target_value.normalize():f} {obj.get_unit_display()}"
+
 
 @admin.register(Target)
 class TargetAdmin(SimpleHistoryAdmin):
@@ -26,8 +35,7 @@ class TargetAdmin(SimpleHistoryAdmin):
         "name_zh",
         "metric",
         "comparison",
-        "target_value",
-        "unit",
+        "target_display",
         "deadline",
         "district",
         "sector",
@@ -35,3 +43,9 @@ class TargetAdmin(SimpleHistoryAdmin):
     list_filter = ("unit", "district")
     list_select_related = ("metric", "district", "sector")
     search_fields = ("key", "name_zh", "name_en")
+
+    @admin.display(description=_("target value"), ordering="target_value")
+    def target_display(self, obj):
+        if obj.unit == Target.Unit.YUAN:
+            return yuan_as_yi(obj.target_value, places=0)
+        return f"{obj.target_value.normalize():f} {obj.get_unit_display()}"

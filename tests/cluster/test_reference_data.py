@@ -128,3 +128,17 @@ def test_reference_data_has_its_creation_in_history():
     assert District.history.filter(history_type="+").count() == District.objects.count()
     assert Sector.history.filter(history_type="+").count() == 52
     assert Target.history.filter(history_type="+").count() == 7
+
+
+def test_target_list_shows_values_in_readable_units(client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    admin = get_user_model().objects.create_superuser("s", "s@example.invalid", "pw-for-tests-1")
+    client.force_login(admin)
+    page = client.get(reverse("admin:targets_target_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert "1,000 亿元" in html
+    assert "15 家" in html and "10 项" in html
+    page = client.get(reverse("admin:targets_target_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "¥100 bn" in page.content.decode()

@@ -1,0 +1,31 @@
+from decimal import Decimal
+
+from django.utils import translation
+
+from cluster.formatting import yuan_as_wan, yuan_as_yi
+
+
+def test_wan_with_three_digit_grouping_in_both_languages():
+    with translation.override("zh-hans"):
+        assert yuan_as_wan(Decimal("12345678.90")) == "1,234.57 万元"
+        assert yuan_as_wan(Decimal("123456789012.00"), places=0) == "12,345,679 万元"
+    with translation.override("en"):
+        assert yuan_as_wan(Decimal("12345678.90")) == "1,234.57 ten-thousand yuan"
+
+
+def test_yi_in_chinese_and_billions_in_english():
+    with translation.override("zh-hans"):
+        assert yuan_as_yi(Decimal("123456789000")) == "1,234.57 亿元"
+        assert yuan_as_yi(Decimal("100000000000"), places=0) == "1,000 亿元"
+    with translation.override("en"):
+        assert yuan_as_yi(Decimal("123456789000")) == "¥123.46 bn"
+
+
+def test_missing_amount_shows_a_dash():
+    assert yuan_as_wan(None) == yuan_as_yi(None) == "—"
+
+
+def test_rounding_is_half_up_not_bankers():
+    with translation.override("zh-hans"):
+        assert yuan_as_wan(Decimal("125")) == "0.01 万元"
+        assert yuan_as_wan(Decimal("250"), places=2) == "0.03 万元"
