@@ -301,3 +301,72 @@ def test_enterprise_filters_by_valid_designation_and_listing(
     listed_firms = client.get(url, {"listed": "yes"}).context["cl"].result_list
     assert list(listed_firms) == [listed.enterprise]
     assert client.get(url, {"listed": "no"}).context["cl"].result_count == 2
+
+
+def report_form(enterprise, **overrides):
+    data = {
+        "enterprise": enterprise.pk,
+        "year": 2025,
+        "quarter": 3,
+        "output_value": "1000.00",
+        "statistical_scope": "self_reported",
+        "status": "draft",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "zh", "en"),
+    [
+        ({"quarter": 5}, None, "季度必须在1到4之间。", "The quarter must be between 1 and 4."),
+        (
+            {"output_value": "-1"},
+            "output_value",
+            "确保该值大于或等于0。",
+            "Ensure this value is greater than or equal to 0.",
+        ),
+        (
+            {"rd_spending": "-0.01"},
+            "rd_spending",
+            "确保该值大于或等于0。",
+            "Ensure this value is greater than or equal to 0.",
+        ),
+    ],
+)
+def test_admin_refuses_bad_report_figures_in_both_languages(
+    client, steward, enterprise_factory, overrides, field, zh, en
+):
+    enterprise = enterprise_factory()
+    client.force_login(steward)
+    url = reverse("admin:enterprises_quarterlyreport_add")
+    for language, message in (("zh-hans", zh), ("en", en)):
+        response = client.post(
+            url, report_form(enterprise, **overrides), HTTP_ACCEPT_LANGUAGE=language
+        )
+        form = response.context["adminform"].form
+        errors = form.errors[field] if field else form.non_field_errors()
+        assert errors == [message]
+    assert not QuarterlyReport.objects.exists()
+
+
+def test_admin_refuses_a_designation_that_ends_before_it_starts(
+    client, steward, enterprise_factory
+):
+    enterprise = enterprise_factory()
+    client.force_login(steward)
+    response = client.post(
+        reverse("admin:enterprises_designation_add"),
+        {
+            "enterprise": enterprise.pk,
+            "type": "gazelle",
+            "tier": "city",
+            "valid_from": "2025-06-01",
+            "valid_to": "2025-05-31",
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.context["adminform"].form.non_field_errors() == [
+        "资质有效期止不能早于有效期起。"
+    ]
+    assert not enterprise.designations.exists()
