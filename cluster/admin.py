@@ -1,8 +1,36 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Cluster, District, Park, Sector
+from .access import scope_of
+from .models import Cluster, District, Membership, Park, Sector
+
+
+class ScopedAdminMixin:
+    """The admin shows and offers only what the user's scope covers, like every other entry
+    point (the model's queryset must be a ScopedQuerySet)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related is District:
+            kwargs["queryset"] = scope_of(request.user).filter(District.objects.all(), "pk")
+        elif hasattr(related.objects.all(), "visible_to"):
+            kwargs["queryset"] = related.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _can_edit(self, request, obj=None) -> bool:
+        return scope_of(request.user).can_edit
+
+    def has_add_permission(self, request, *args):
+        return self._can_edit(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_edit(request, obj) and super().has_change_permission(request, obj)
 
 
 @admin.register(Cluster)
@@ -51,3 +79,32 @@ class SectorAdmin(SimpleHistoryAdmin):
 
     def get_inlines(self, request, obj):
         return [MaterialInline] if obj and obj.level == Sector.Level.DIRECTION else []
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    can_delete = False
+    verbose_name_plural = _("district")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ClusterUserAdmin(UserAdmin):
+    inlines = [MembershipInline]
+    list_display = ("username", "email", "is_staff", "is_active", "district", "roles")
+    list_select_related = ("membership__district",)
+    list_filter = ("groups", "is_staff", "is_active", "membership__district")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("district"))
+    def district(self, obj):
+        membership = getattr(obj, "membership", None)
+        return membership.district if membership and membership.district else _("city")
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return ", ".join(group.name for group in obj.groups.all())

@@ -180,3 +180,30 @@ class Sector(BilingualNameMixin):
     @property
     def direction(self) -> "Sector":
         return self.parent if self.parent_id else self
+
+
+class Membership(models.Model):
+    """Binds a user to an org unit. District officers and district administrators have a
+    district; city stewards and city administrators have none. The role is the user's group
+    (see cluster.access)."""
+
+    user = models.OneToOneField(
+        "auth.User", verbose_name=_("user"), on_delete=models.CASCADE, related_name="membership"
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text=_("Empty for city level."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.district or _('city')}"

@@ -1,14 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 admin.site.site_header = _("Nano New-Materials Cluster Monitor")
 admin.site.site_title = _("Cluster Monitor")
 admin.site.index_title = _("Enterprise database of the Suzhou nano new-materials cluster")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    path("", include("enterprises.urls")),
 ]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cluster.admin import ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
 from cluster.models import Sector
 
@@ -15,9 +16,11 @@ from .models import (
     Listing,
     Milestone,
     QuarterlyReport,
+    ReportRevision,
     ResearchProject,
 )
 from .resources import EnterpriseResource
+from .services.reports import EDITABLE, WORKFLOW_FIELDS
 
 
 class DirectionFilter(admin.SimpleListFilter):
@@ -108,8 +111,11 @@ class MilestoneInline(admin.TabularInline):
 
 
 class ReportInline(admin.TabularInline):
+    """Read-only: figures are entered on the worksheet, corrected on the report's page."""
+
     model = QuarterlyReport
     extra = 0
+    can_delete = False
     fields = (
         "year",
         "quarter",
@@ -120,13 +126,16 @@ class ReportInline(admin.TabularInline):
         "status",
         "version",
     )
-    readonly_fields = ("version",)
+    readonly_fields = fields
     ordering = ("-year", "-quarter")
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
     resource_classes = [EnterpriseResource]
     list_display = (
         "uscc",
@@ -175,7 +184,7 @@ class EnterpriseAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Designation)
-class DesignationAdmin(SimpleHistoryAdmin):
+class DesignationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "type", "tier", "issuer", "valid_from", "valid_to")
     list_filter = ("type", "tier", DesignationValidityFilter, "enterprise__district")
     list_select_related = ("enterprise",)
@@ -185,7 +194,7 @@ class DesignationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(SimpleHistoryAdmin):
+class ListingAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "venue", "ticker", "listed_on", "delisted_on")
     list_filter = ("venue", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -194,7 +203,7 @@ class ListingAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "kind", "occurred_on", "amount_display")
     list_filter = ("kind", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -208,7 +217,11 @@ class MilestoneAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(QuarterlyReport)
-class QuarterlyReportAdmin(SimpleHistoryAdmin):
+class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Figures of draft and returned reports can be corrected here; the workflow itself
+    (submit, approve, return, revise) runs through the reporting pages and their services,
+    so that approvals always leave their revision."""
+
     list_display = (
         "enterprise",
         "period_display",
@@ -222,7 +235,15 @@ class QuarterlyReportAdmin(SimpleHistoryAdmin):
     list_select_related = ("enterprise",)
     search_fields = ("enterprise__name_zh", "=enterprise__uscc")
     autocomplete_fields = ("enterprise",)
-    readonly_fields = ("version", "updated_at")
+    readonly_fields = (*WORKFLOW_FIELDS, "change_reason")
+
+    def _can_edit(self, request, obj=None) -> bool:
+        return super()._can_edit(request, obj) and (obj is None or obj.status in EDITABLE)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("quarter"), ordering="year")
     def period_display(self, obj):
@@ -238,7 +259,7 @@ class QuarterlyReportAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ResearchProject)
-class ResearchProjectAdmin(SimpleHistoryAdmin):
+class ResearchProjectAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
     list_filter = ("level", "is_major", "status", "district")
     list_select_related = ("lead_enterprise", "district")
@@ -248,3 +269,26 @@ class ResearchProjectAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("lead"))
     def lead(self, obj):
         return obj.lead_enterprise or obj.lead_institution
+
+
+@admin.register(ReportRevision)
+class ReportRevisionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Approved revisions are append-only: viewable, never edited."""
+
+    list_display = ("report", "revision", "output_display", "approved_at", "approved_by")
+    list_filter = ("year", "quarter", "enterprise__district")
+    list_select_related = ("report__enterprise", "approved_by")
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("output value"), ordering="output_value")
+    def output_display(self, obj):
+        return yuan_as_wan(obj.output_value)

@@ -46,6 +46,7 @@ from .models import (
     Listing,
     Milestone,
     QuarterlyReport,
+    ReportRevision,
     ResearchProject,
 )
 from .uscc import check_character
@@ -315,6 +316,7 @@ class DemoGenerator:
                     if status == ReportStatus.RETURNED
                     else None,
                     return_reason=RETURN_REASON if status == ReportStatus.RETURNED else "",
+                    revision=1 if status == ReportStatus.APPROVED else 0,
                 )
             )
             reports[-1].high_value_patents = rng.randint(0, reports[-1].invention_patents)
@@ -537,8 +539,22 @@ class DemoGenerator:
                     milestones += designation_milestones + market_milestones
                     if profile["rank"] <= 120:
                         top_firms.append((profile["rank"], enterprise))
+                bulk_create_with_history(
+                    reports,
+                    QuarterlyReport,
+                    batch_size=2000,
+                    default_change_reason=CHANGE_REASON,
+                    default_date=self.now,
+                )
+                ReportRevision.objects.bulk_create(
+                    (
+                        revision_of(report)
+                        for report in reports
+                        if report.status == ReportStatus.APPROVED
+                    ),
+                    batch_size=2000,
+                )
                 for model, objects in (
-                    (QuarterlyReport, reports),
                     (Designation, designations),
                     (Listing, listings),
                     (Milestone, milestones),
@@ -606,6 +622,20 @@ class DemoGenerator:
             projects, ResearchProject, default_change_reason=CHANGE_REASON, default_date=self.now
         )
         return len(projects)
+
+
+def revision_of(report: QuarterlyReport) -> ReportRevision:
+    """The first approved revision of a report written as approved."""
+    return ReportRevision(
+        report=report,
+        enterprise_id=report.enterprise_id,
+        year=report.year,
+        quarter=report.quarter,
+        revision=1,
+        statistical_scope=report.statistical_scope,
+        approved_at=report.approved_at,
+        **report.figures(),
+    )
 
 
 def demo_present() -> int:

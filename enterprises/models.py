@@ -7,11 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from cluster.access import ScopedQuerySet
 from cluster.models import BilingualNameMixin, District, Park, Sector
 from cluster.quarters import MAX_YEAR, MIN_YEAR, Quarter
 
@@ -60,7 +61,7 @@ def date_order(start: str, end: str, model: str, message) -> models.CheckConstra
     )
 
 
-class EnterpriseQuerySet(models.QuerySet):
+class EnterpriseQuerySet(ScopedQuerySet):
     def in_cluster_on(self, day: dt.date):
         """Firms counted as part of the cluster on `day`: active or not, they had joined and
         not yet left."""
@@ -165,7 +166,11 @@ class Enterprise(BilingualNameMixin):
             raise ValidationError(errors)
 
 
-class DesignationQuerySet(models.QuerySet):
+class EnterpriseChildQuerySet(ScopedQuerySet):
+    district_path = "enterprise__district"
+
+
+class DesignationQuerySet(EnterpriseChildQuerySet):
     def valid_on(self, day: dt.date):
         """Designations in force on `day`; both ends of the validity period count."""
         return self.filter(Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day))
@@ -219,7 +224,7 @@ class Designation(models.Model):
         return f"{self.get_type_display()} ({self.get_tier_display()})"
 
 
-class ListingQuerySet(models.QuerySet):
+class ListingQuerySet(EnterpriseChildQuerySet):
     def listings(self):
         """Listings proper: a 新三板 quotation does not count as a listing."""
         return self.exclude(venue__in=ListingVenue.quotations())
@@ -283,6 +288,8 @@ class Milestone(models.Model):
     note = models.TextField(_("note"), blank=True)
     history = HistoricalRecords()
 
+    objects = EnterpriseChildQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("milestone")
         verbose_name_plural = _("milestones")
@@ -297,7 +304,7 @@ class Milestone(models.Model):
             raise ValidationError({"amount": _("A financing round needs its amount.")})
 
 
-class QuarterlyReportQuerySet(models.QuerySet):
+class QuarterlyReportQuerySet(EnterpriseChildQuerySet):
     def for_quarter(self, quarter: Quarter):
         return self.filter(year=quarter.year, quarter=quarter.quarter)
 
@@ -309,6 +316,15 @@ class QuarterlyReportQuerySet(models.QuerySet):
 MONEY_FIGURES = ("output_value", "operating_revenue", "rd_spending")
 COUNT_FIGURES = ("employees", "invention_patents", "high_value_patents")
 FIGURES = MONEY_FIGURES + COUNT_FIGURES
+# Short names for column headers, where the unit is shown apart.
+FIGURE_LABELS = {
+    "output_value": _("output value"),
+    "operating_revenue": _("operating revenue"),
+    "rd_spending": _("R&D spending"),
+    "employees": _("employees"),
+    "invention_patents": _("invention patents granted"),
+    "high_value_patents": _("high-value patents"),
+}
 
 
 class QuarterlyReport(models.Model):
@@ -374,6 +390,17 @@ class QuarterlyReport(models.Model):
     version = models.PositiveIntegerField(
         _("version"), default=1, help_text=_("Raised by every save; a stale version is refused.")
     )
+    revision = models.PositiveIntegerField(
+        _("approved revisions"),
+        default=0,
+        help_text=_("How many times figures of this report have been approved."),
+    )
+    change_reason = models.TextField(_("reason for the change after approval"), blank=True)
+    anomaly_note = models.TextField(
+        _("note on an unusual change"),
+        blank=True,
+        help_text=_("Confirms a jump beyond the threshold against the previous quarter."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
 
@@ -424,6 +451,11 @@ class QuarterlyReport(models.Model):
                 condition=Q(version__gte=1),
                 name="report_version_positive",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.APPROVED) | Q(revision__gte=1),
+                name="report_approved_has_revision",
+                violation_error_message=_("An approved report has at least one revision."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -432,6 +464,93 @@ class QuarterlyReport(models.Model):
     @property
     def period(self) -> Quarter:
         return Quarter(self.year, self.quarter)
+
+    def figures(self) -> dict:
+        return {name: getattr(self, name) for name in FIGURES}
+
+
+class ReportRevisionQuerySet(EnterpriseChildQuerySet):
+    def as_of(self, moment):
+        """The approved figures as they were known at `moment`: per report, the latest
+        revision approved by then (the vintage of `moment`)."""
+        latest = (
+            ReportRevision.objects.filter(report=OuterRef("report"), approved_at__lte=moment)
+            .order_by("-revision")
+            .values("revision")[:1]
+        )
+        return self.filter(approved_at__lte=moment, revision=Subquery(latest))
+
+    def current(self):
+        return self.filter(revision=F("report__revision"))
+
+
+class ReportRevision(models.Model):
+    """The figures of a report as approved, one row per approval; never changed afterwards.
+
+    They are what official progress counts. A change after approval creates a new revision
+    when it is approved; earlier revisions stay, so any past figure "as known on date D" can
+    be reproduced. Being append-only, this table is its own history.
+    """
+
+    report = models.ForeignKey(
+        QuarterlyReport,
+        verbose_name=_("quarterly report"),
+        on_delete=models.PROTECT,
+        related_name="revisions",
+    )
+    # Copied from the report so that aggregates over revisions need no join.
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    revision = models.PositiveIntegerField(_("revision"))
+    output_value = money_field(_("output value (yuan)"), null=True, blank=True)
+    operating_revenue = money_field(_("operating revenue (yuan)"), null=True, blank=True)
+    rd_spending = money_field(_("R&D spending (yuan)"), null=True, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    invention_patents = models.PositiveIntegerField(
+        _("invention patents granted"), null=True, blank=True
+    )
+    high_value_patents = models.PositiveIntegerField(_("high-value patents"), null=True, blank=True)
+    statistical_scope = models.CharField(
+        _("statistical scope"), max_length=16, choices=StatisticalScope
+    )
+    approved_at = models.DateTimeField(_("approved at"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    change_reason = models.TextField(_("reason for the change after approval"), blank=True)
+
+    objects = ReportRevisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("approved revision")
+        verbose_name_plural = _("approved revisions")
+        ordering = ["report", "-revision"]
+        indexes = [
+            models.Index(fields=["year", "quarter", "approved_at"], name="revision_period_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "revision"], name="revision_unique_per_report"
+            ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="revision_positive"),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="revision_quarter_1_to_4"
+            ),
+            non_negative("output_value", "revision", _("Output value")),
+            non_negative("operating_revenue", "revision", _("Operating revenue")),
+            non_negative("rd_spending", "revision", _("R&D spending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} r{self.revision}"
 
 
 class ResearchProject(models.Model):
@@ -473,6 +592,8 @@ class ResearchProject(models.Model):
         _("status"), max_length=12, choices=ProjectStatus, default=ProjectStatus.ONGOING
     )
     history = HistoricalRecords(m2m_fields=[partners])
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("research project")

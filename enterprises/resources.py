@@ -4,12 +4,14 @@ Rows are written in bulk, and the bulk writes go through simple-history's bulk h
 that an import leaves the same history as an edit in the admin.
 """
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from cluster.access import scope_of
 from cluster.models import District, Park, Sector
 
 from .choices import EnterpriseStatus, SizeClass
@@ -186,3 +188,17 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
 
     def get_queryset(self):
         return super().get_queryset().select_related("district", "park", "primary_sector")
+
+    def import_instance(self, instance, row, **kwargs):
+        """A district officer imports only firms of their own district."""
+        district_before = instance.district_id if instance.pk else None
+        super().import_instance(instance, row, **kwargs)
+        if self._history_user is None:
+            return
+        scope = scope_of(self._history_user)
+        if instance.pk and not scope.covers(district_before):
+            raise ValidationError({"uscc": _("The firm belongs to another district.")})
+        if not scope.covers(instance.district_id):
+            raise ValidationError(
+                {"district": _("You can only register firms of your own district.")}
+            )

@@ -66,3 +66,77 @@ def designation_factory(db):
 @pytest.fixture
 def listing_factory(db):
     return ListingFactory
+
+
+@pytest.fixture
+def make_user(db):
+    """A user with a role (a Role value, or None for a superuser) and optional district."""
+    from django.contrib.auth.models import Group
+
+    from cluster.models import District, Membership
+
+    def make(username, role=None, district_code=None, *, staff=False):
+        if role is None:
+            return UserFactory(username=username, is_superuser=True, is_staff=True)
+        user = UserFactory(username=username, is_staff=staff)
+        user.groups.add(Group.objects.get(name=role))
+        Membership.objects.create(
+            user=user,
+            district=District.objects.get(code=district_code) if district_code else None,
+        )
+        return user
+
+    return make
+
+
+SIP, KUNSHAN = "320571", "320583"
+
+
+@pytest.fixture
+def officer_sip(make_user):
+    from cluster.access import Role
+
+    return make_user("officer_sip", Role.DISTRICT_OFFICER, SIP)
+
+
+@pytest.fixture
+def officer_kunshan(make_user):
+    from cluster.access import Role
+
+    return make_user("officer_kunshan", Role.DISTRICT_OFFICER, KUNSHAN)
+
+
+@pytest.fixture
+def city_steward(make_user):
+    from cluster.access import Role
+
+    return make_user("city_steward", Role.CITY_STEWARD, staff=True)
+
+
+@pytest.fixture
+def city_viewer(make_user):
+    from cluster.access import Role
+
+    return make_user("city_viewer", Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def sip_viewer(make_user):
+    from cluster.access import Role
+
+    return make_user("sip_viewer", Role.ADMINISTRATOR, SIP)
+
+
+@pytest.fixture
+def two_districts(enterprise_factory, report_factory):
+    """One firm in SIP and one in Kunshan, each with a draft 2025Q3 report."""
+    from cluster.models import District
+
+    sip = enterprise_factory(name_zh="园区甲公司", district=District.objects.get(code=SIP))
+    kunshan = enterprise_factory(name_zh="昆山乙公司", district=District.objects.get(code=KUNSHAN))
+    return {
+        "sip": sip,
+        "kunshan": kunshan,
+        "sip_report": report_factory(enterprise=sip, year=2025, quarter=3),
+        "kunshan_report": report_factory(enterprise=kunshan, year=2025, quarter=3),
+    }

@@ -13,6 +13,7 @@ from enterprises.models import (
     Listing,
     Milestone,
     QuarterlyReport,
+    ReportRevision,
     ResearchProject,
 )
 from enterprises.uscc import uscc_problem
@@ -35,7 +36,15 @@ def fingerprint():
 
 
 def wipe():
-    for model in (QuarterlyReport, Designation, Listing, Milestone, ResearchProject, Enterprise):
+    for model in (
+        ReportRevision,
+        QuarterlyReport,
+        Designation,
+        Listing,
+        Milestone,
+        ResearchProject,
+        Enterprise,
+    ):
         model.objects.all().delete()
 
 

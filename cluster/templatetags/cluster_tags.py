@@ -1,0 +1,34 @@
+from decimal import Decimal
+
+from django import template
+
+from cluster.formatting import grouped, yuan_as_wan, yuan_as_yi
+
+register = template.Library()
+
+
+@register.filter
+def wan(yuan):
+    return yuan_as_wan(yuan)
+
+
+@register.filter
+def yi(yuan):
+    return yuan_as_yi(yuan)
+
+
+@register.filter
+def number(value, places=2):
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return grouped(Decimal(value), int(places))
+
+
+@register.filter
+def pct(value):
+    """A signed percentage with one decimal: +12.3%."""
+    if value is None:
+        return ""
+    return f"{Decimal(value):+.1f}%"

@@ -1,0 +1,294 @@
+"""Reads for the reporting pages: querysets and aggregates, computed by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from cluster.access import scope_of
+from cluster.models import District
+from cluster.quarters import Quarter, quarter_range
+
+from .choices import ReportStatus
+from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
+from .services.reports import CUMULATIVE_FIGURES, EDITABLE, EntryMode
+
+WAN = Decimal(10_000)
+CENT = Decimal("0.01")
+
+
+def in_cluster_during(quarter: Quarter, prefix: str = "") -> Q:
+    """Firms that were part of the cluster at some point of the quarter."""
+    return (
+        Q(**{f"{prefix}in_cluster_from__isnull": True})
+        | Q(**{f"{prefix}in_cluster_from__lte": quarter.end})
+    ) & (
+        Q(**{f"{prefix}in_cluster_until__isnull": True})
+        | Q(**{f"{prefix}in_cluster_until__gte": quarter.start})
+    )
+
+
+def visible_districts(user) -> QuerySet[District]:
+    return scope_of(user).filter(District.objects.all(), "pk")
+
+
+def latest_reporting_quarter(user, today: dt.date) -> Quarter:
+    """The newest quarter anyone in the user's scope has reported for, else the last
+    quarter that has ended."""
+    latest = (
+        QuarterlyReport.objects.visible_to(user)
+        .order_by("-year", "-quarter")
+        .values_list("year", "quarter")
+        .first()
+    )
+    if latest:
+        return Quarter(*latest)
+    return Quarter.from_date(today).previous()
+
+
+def deadline_of(quarter: Quarter) -> dt.date:
+    return quarter.end + dt.timedelta(days=settings.REPORT_DEADLINE_DAYS)
+
+
+# --- worksheet ----------------------------------------------------------------------------
+
+
+def worksheet_enterprises(user, district: District, quarter: Quarter, search: str = ""):
+    queryset = (
+        Enterprise.objects.visible_to(user)
+        .filter(district=district)
+        .filter(in_cluster_during(quarter))
+        .exclude(status="closed", in_cluster_until__lt=quarter.start)
+        .order_by("name_zh", "pk")
+    )
+    if search:
+        queryset = queryset.filter(
+            Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
+        )
+    return queryset
+
+
+def to_display(figure: str, value):
+    """Money in 万元 (two decimals), counts as they are."""
+    if value is None:
+        return None
+    if figure in MONEY_FIGURES:
+        return (Decimal(value) / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+    return value
+
+
+def change(value, before) -> Decimal | None:
+    if value is None or not before:
+        return None
+    return (Decimal(value) / Decimal(before) - 1) * 100
+
+
+@dataclass
+class Cell:
+    figure: str
+    label: str
+    is_money: bool
+    value: Decimal | int | None
+    previous: Decimal | int | None
+    last_year: Decimal | int | None
+    qoq: Decimal | None
+    yoy: Decimal | None
+    flagged: bool
+    entered: str | None = None
+    error: str | None = None
+
+    @property
+    def input_value(self) -> str:
+        if self.entered is not None:
+            return self.entered
+        if self.value is None:
+            return ""
+        return f"{self.value:,.2f}" if self.is_money else str(self.value)
+
+
+@dataclass
+class Row:
+    enterprise: Enterprise
+    report: QuarterlyReport | None
+    cells: list[Cell]
+    editable: bool
+    needs_reason: bool
+    reviewable: bool
+    flagged: bool
+    errors: list[str] = field(default_factory=list)
+    revising: bool = False
+    note: str = ""
+    reason: str = ""
+    saved: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else ReportStatus.DRAFT
+
+    @property
+    def version(self) -> int:
+        return self.report.version if self.report else 0
+
+    @property
+    def shows_inputs(self) -> bool:
+        return self.editable or (self.needs_reason and self.revising)
+
+
+def _cumulative(by_period: dict, figure: str, year: int, upto: int):
+    values = [getattr(by_period.get((year, q)), figure, None) for q in range(1, upto + 1)]
+    if any(v is None for v in values):
+        return None
+    return sum(values)
+
+
+def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str) -> list[Row]:
+    """One row per firm with this quarter's figures and, beside them, the previous quarter,
+    the same quarter last year and the changes, from one query over two years of reports."""
+    scope = scope_of(user)
+    reports = QuarterlyReport.objects.filter(
+        enterprise__in=[e.pk for e in enterprises], year__in=[quarter.year - 1, quarter.year]
+    )
+    by_firm: dict[int, dict] = {}
+    for report in reports:
+        by_firm.setdefault(report.enterprise_id, {})[(report.year, report.quarter)] = report
+    previous, last_year = quarter.previous(), quarter.same_quarter_last_year()
+    threshold = Decimal(str(settings.REPORT_JUMP_THRESHOLD * 100))
+    rows = []
+    for enterprise in enterprises:
+        periods = by_firm.get(enterprise.pk, {})
+        report = periods.get((quarter.year, quarter.quarter))
+        cells = []
+        for figure in FIGURES:
+            current = getattr(report, figure, None)
+            before = getattr(periods.get((previous.year, previous.quarter)), figure, None)
+            year_ago = getattr(periods.get((last_year.year, last_year.quarter)), figure, None)
+            qoq = change(current, before)
+            shown, shown_before, shown_year_ago = current, before, year_ago
+            if mode == EntryMode.YEAR_TO_DATE and figure in CUMULATIVE_FIGURES:
+                shown = _cumulative(periods, figure, quarter.year, quarter.quarter)
+                shown_before = (
+                    _cumulative(periods, figure, quarter.year, quarter.quarter - 1)
+                    if quarter.quarter > 1
+                    else None
+                )
+                shown_year_ago = _cumulative(periods, figure, last_year.year, quarter.quarter)
+            cells.append(
+                Cell(
+                    figure=figure,
+                    label=str(FIGURE_LABELS[figure]),
+                    is_money=figure in MONEY_FIGURES,
+                    value=to_display(figure, shown),
+                    previous=to_display(figure, shown_before),
+                    last_year=to_display(figure, shown_year_ago),
+                    qoq=qoq,
+                    yoy=change(shown, shown_year_ago),
+                    flagged=figure in ("output_value", "operating_revenue")
+                    and qoq is not None
+                    and abs(qoq) > threshold,
+                )
+            )
+        status = report.status if report else ReportStatus.DRAFT
+        in_scope = scope.can_edit and scope.covers(enterprise.district_id)
+        rows.append(
+            Row(
+                enterprise=enterprise,
+                report=report,
+                cells=cells,
+                editable=in_scope and status in EDITABLE,
+                needs_reason=in_scope and status == ReportStatus.APPROVED,
+                reviewable=scope.can_approve and status == ReportStatus.SUBMITTED,
+                flagged=any(c.flagged for c in cells),
+                note=report.anomaly_note if report else "",
+            )
+        )
+    return rows
+
+
+# --- completeness ---------------------------------------------------------------------------
+
+
+@dataclass
+class CompletenessCell:
+    district: District
+    quarter: Quarter
+    expected: int = 0
+    entered: int = 0
+    submitted: int = 0
+    approved: int = 0
+    returned: int = 0
+    deadline: dt.date | None = None
+    past_deadline: bool = False
+
+    @property
+    def outstanding(self) -> int:
+        """Firms whose report has not reached the city yet (missing, draft or returned)."""
+        return max(self.expected - self.submitted - self.approved, 0)
+
+    @property
+    def overdue(self) -> int:
+        return self.outstanding if self.past_deadline else 0
+
+
+def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[CompletenessCell]]:
+    """Districts × quarters: firms expected, reports entered, submitted, approved, returned,
+    and overdue against the deadline. Two aggregate queries whatever the number of firms."""
+    districts = list(visible_districts(user).order_by("sort_order"))
+    expected = {
+        row["district"]: row
+        for row in Enterprise.objects.visible_to(user)
+        .values("district")
+        .annotate(**{f"q{q.ordinal}": Count("pk", filter=in_cluster_during(q)) for q in quarters})
+    }
+    first, last = min(quarters), max(quarters)
+    counts = {}
+    for row in (
+        QuarterlyReport.objects.visible_to(user)
+        .filter(year__gte=first.year, year__lte=last.year)
+        .values("enterprise__district", "year", "quarter")
+        .annotate(
+            entered=Count("pk", filter=Q(output_value__isnull=False)),
+            submitted=Count("pk", filter=Q(status=ReportStatus.SUBMITTED)),
+            approved=Count("pk", filter=Q(status=ReportStatus.APPROVED)),
+            returned=Count("pk", filter=Q(status=ReportStatus.RETURNED)),
+        )
+    ):
+        counts[(row["enterprise__district"], row["year"], row["quarter"])] = row
+    table = []
+    for district in districts:
+        cells = []
+        for quarter in quarters:
+            found = counts.get((district.pk, quarter.year, quarter.quarter), {})
+            deadline = deadline_of(quarter)
+            cells.append(
+                CompletenessCell(
+                    district=district,
+                    quarter=quarter,
+                    expected=expected.get(district.pk, {}).get(f"q{quarter.ordinal}", 0),
+                    entered=found.get("entered", 0),
+                    submitted=found.get("submitted", 0),
+                    approved=found.get("approved", 0),
+                    returned=found.get("returned", 0),
+                    deadline=deadline,
+                    past_deadline=today > deadline,
+                )
+            )
+        table.append(cells)
+    return table
+
+
+def quarters_until(last: Quarter, count: int) -> list[Quarter]:
+    return list(quarter_range(last - (count - 1), last))
+
+
+def outstanding_enterprises(user, district: District, quarter: Quarter):
+    """Firms of the district expected for the quarter whose report has not reached the city."""
+    reached = QuarterlyReport.objects.filter(
+        year=quarter.year,
+        quarter=quarter.quarter,
+        status__in=[ReportStatus.SUBMITTED, ReportStatus.APPROVED],
+    ).values("enterprise")
+    return worksheet_enterprises(user, district, quarter).exclude(pk__in=reached)

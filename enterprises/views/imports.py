@@ -1,0 +1,180 @@
+"""Upload → preview (dry run) → confirm, for quarterly reports and enterprises."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from cluster.access import scope_of
+
+from ..imports import (
+    enterprise_template,
+    file_format,
+    read_file,
+    report_template,
+    reports_import,
+)
+from ..resources import EnterpriseResource
+from ..services.reports import EntryMode, Unit
+
+
+class UploadForm(forms.Form):
+    KINDS = [
+        ("reports", gettext_lazy("quarterly reports")),
+        ("enterprises", gettext_lazy("enterprises")),
+    ]
+    kind = forms.ChoiceField(label=gettext_lazy("what the file holds"), choices=KINDS)
+    file = forms.FileField(
+        label=gettext_lazy("file (.xlsx or .csv)"),
+        help_text=gettext_lazy("Use the template; headers in English or Chinese."),
+    )
+    unit = forms.ChoiceField(
+        label=gettext_lazy("unit of money columns"), choices=Unit.choices, initial=Unit.WAN
+    )
+    mode = forms.ChoiceField(
+        label=gettext_lazy("values are"), choices=EntryMode.choices, initial=EntryMode.QUARTERLY
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if file_format(upload.name) is None:
+            raise forms.ValidationError(_("Upload an .xlsx or .csv file."))
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)d MB.")
+                % {"limit": settings.IMPORT_MAX_UPLOAD_BYTES // 2**20}
+            )
+        return upload
+
+
+def _require_editor(user):
+    if not scope_of(user).can_edit:
+        raise PermissionDenied
+
+
+def _stash(user, upload, options) -> str:
+    """Keep the uploaded file between preview and confirmation."""
+    token = uuid.uuid4().hex
+    folder = settings.IMPORT_TMP_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{token}.bin").write_bytes(upload.read())
+    (folder / f"{token}.json").write_text(
+        json.dumps({**options, "user": user.pk, "name": upload.name}), encoding="utf-8"
+    )
+    return token
+
+
+def _unstash(user, token: str):
+    if not token.isalnum():
+        raise Http404
+    folder = settings.IMPORT_TMP_DIR
+    try:
+        options = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
+        content = (folder / f"{token}.bin").read_bytes()
+    except FileNotFoundError:
+        raise Http404 from None
+    if options["user"] != user.pk:
+        raise Http404
+    return content, options
+
+
+def _discard(token: str) -> None:
+    for suffix in (".bin", ".json"):
+        (settings.IMPORT_TMP_DIR / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def _run(user, content: bytes, options: dict, *, dry_run: bool):
+    fmt = file_format(options["name"])
+    try:
+        dataset = read_file(content, fmt)
+    except Exception as exc:  # a damaged or mislabelled file: say so, whatever the parser
+        return {
+            "file_error": _("The file cannot be read as %(fmt)s: %(error)s")
+            % {"fmt": fmt, "error": exc}
+        }
+    if options["kind"] == "reports":
+        outcome = reports_import(
+            actor=user,
+            dataset=dataset,
+            unit=options["unit"],
+            mode=options["mode"],
+            dry_run=dry_run,
+        )
+        return {"outcome": outcome}
+    result = EnterpriseResource().import_data(dataset, dry_run=dry_run, user=user)
+    return {"enterprise_result": result}
+
+
+def import_page(request):
+    _require_editor(request.user)
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            options = {k: form.cleaned_data[k] for k in ("kind", "unit", "mode")}
+            token = _stash(request.user, form.cleaned_data["file"], options)
+            return redirect("reports:import-preview", token=token)
+    else:
+        form = UploadForm()
+    return render(request, "reports/import.html", {"form": form})
+
+
+def preview_page(request, token: str):
+    _require_editor(request.user)
+    content, options = _unstash(request.user, token)
+    context = _run(request.user, content, options, dry_run=True)
+    return render(
+        request,
+        "reports/import_preview.html",
+        {"token": token, "options": options, **context},
+    )
+
+
+@require_POST
+def confirm_page(request, token: str):
+    _require_editor(request.user)
+    content, options = _unstash(request.user, token)
+    context = _run(request.user, content, options, dry_run=False)
+    outcome = context.get("outcome")
+    result = context.get("enterprise_result")
+    failed = (
+        context.get("file_error")
+        or (outcome and outcome.errors)
+        or (result and (result.has_errors() or result.has_validation_errors()))
+    )
+    if failed:
+        messages.error(request, _("The file has errors; nothing was imported."))
+        return redirect("reports:import-preview", token=token)
+    _discard(token)
+    totals = (
+        outcome.totals
+        if outcome
+        else {
+            "new": result.totals["new"],
+            "changed": result.totals["update"],
+            "unchanged": result.totals["skip"],
+        }
+    )
+    messages.success(
+        request,
+        _("Imported: %(new)d new, %(changed)d changed, %(unchanged)d unchanged.") % totals,
+    )
+    return redirect("reports:completeness")
+
+
+def template_page(request, kind: str, fmt: str):
+    if fmt not in ("xlsx", "csv") or kind not in ("reports", "enterprises"):
+        raise Http404
+    content, content_type = (report_template if kind == "reports" else enterprise_template)(fmt)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="template-{kind}.{fmt}"'
+    return response

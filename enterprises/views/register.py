@@ -1,0 +1,140 @@
+"""Firm register pages for officers: list, profile, registration and editing."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from cluster.access import get_visible_or_404, scope_of
+
+from ..forms import DesignationFormSet, EnterpriseForm, ListingFormSet, MilestoneFormSet
+from ..imports import export_enterprises
+from ..models import Enterprise, QuarterlyReport, ReportRevision
+from ..services.register import enterprise_save
+from ..uscc import uscc_problem
+
+FORMSETS = (
+    ("designations", DesignationFormSet),
+    ("listings", ListingFormSet),
+    ("milestones", MilestoneFormSet),
+)
+
+
+def _listed(request):
+    queryset = Enterprise.objects.visible_to(request.user).select_related(
+        "district", "primary_sector"
+    )
+    search = request.GET.get("q", "").strip()
+    if search:
+        queryset = queryset.filter(
+            Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
+        )
+    return queryset.order_by("name_zh", "pk"), search
+
+
+def enterprise_list(request):
+    queryset, search = _listed(request)
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "enterprises/list.html",
+        {
+            "page": page,
+            "search": search,
+            "can_edit": scope_of(request.user).can_edit,
+            "section": "enterprises",
+        },
+    )
+
+
+def enterprise_detail(request, pk: int):
+    enterprise = get_visible_or_404(
+        Enterprise.objects.select_related("district", "park", "primary_sector__parent"),
+        request.user,
+        pk=pk,
+    )
+    reports = enterprise.reports.order_by("-year", "-quarter")
+    return render(
+        request,
+        "enterprises/detail.html",
+        {
+            "enterprise": enterprise,
+            "designations": enterprise.designations.all(),
+            "listings": enterprise.listings.all(),
+            "milestones": enterprise.milestones.all(),
+            "reports": reports,
+            "revisions": ReportRevision.objects.filter(enterprise=enterprise).select_related(
+                "approved_by"
+            ),
+            "history": enterprise.history.select_related("history_user")[:50],
+            "report_history": QuarterlyReport.history.filter(enterprise_id=enterprise.pk)
+            .select_related("history_user")
+            .order_by("-history_date")[:50],
+            "can_edit": scope_of(request.user).can_edit,
+            "section": "enterprises",
+        },
+    )
+
+
+def _edit(request, enterprise):
+    if not scope_of(request.user).can_edit:
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else None
+    form = EnterpriseForm(data, instance=enterprise, user=request.user)
+    formsets = [cls(data, instance=enterprise, prefix=prefix) for prefix, cls in FORMSETS]
+    if data is not None and form.is_valid() and all(f.is_valid() for f in formsets):
+        try:
+            saved = enterprise_save(actor=request.user, form=form, formsets=formsets)
+        except PermissionDenied:
+            raise Http404 from None
+        messages.success(request, _("%(name)s saved.") % {"name": saved.name})
+        return redirect("enterprises:detail", pk=saved.pk)
+    return render(
+        request,
+        "enterprises/form.html",
+        {
+            "form": form,
+            "formset_sections": [(f.model._meta.verbose_name_plural, f) for f in formsets],
+            "enterprise": enterprise,
+            "section": "enterprises",
+        },
+        status=422 if data is not None else 200,
+    )
+
+
+def enterprise_create(request):
+    return _edit(request, Enterprise())
+
+
+def enterprise_edit(request, pk: int):
+    return _edit(request, get_visible_or_404(Enterprise.objects, request.user, pk=pk))
+
+
+def uscc_check(request):
+    """As-you-type feedback on a USCC (htmx)."""
+    code = request.GET.get("uscc", "").strip()
+    current = request.GET.get("pk")
+    problem = uscc_problem(code) if code else None
+    taken = (
+        not problem
+        and code
+        and Enterprise.objects.filter(uscc=code).exclude(pk=current or None).exists()
+    )
+    return render(
+        request,
+        "enterprises/_uscc_check.html",
+        {"code": code, "problem": problem, "taken": taken},
+    )
+
+
+def enterprise_export(request, fmt: str):
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
+    queryset, _search = _listed(request)
+    content, content_type = export_enterprises(queryset, fmt)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="enterprises.{fmt}"'
+    return response

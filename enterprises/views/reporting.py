@@ -1,0 +1,306 @@
+"""Pages of the quarterly reporting: completeness, worksheet, submission and review."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cluster.access import get_visible_or_404, scope_of
+from cluster.numbers import parse_decimal
+from cluster.quarters import Quarter
+
+from ..models import FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
+from ..selectors import (
+    build_rows,
+    completeness,
+    deadline_of,
+    latest_reporting_quarter,
+    outstanding_enterprises,
+    quarters_until,
+    visible_districts,
+    worksheet_enterprises,
+)
+from ..services.reports import (
+    EntryMode,
+    ReportConflict,
+    report_save,
+    reports_approve,
+    reports_return,
+    reports_submit,
+)
+
+PAGE_SIZE = 50
+WAN = Decimal(10_000)
+
+
+def _quarter(text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except ValueError:
+        raise Http404 from None
+
+
+def _district(user, district_id: int):
+    district = get_object_or_404(visible_districts(user), pk=district_id)
+    return district
+
+
+def home(request):
+    return redirect("reports:completeness")
+
+
+def completeness_page(request):
+    today = timezone.localdate()
+    try:
+        last = Quarter.parse(request.GET["until"]) if "until" in request.GET else None
+    except ValueError:
+        last = None
+    last = last or latest_reporting_quarter(request.user, today)
+    quarters = quarters_until(last, 4)
+    return render(
+        request,
+        "reports/completeness.html",
+        {
+            "table": completeness(request.user, quarters, today),
+            "columns": [(q, deadline_of(q)) for q in quarters],
+            "deadline_days": settings.REPORT_DEADLINE_DAYS,
+            "section": "reports",
+            "last": last,
+            "earlier": last - 4,
+            "later": last + 4,
+            "today": today,
+        },
+    )
+
+
+def _mode(request) -> str:
+    mode = request.GET.get("mode") or request.POST.get("mode") or EntryMode.QUARTERLY
+    return mode if mode in EntryMode.values else EntryMode.QUARTERLY
+
+
+def worksheet_page(request, district_id: int, period: str):
+    district = _district(request.user, district_id)
+    quarter = _quarter(period)
+    mode = _mode(request)
+    search = request.GET.get("q", "").strip()
+    show = request.GET.get("show", "all")
+    enterprises = (
+        outstanding_enterprises(request.user, district, quarter)
+        if show == "outstanding"
+        else worksheet_enterprises(request.user, district, quarter, search)
+    )
+    page = Paginator(enterprises, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = build_rows(request.user, list(page.object_list), quarter, mode)
+    scope = scope_of(request.user)
+    return render(
+        request,
+        "reports/worksheet.html",
+        {
+            "district": district,
+            "quarter": quarter,
+            "mode": mode,
+            "modes": EntryMode.choices,
+            "search": search,
+            "show": show,
+            "page": page,
+            "rows": rows,
+            "figures": rows[0].cells if rows else [],
+            "can_edit": scope.can_edit and scope.covers(district.pk),
+            "can_approve": scope.can_approve,
+            "deadline": deadline_of(quarter),
+            "section": "reports",
+            "previous_quarter": quarter.previous(),
+            "next_quarter": quarter.next(),
+        },
+    )
+
+
+def _parse_figures(post) -> tuple[dict, dict, dict]:
+    """Worksheet inputs (money in 万元) → figures in yuan; errors per figure."""
+    figures, entered, errors = {}, {}, {}
+    for figure in FIGURES:
+        text = post.get(figure, "")
+        entered[figure] = text
+        try:
+            value = parse_decimal(text)
+        except ValueError:
+            errors[figure] = _("Enter a number, e.g. 1,234.56.")
+            continue
+        if value is None:
+            figures[figure] = None
+        elif value < 0:
+            errors[figure] = _("Cannot be negative.")
+        elif figure in MONEY_FIGURES:
+            figures[figure] = (value * WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        elif value != value.to_integral_value():
+            errors[figure] = _("Enter a whole number.")
+        else:
+            figures[figure] = int(value)
+    return figures, entered, errors
+
+
+def _render_row(request, row, quarter, mode, *, status=200):
+    return render(
+        request,
+        "reports/_row.html",
+        {"row": row, "quarter": quarter, "mode": mode, "district": row.enterprise.district},
+        status=status,
+    )
+
+
+def _fresh_row(request, enterprise, quarter, mode):
+    return build_rows(request.user, [enterprise], quarter, mode)[0]
+
+
+def row_page(request, district_id: int, period: str, enterprise_id: int):
+    """GET: one worksheet row. POST: save it (htmx swaps the returned row in place)."""
+    district = _district(request.user, district_id)
+    quarter = _quarter(period)
+    enterprise = get_visible_or_404(
+        Enterprise.objects.select_related("district"),
+        request.user,
+        pk=enterprise_id,
+        district=district,
+    )
+    mode = _mode(request)
+    if request.method != "POST":
+        row = _fresh_row(request, enterprise, quarter, mode)
+        row.revising = request.GET.get("revise") == "1"
+        return _render_row(request, row, quarter, mode)
+
+    figures, entered, errors = _parse_figures(request.POST)
+    note = request.POST.get("anomaly_note", "")
+    reason = request.POST.get("change_reason", "")
+    status = 200
+    if not errors:
+        try:
+            version = int(request.POST.get("version") or 0) or None
+            report_save(
+                actor=request.user,
+                enterprise=enterprise,
+                quarter=quarter,
+                figures=figures,
+                version=version,
+                anomaly_note=note,
+                change_reason=reason,
+                mode=mode,
+            )
+        except ReportConflict as conflict:
+            row = _fresh_row(request, enterprise, quarter, mode)
+            row.errors = [str(conflict)] + [
+                f"{cell.label}: {cell.input_value or '—'}" for cell in row.cells
+            ]
+            return _render_row(request, row, quarter, mode, status=409)
+        except ValidationError as error:
+            errors = (
+                error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+            )
+            errors = {key: " ".join(value) for key, value in errors.items()}
+        except PermissionDenied:
+            raise Http404 from None
+    row = _fresh_row(request, enterprise, quarter, mode)
+    if errors:
+        status = 422
+        for cell in row.cells:
+            cell.entered = entered[cell.figure]
+            cell.error = errors.pop(cell.figure, None)
+        row.note, row.reason = note, reason
+        row.revising = True
+        if "anomaly_note" in errors:
+            row.flagged = True
+        row.errors = list(errors.values())
+    else:
+        row.saved = True
+    return _render_row(request, row, quarter, mode, status=status)
+
+
+@require_POST
+def submit_page(request, district_id: int, period: str):
+    district = _district(request.user, district_id)
+    quarter = _quarter(period)
+    selected = request.POST.getlist("selected")
+    everything = request.POST.get("scope") == "all"
+    if not everything and not selected:
+        messages.warning(request, _("Select the firms to submit, or submit all."))
+    else:
+        try:
+            count = reports_submit(
+                actor=request.user,
+                district=district,
+                quarter=quarter,
+                enterprise_ids=None if everything else [int(pk) for pk in selected],
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, _("%(count)d reports submitted for review.") % {"count": count}
+            )
+    return redirect(reverse("reports:worksheet", args=[district.pk, str(quarter)]))
+
+
+@require_POST
+def review_page(request, district_id: int, period: str):
+    """Approve or return submitted reports: one row (htmx) or the selected ones."""
+    district = _district(request.user, district_id)
+    quarter = _quarter(period)
+    if not scope_of(request.user).can_approve:
+        raise PermissionDenied
+    ids = [int(pk) for pk in request.POST.getlist("report")]
+    action = request.POST.get("action")
+    reason = request.POST.get("reason", "")
+    mode = _mode(request)
+    error_text = None
+    try:
+        if action == "approve":
+            count = reports_approve(actor=request.user, report_ids=ids)
+            done = _("%(count)d reports approved.") % {"count": count}
+        elif action == "return":
+            count = reports_return(actor=request.user, report_ids=ids, reason=reason)
+            done = _("%(count)d reports returned.") % {"count": count}
+        else:
+            raise ValidationError(_("Unknown action."))
+    except ValidationError as error:
+        error_text = " ".join(error.messages)
+    if request.headers.get("HX-Request") and len(ids) == 1:
+        report = get_visible_or_404(QuarterlyReport.objects, request.user, pk=ids[0])
+        row = _fresh_row(request, report.enterprise, quarter, mode)
+        if error_text:
+            row.errors = [error_text]
+            row.reason = reason
+        return _render_row(request, row, quarter, mode, status=422 if error_text else 200)
+    if error_text:
+        messages.error(request, error_text)
+    else:
+        messages.success(request, done)
+    return redirect(reverse("reports:worksheet", args=[district.pk, str(quarter)]))
+
+
+def export_page(request, district_id: int, period: str, fmt: str):
+    from ..imports import export_reports
+
+    district = _district(request.user, district_id)
+    quarter = _quarter(period)
+    content, content_type = export_reports(
+        QuarterlyReport.objects.visible_to(request.user).filter(
+            enterprise__district=district, year=quarter.year, quarter=quarter.quarter
+        ),
+        fmt,
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="reports-{district.code or district.pk}-{quarter}.{fmt}"'
+    )
+    return response
