@@ -120,7 +120,10 @@ def test_each_bad_row_names_line_column_value_and_reason_and_nothing_is_written(
     assert not outcome.written
     assert [(e.line, e.column) for e in outcome.errors] == [(3, column)]
     assert reason in outcome.errors[0].reason
-    assert str(outcome.errors[0]).startswith("Line 3, column " + column)
+    with translation.override("en"):
+        assert str(outcome.errors[0]).startswith("Line 3, column " + column)
+    with translation.override("zh-hans"):
+        assert str(outcome.errors[0]).startswith(f"第 3 行，{column} 列")
     assert QuarterlyReport.objects.count() == 0
 
 
