@@ -29,8 +29,9 @@ from cluster.numbers import parse_decimal
 from cluster.quarters import Quarter
 
 from .choices import ReportStatus
-from .models import FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
+from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
 from .resources import EnterpriseResource
+from .selectors import to_display
 from .services.reports import CUMULATIVE_FIGURES, EntryMode, Unit, jumps_between
 from .uscc import uscc_problem
 
@@ -156,6 +157,14 @@ class PlannedRow:
         if self.report is None:
             return "new"
         return "changed" if self.changes else "unchanged"
+
+    @property
+    def change_list(self) -> list[tuple[str, object, object]]:
+        """(label, old, new) with money in 万元, for the preview."""
+        return [
+            (str(FIGURE_LABELS[figure]), to_display(figure, old), to_display(figure, new))
+            for figure, (old, new) in self.changes.items()
+        ]
 
 
 @dataclass

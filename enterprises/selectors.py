@@ -15,7 +15,7 @@ from cluster.quarters import Quarter, quarter_range
 
 from .choices import ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
-from .services.reports import CUMULATIVE_FIGURES, EDITABLE, EntryMode
+from .services.reports import CUMULATIVE_FIGURES, EDITABLE, JUMP_FIGURES, EntryMode
 
 WAN = Decimal(10_000)
 CENT = Decimal("0.01")
@@ -167,8 +167,12 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
             before = getattr(periods.get((previous.year, previous.quarter)), figure, None)
             year_ago = getattr(periods.get((last_year.year, last_year.quarter)), figure, None)
             qoq = change(current, before)
+            flagged = figure in JUMP_FIGURES and qoq is not None and abs(qoq) > threshold
             shown, shown_before, shown_year_ago = current, before, year_ago
             if mode == EntryMode.YEAR_TO_DATE and figure in CUMULATIVE_FIGURES:
+                # Beside cumulative values only the year-on-year change of the cumulative
+                # figure means something; the jump check still uses the quarter's own values.
+                qoq = None
                 shown = _cumulative(periods, figure, quarter.year, quarter.quarter)
                 shown_before = (
                     _cumulative(periods, figure, quarter.year, quarter.quarter - 1)
@@ -186,9 +190,7 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
                     last_year=to_display(figure, shown_year_ago),
                     qoq=qoq,
                     yoy=change(shown, shown_year_ago),
-                    flagged=figure in ("output_value", "operating_revenue")
-                    and qoq is not None
-                    and abs(qoq) > threshold,
+                    flagged=flagged,
                 )
             )
         status = report.status if report else ReportStatus.DRAFT

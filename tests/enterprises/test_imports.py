@@ -94,6 +94,10 @@ def test_changed_rows_are_updated_with_the_diff(officer_sip, firms):
     assert outcome.rows[0].changes == {
         "output_value": (Decimal("1000000.00"), Decimal("1100000.00"))
     }
+    with translation.override("en"):
+        assert outcome.rows[0].change_list == [
+            ("output value", Decimal("100.00"), Decimal("110.00"))
+        ]
     assert QuarterlyReport.objects.get().output_value == Decimal("1000000.00")  # dry run
     run(officer_sip, dataset((firms[0].uscc, "2025Q3", "110", "90")))
     report = QuarterlyReport.objects.get()

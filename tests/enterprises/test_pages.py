@@ -405,3 +405,18 @@ def test_admin_is_scoped_like_the_pages(client, make_user, two_districts):
     )
     reports = client.get(reverse("admin:enterprises_quarterlyreport_changelist"))
     assert reports.context["cl"].result_count == 1
+
+
+def test_year_to_date_mode_hides_the_quarter_change_but_keeps_the_jump_flag(
+    client, officer_sip, enterprise_factory, report_factory
+):
+    firm = enterprise_factory()
+    report_factory(enterprise=firm, year=2025, quarter=2, output_value=Decimal("1000000"))
+    report_factory(enterprise=firm, year=2025, quarter=3, output_value=Decimal("3000000"))
+    report_factory(enterprise=firm, year=2025, quarter=1, output_value=Decimal("1000000"))
+    client.force_login(officer_sip)
+    url = reverse("reports:worksheet", args=[firm.district.pk, "2025Q3"])
+    quarterly = client.get(url).context["rows"][0].cells[0]
+    cumulative = client.get(url, {"mode": "ytd"}).context["rows"][0].cells[0]
+    assert (quarterly.qoq, quarterly.flagged) == (Decimal("200"), True)
+    assert (cumulative.value, cumulative.qoq, cumulative.flagged) == (Decimal("500.00"), None, True)
