@@ -3,9 +3,22 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cluster.settings")
 
 app = Celery("cluster")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every periodic job, in one place (run by `celery -A cluster beat`).
+app.conf.beat_schedule = {
+    "nightly-progress-recompute": {
+        "task": "targets.recompute_progress",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "daily-alert-evaluation": {
+        "task": "targets.evaluate_alerts",
+        "schedule": crontab(hour=7, minute=30),
+    },
+}

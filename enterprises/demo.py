@@ -106,7 +106,39 @@ TRADE_NAMES = [
     ("敏芯", "Minxin"),
     ("长光", "Changguang"),
     ("中晟", "Zhongsheng"),
+    ("捷芯", "Jiexin"),
+    ("英诺", "Yingnuo"),
+    ("华辰", "Huachen"),
+    ("锦纶", "Jinlun"),
+    ("启明", "Qiming"),
+    ("嘉盛", "Jiasheng"),
+    ("芯源", "Xinyuan"),
+    ("博瑞", "Borui"),
+    ("晶方", "Jingfang"),
+    ("纳芯", "Naxin"),
+    ("瑞华", "Ruihua"),
+    ("恒泰", "Hengtai"),
+    ("新宙", "Xinzhou"),
+    ("昊天", "Haotian"),
+    ("明阳", "Mingyang"),
+    ("同创", "Tongchuang"),
 ]
+# Names come from an ordered triple of distinct trade-name syllables: firm i gets triple
+# number (i × STEP + seed) mod TRIPLES, a bijection, so no two demo firms share a name.
+TRIPLES = len(TRADE_NAMES) * (len(TRADE_NAMES) - 1) * (len(TRADE_NAMES) - 2)
+STEP = 7919  # prime, coprime with TRIPLES
+
+
+def _trade_name(seed: int, index: int) -> tuple[str, str]:
+    number = (index * STEP + seed) % TRIPLES
+    pool = list(TRADE_NAMES)
+    parts = []
+    for size in (len(pool), len(pool) - 1, len(pool) - 2):
+        number, pick = divmod(number, size)
+        parts.append(pool.pop(pick))
+    return "".join(p[0] for p in parts), parts[0][1] + "".join(p[1].lower() for p in parts[1:])
+
+
 SUFFIXES = {
     "1": ("电子材料有限公司", "Electronic Materials Co., Ltd."),
     "2": ("生物科技有限公司", "Biotech Co., Ltd."),
@@ -213,7 +245,7 @@ class DemoGenerator:
         district = self.districts[_weighted(rng, DISTRICT_WEIGHTS)]
         direction = _weighted(rng, DIRECTION_WEIGHTS)
         material = rng.choice(self.materials[direction])
-        (trade_zh, trade_en), (second_zh, second_en) = rng.sample(TRADE_NAMES, 2)
+        trade_zh, trade_en = _trade_name(self.seed, index)
         suffix_zh, suffix_en = SUFFIXES[direction]
 
         last_output = max(
@@ -248,8 +280,8 @@ class DemoGenerator:
         )
         enterprise = Enterprise(
             uscc=demo_uscc(district.code or district.parent.code, self.seed, index),
-            name_zh=f"{DEMO_PREFIX_ZH}苏州{trade_zh}{second_zh}{suffix_zh}",
-            name_en=f"{DEMO_PREFIX_EN}Suzhou {trade_en}{second_en.lower()} {suffix_en}",
+            name_zh=f"{DEMO_PREFIX_ZH}苏州{trade_zh}{suffix_zh}",
+            name_en=f"{DEMO_PREFIX_EN}Suzhou {trade_en} {suffix_en}",
             district=district,
             park=self.nanopolis
             if district.name_zh == "苏州工业园区" and rng.random() < NANOPOLIS_SHARE_OF_SIP

@@ -5,14 +5,22 @@ metric must reach by a deadline, for the whole city or a district or sector. The
 seven 2025 targets (二、主要目标) are rows of these tables, loaded by a data migration.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from cluster.access import ScopedQuerySet
 from cluster.models import BilingualNameMixin, Cluster, District, Sector
 from enterprises.choices import DesignationType
+from enterprises.models import Designation, Enterprise
+
+from .choices import AlertEvent, AlertKind, AlertState, Basis, ScopeKind, Severity, Status
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -138,6 +146,16 @@ class Target(BilingualNameMixin):
         _("source"), max_length=200, blank=True, help_text=_("Section of the plan.")
     )
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    at_risk_ratio = models.DecimalField(
+        _("at-risk ratio"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.90"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_(
+            "A projection at or above this share of the target is at risk; below it, off track."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -151,3 +169,287 @@ class Target(BilingualNameMixin):
                 violation_error_message=_("A target value cannot be negative."),
             ),
         ]
+
+
+class TargetMilestone(models.Model):
+    """An interim checkpoint of a target: the value expected by a date."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    due_on = models.DateField(_("due on"))
+    expected_value = models.DecimalField(_("expected value"), **MONEY)
+    interpolated = models.BooleanField(
+        _("interpolated"),
+        default=True,
+        help_text=_("Made by linear interpolation; unticked once a steward sets it by hand."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("target milestone")
+        verbose_name_plural = _("target milestones")
+        ordering = ["target", "due_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "due_on"], name="milestone_unique_date"),
+            models.CheckConstraint(
+                condition=Q(expected_value__gte=0), name="milestone_value_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.key} {self.due_on}"
+
+
+class ProgressSnapshotQuerySet(ScopedQuerySet):
+    district_path = "district"
+
+    def visible_to(self, user):
+        """City and sector snapshots are city-wide; a district user sees their district's."""
+        from cluster.access import scope_of
+
+        scope = scope_of(user)
+        if scope.is_city:
+            return self
+        return self.filter(scope_kind=ScopeKind.DISTRICT, district_id__in=scope.district_ids)
+
+
+class ProgressSnapshot(models.Model):
+    """Where a target stood at the end of a quarter, computed from one vintage of figures.
+
+    Recomputing with the same figures writes the same row again (idempotent); figures
+    approved later give a new vintage and a new row, so the old view can be reproduced.
+    """
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="snapshots"
+    )
+    scope_kind = models.CharField(_("scope"), max_length=10, choices=ScopeKind)
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    sector = models.ForeignKey(
+        Sector, verbose_name=_("focus direction"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    # "city", "district:<id>" or "sector:<id>": one non-null column for the unique key.
+    scope_key = models.CharField(_("scope key"), max_length=40)
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
+    vintage = models.DateTimeField(
+        _("vintage"), help_text=_("The latest approval (or submission, in preview) counted.")
+    )
+    actual = models.DecimalField(_("actual value"), **MONEY)
+    share_of_target = models.DecimalField(
+        _("share of target"), max_digits=20, decimal_places=4, null=True
+    )
+    milestone_expected = models.DecimalField(_("milestone expected"), null=True, **MONEY)
+    projection = models.DecimalField(_("projection to the deadline"), null=True, **MONEY)
+    run_rate_needed = models.DecimalField(_("needed per remaining quarter"), null=True, **MONEY)
+    status = models.CharField(_("status"), max_length=10, choices=Status, blank=True)
+    basis_note = models.JSONField(
+        _("projection basis"), default=dict, help_text=_("What the projection rests on.")
+    )
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    objects = ProgressSnapshotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("progress snapshot")
+        verbose_name_plural = _("progress snapshots")
+        ordering = ["target", "-year", "-quarter"]
+        indexes = [
+            models.Index(fields=["target", "scope_kind", "year", "quarter"], name="snapshot_lookup")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "scope_key", "year", "quarter", "basis", "vintage"],
+                name="snapshot_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="snapshot_quarter_1_to_4"
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope_kind="city") & Q(district__isnull=True) & Q(sector__isnull=True))
+                | (Q(scope_kind="district") & Q(district__isnull=False) & Q(sector__isnull=True))
+                | (Q(scope_kind="sector") & Q(sector__isnull=False) & Q(district__isnull=True)),
+                name="snapshot_scope_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.key} {self.year}Q{self.quarter} {self.scope_kind}"
+
+
+class AlertRule(BilingualNameMixin):
+    """A rule the alert job evaluates; its parameters are data the steward can edit."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=AlertKind, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity)
+    threshold_percent = models.DecimalField(
+        _("threshold (%)"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    days = models.PositiveIntegerField(
+        _("days"), null=True, blank=True, help_text=_("Grace, look-ahead or look-back in days.")
+    )
+    escalate_after_days = models.PositiveIntegerField(
+        _("escalate to the city after (days)"), null=True, blank=True
+    )
+    description = models.TextField(_("rule in words"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
+        ordering = ["kind"]
+
+
+class AlertQuerySet(ScopedQuerySet):
+    district_path = "owner"
+
+    def visible_to(self, user):
+        from cluster.access import scope_of
+
+        scope = scope_of(user)
+        if scope.is_city:
+            return self
+        return self.filter(
+            Q(owner_id__in=scope.district_ids) | Q(district_id__in=scope.district_ids)
+        )
+
+    def active(self):
+        return self.exclude(state=AlertState.RESOLVED)
+
+
+class Alert(models.Model):
+    rule = models.ForeignKey(
+        AlertRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity)
+    owner = models.ForeignKey(
+        District,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_alerts",
+        help_text=_("The district that owns it; empty for the city."),
+    )
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    designation = models.ForeignKey(
+        Designation, verbose_name=_("designation"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
+    dedup_key = models.CharField(_("deduplication key"), max_length=200)
+    numbers = models.JSONField(_("the numbers behind it"), default=dict)
+    message_zh = models.TextField(_("message (Chinese)"))
+    message_en = models.TextField(_("message (English)"))
+    state = models.CharField(_("state"), max_length=12, choices=AlertState, default=AlertState.OPEN)
+    opened_at = models.DateTimeField(_("opened at"))
+    last_seen_at = models.DateTimeField(_("last seen at"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_automatically = models.BooleanField(_("resolved automatically"), default=False)
+    history = HistoricalRecords()
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-severity", "-opened_at"]
+        indexes = [models.Index(fields=["state", "rule"], name="alert_state_rule")]
+        constraints = [
+            # Re-evaluation never duplicates an alert that is still active.
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=~Q(state="resolved"),
+                name="alert_one_active_per_key",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="snoozed") | Q(snoozed_until__isnull=False),
+                name="alert_snooze_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="resolved") | Q(resolved_at__isnull=False),
+                name="alert_resolved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def message(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.message_en if (get_language() or "").startswith("en") else self.message_zh
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """In-app notice of an alert event for one user; e-mail goes out at the same time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    alert = models.ForeignKey(
+        Alert, verbose_name=_("alert"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(_("event"), max_length=10, choices=AlertEvent)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        constraints = [
+            # An alert opens, escalates and resolves once: one notice per user and event.
+            models.UniqueConstraint(fields=["user", "alert", "event"], name="notification_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.event} {self.alert_id}"

@@ -140,3 +140,25 @@ def two_districts(enterprise_factory, report_factory):
         "sip_report": report_factory(enterprise=sip, year=2025, quarter=3),
         "kunshan_report": report_factory(enterprise=kunshan, year=2025, quarter=3),
     }
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Transactional tests end with a flush, which empties the tables the data migrations
+    filled. Reload them with the migrations' own load functions (same code, same rows)."""
+    import importlib
+
+    from django.apps import apps
+
+    from cluster.models import District
+
+    if District.objects.exists():
+        return
+    for module in (
+        "cluster.migrations.0002_reference_data",
+        "targets.migrations.0002_plan_targets",
+        "enterprises.migrations.0003_roles",
+        "targets.migrations.0004_alert_rules",
+    ):
+        migration = importlib.import_module(module)
+        (getattr(migration, "load", None) or migration.create_roles)(apps, None)

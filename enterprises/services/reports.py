@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from cluster.access import scope_of
+from cluster.jobs import enqueue_on_commit
 from cluster.models import District
 from cluster.quarters import Quarter, YearToDateError
 
@@ -234,7 +235,17 @@ def report_save(
             enterprise=enterprise, year=quarter.year, quarter=quarter.quarter
         )
         raise ReportConflict(current) from None
+    if report.status == ReportStatus.SUBMITTED:
+        _recompute_after_commit([report])  # a revision after approval, now in preview
     return report
+
+
+def _recompute_after_commit(reports: list[QuarterlyReport]) -> None:
+    """Progress depends on submitted (preview) and approved figures: the targets engine
+    recomputes once this transaction commits. By task name: the register does not import
+    the targets app."""
+    if reports:
+        enqueue_on_commit("targets.recompute_for_reports", [r.pk for r in reports])
 
 
 def _locked(queryset):
@@ -278,6 +289,7 @@ def reports_submit(
         default_user=actor,
         default_change_reason="submit",
     )
+    _recompute_after_commit(reports)
     return len(reports)
 
 
@@ -330,6 +342,7 @@ def reports_approve(*, actor, report_ids: list[int]) -> int:
         default_change_reason="approve",
     )
     ReportRevision.objects.bulk_create(revisions)
+    _recompute_after_commit(reports)
     return len(reports)
 
 

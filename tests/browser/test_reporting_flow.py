@@ -9,7 +9,7 @@ import pytest
 from cluster.models import District
 from enterprises.models import QuarterlyReport
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 
 def row(page, firm):

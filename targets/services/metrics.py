@@ -1,0 +1,487 @@
+"""Evaluate a metric at the end of a quarter, for the city and broken down by district and
+focus direction, with a projection to the target's deadline.
+
+Everything is aggregated by the database: each metric costs a handful of queries whatever the
+number of firms. Python only touches the few rows above (or close to) a threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from cluster.quarters import Quarter
+from enterprises.choices import EnterpriseStatus, MilestoneKind, ProjectStatus
+from enterprises.models import (
+    Designation,
+    Enterprise,
+    Listing,
+    Milestone,
+    QuarterlyReport,
+    ReportRevision,
+    ResearchProject,
+)
+
+from ..choices import Basis
+from ..models import Metric, Target
+
+ZERO = Decimal(0)
+YI = Decimal(100_000_000)
+SEASONAL_YEARS = 3
+IPO_PIPELINE_DAYS = 730
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Which report figures count: the approved revisions as known at `vintage`, or, in
+    preview, the current figures of submitted and approved reports."""
+
+    basis: str
+    vintage: dt.datetime
+
+    @classmethod
+    def latest(cls, basis: str = Basis.APPROVED) -> Figures:
+        """The newest vintage: the last approval (or, in preview, the last change)."""
+        if basis == Basis.APPROVED:
+            moment = ReportRevision.objects.aggregate(m=Max("approved_at"))["m"]
+        else:
+            moment = QuarterlyReport.objects.filter(status__in=["submitted", "approved"]).aggregate(
+                m=Max("updated_at")
+            )["m"]
+        return cls(basis, moment or timezone.now().replace(microsecond=0))
+
+    def rows(self):
+        if self.basis == Basis.APPROVED:
+            return ReportRevision.objects.as_of(self.vintage)
+        return QuarterlyReport.objects.filter(status__in=["submitted", "approved"])
+
+
+@dataclass(frozen=True)
+class Scope:
+    district_id: int | None = None
+    direction_id: int | None = None
+
+    @classmethod
+    def of(cls, target: Target) -> Scope:
+        sector = target.sector
+        direction = None if sector is None else (sector.parent_id or sector.pk)
+        return cls(district_id=target.district_id, direction_id=direction)
+
+
+def counted_firms(day: dt.date, scope: Scope = Scope()):
+    """Firms that count on `day`: in the cluster then, active or leaving later, in scope."""
+    firms = Enterprise.objects.in_cluster_on(day).filter(
+        Q(status=EnterpriseStatus.ACTIVE) | Q(in_cluster_until__gte=day)
+    )
+    if scope.district_id:
+        firms = firms.filter(district_id=scope.district_id)
+    if scope.direction_id:
+        firms = firms.filter(
+            Q(primary_sector_id=scope.direction_id)
+            | Q(primary_sector__parent_id=scope.direction_id)
+        )
+    return firms
+
+
+@dataclass
+class Evaluation:
+    actual: Decimal
+    projection: Decimal | None = None
+    run_rate_needed: Decimal | None = None
+    note: dict = field(default_factory=dict)
+    by_district: dict = field(default_factory=dict)
+    by_direction: dict = field(default_factory=dict)
+    projection_by_district: dict = field(default_factory=dict)
+    projection_by_direction: dict = field(default_factory=dict)
+    counted: frozenset[int] = frozenset()
+    seasonal_share: Decimal | None = None
+
+
+def _both_languages(render) -> dict:
+    """Render a sentence in Chinese and English."""
+    texts = {}
+    for key, language in (("zh", "zh-hans"), ("en", "en")):
+        with translation.override(language):
+            texts[key] = render()
+    return texts
+
+
+def _yi(value: Decimal) -> str:
+    return f"{(value / YI).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}"
+
+
+def _q(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class Seasonality:
+    """Each district's historical share of the annual figure reached by the end of each
+    quarter (cumulative), from the complete years before the one evaluated."""
+
+    def __init__(self, figures: Figures, metric: Metric, year: int) -> None:
+        rows = (
+            figures.rows()
+            .filter(year__gte=year - SEASONAL_YEARS, year__lt=year)
+            .values("enterprise__district", "year", "quarter")
+            .annotate(total=Sum(metric.figure))
+        )
+        by = defaultdict(lambda: defaultdict(dict))
+        for row in rows:
+            by[row["enterprise__district"]][row["year"]][row["quarter"]] = row["total"] or ZERO
+        self.district_shares: dict[int, list[Decimal]] = {}
+        city = defaultdict(lambda: [ZERO] * 5)
+        self.annual_city: dict[int, Decimal] = {}
+        for district, years in by.items():
+            sums = [ZERO] * 5  # index 1..4: cumulative totals over complete years; 0: annual
+            for year, quarters in years.items():
+                if len(quarters) < 4:
+                    continue
+                running = ZERO
+                for q in (1, 2, 3, 4):
+                    running += quarters[q]
+                    sums[q] += running
+                    city[year][q] += running
+                sums[0] += running
+            if sums[0] > 0:
+                self.district_shares[district] = [sums[q] / sums[0] for q in range(5)]
+        for year, cumulative in city.items():
+            self.annual_city[year] = cumulative[4]
+        total_annual = sum(self.annual_city.values(), ZERO)
+        self.city_share = [
+            (sum((c[q] for c in city.values()), ZERO) / total_annual) if total_annual else None
+            for q in range(5)
+        ]
+
+    def share(self, district_id: int | None, quarter: int) -> Decimal:
+        shares = self.district_shares.get(district_id)
+        if shares and shares[quarter] > 0:
+            return shares[quarter]
+        if self.city_share[quarter]:
+            return self.city_share[quarter]
+        return Decimal(quarter) / 4
+
+    def growth(self) -> Decimal:
+        """Annual growth of the city total over the last two complete years (0 if unknown)."""
+        years = sorted(self.annual_city)
+        if len(years) >= 2 and self.annual_city[years[-2]] > 0:
+            return self.annual_city[years[-1]] / self.annual_city[years[-2]] - 1
+        return ZERO
+
+
+def _years_to_deadline(quarter: Quarter, target: Target) -> int:
+    return max(target.deadline.year - quarter.year, 0)
+
+
+def evaluate(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    handler = {
+        Metric.Kind.SUM_OUTPUT: _sum_output,
+        Metric.Kind.COUNT_FIRMS_OVER: _count_firms_over,
+        Metric.Kind.COUNT_LISTED: _count_listed,
+        Metric.Kind.COUNT_DESIGNATED: _count_designated,
+        Metric.Kind.COUNT_PROJECTS: _count_projects,
+    }[metric.kind]
+    return handler(target, quarter, figures)
+
+
+def _year_to_date(figures: Figures, metric: Metric, quarter: Quarter, firms):
+    return figures.rows().filter(
+        year=quarter.year, quarter__lte=quarter.quarter, enterprise__in=firms
+    )
+
+
+def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    firms = counted_firms(quarter.end, Scope.of(target))
+    rows = _year_to_date(figures, metric, quarter, firms.values("pk"))
+    by_district = {
+        r["enterprise__district"]: r["total"] or ZERO
+        for r in rows.values("enterprise__district").annotate(total=Sum(metric.figure))
+    }
+    by_direction = {
+        r["enterprise__primary_sector__parent"]: r["total"] or ZERO
+        for r in rows.values("enterprise__primary_sector__parent").annotate(
+            total=Sum(metric.figure)
+        )
+    }
+    actual = sum(by_district.values(), ZERO)
+    seasons = Seasonality(figures, metric, quarter.year)
+    growth = seasons.growth()
+    factor = (1 + growth) ** _years_to_deadline(quarter, target)
+    projection_by_district = {
+        d: value / seasons.share(d, quarter.quarter) * factor for d, value in by_district.items()
+    }
+    projection = sum(projection_by_district.values(), ZERO)
+    year_end = projection / factor
+    city_share = actual / year_end if year_end else seasons.share(None, quarter.quarter)
+    projection_by_direction = {
+        d: value / city_share * factor if city_share else value for d, value in by_direction.items()
+    }
+    run_rate = None
+    remaining = 4 - quarter.quarter
+    if quarter.year == target.deadline.year and remaining:
+        run_rate = max(target.target_value - actual, ZERO) / remaining
+
+    def note():
+        text = _(
+            "Year to date %(ytd)s hundred-million yuan; with each district's usual share of "
+            "the year reached by Q%(q)s (city average %(share).1f%%), the year ends near "
+            "%(year_end)s hundred-million yuan."
+        ) % {
+            "ytd": _yi(actual),
+            "q": quarter.quarter,
+            "share": float(city_share or 0) * 100,
+            "year_end": _yi(year_end),
+        }
+        if factor != 1:
+            text += " " + _(
+                "At the recent annual growth of %(growth).1f%%, %(year)s reaches %(value)s "
+                "hundred-million yuan."
+            ) % {
+                "growth": float(growth) * 100,
+                "year": target.deadline.year,
+                "value": _yi(projection),
+            }
+        if run_rate is not None:
+            text += " " + _(
+                "Reaching the target needs %(rate)s hundred-million yuan in each remaining quarter."
+            ) % {"rate": _yi(run_rate)}
+        return text
+
+    return Evaluation(
+        actual=_q(actual),
+        projection=_q(projection),
+        run_rate_needed=None if run_rate is None else _q(run_rate),
+        note=_both_languages(note),
+        by_district={k: _q(v) for k, v in by_district.items()},
+        by_direction={k: _q(v) for k, v in by_direction.items()},
+        projection_by_district={k: _q(v) for k, v in projection_by_district.items()},
+        projection_by_direction={k: _q(v) for k, v in projection_by_direction.items()},
+        seasonal_share=city_share,
+    )
+
+
+def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, minimum: Decimal):
+    """Year-to-date totals of the firms above `minimum`: a few rows, aggregated by the
+    database."""
+    return list(
+        _year_to_date(figures, metric, quarter, firms.values("pk"))
+        .values("enterprise", "enterprise__district", "enterprise__primary_sector__parent")
+        .annotate(total=Sum(metric.figure))
+        .filter(total__gt=minimum)
+    )
+
+
+def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    threshold = metric.threshold
+    firms = counted_firms(quarter.end, Scope.of(target))
+    seasons = Seasonality(figures, metric, quarter.year)
+    factor = (1 + seasons.growth()) ** _years_to_deadline(quarter, target)
+    smallest_share = min(
+        [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
+        + [seasons.share(None, quarter.quarter)]
+    )
+    candidates = firm_totals(
+        figures, metric, quarter, firms, threshold * smallest_share / max(factor, Decimal(1))
+    )
+    counted, projected = set(), set()
+    by_district, by_direction = defaultdict(int), defaultdict(int)
+    projection_by_district, projection_by_direction = defaultdict(int), defaultdict(int)
+    for row in candidates:
+        district, direction = row["enterprise__district"], row["enterprise__primary_sector__parent"]
+        if row["total"] > threshold:
+            counted.add(row["enterprise"])
+            by_district[district] += 1
+            by_direction[direction] += 1
+        if row["total"] / seasons.share(district, quarter.quarter) * factor > threshold:
+            projected.add(row["enterprise"])
+            projection_by_district[district] += 1
+            projection_by_direction[direction] += 1
+    projected |= counted
+    projection = Decimal(len(projected))
+
+    def note():
+        return _(
+            "%(now)d firms are above the threshold with the year-to-date figures; "
+            "%(more)d more pass it when each firm's year is completed with its district's "
+            "usual seasonality%(growth)s."
+        ) % {
+            "now": len(counted),
+            "more": len(projected) - len(counted),
+            "growth": "" if factor == 1 else _(" and the recent annual growth"),
+        }
+
+    return Evaluation(
+        actual=Decimal(len(counted)),
+        projection=projection,
+        note=_both_languages(note),
+        by_district={k: Decimal(v) for k, v in by_district.items()},
+        by_direction={k: Decimal(v) for k, v in by_direction.items()},
+        projection_by_district={k: Decimal(v) for k, v in projection_by_district.items()},
+        projection_by_direction={k: Decimal(v) for k, v in projection_by_direction.items()},
+        counted=frozenset(counted),
+    )
+
+
+def _grouped_count(queryset) -> tuple[dict, dict, set]:
+    """Distinct firms per district and per focus direction, and the firm ids, of a queryset
+    of rows that belong to firms (listings, designations)."""
+    by_district = {
+        r["enterprise__district"]: Decimal(r["n"])
+        for r in queryset.values("enterprise__district").annotate(
+            n=Count("enterprise", distinct=True)
+        )
+    }
+    by_direction = {
+        r["enterprise__primary_sector__parent"]: Decimal(r["n"])
+        for r in queryset.values("enterprise__primary_sector__parent").annotate(
+            n=Count("enterprise", distinct=True)
+        )
+    }
+    ids = set(queryset.values_list("enterprise", flat=True).distinct())
+    return by_district, by_direction, ids
+
+
+def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    day = quarter.end
+    firms = counted_firms(day, Scope.of(target))
+    listings = Listing.objects.listings().filter(enterprise__in=firms.values("pk"))
+    if metric.count_mode == Metric.CountMode.FLOW:
+        listings = listings.filter(listed_on__gte=metric.counted_since, listed_on__lte=day)
+    else:
+        listings = listings.filter(
+            Q(listed_on__lte=day), Q(delisted_on__isnull=True) | Q(delisted_on__gt=day)
+        )
+    by_district, by_direction, ids = _grouped_count(listings)
+    pipeline = (
+        Milestone.objects.filter(
+            kind=MilestoneKind.IPO_FILING_ACCEPTED,
+            occurred_on__gt=day - dt.timedelta(days=IPO_PIPELINE_DAYS),
+            occurred_on__lte=day,
+            enterprise__in=firms.values("pk"),
+        )
+        .exclude(enterprise__in=ids)
+        .values("enterprise")
+        .distinct()
+        .count()
+    )
+    actual = Decimal(len(ids))
+
+    def note():
+        return _(
+            "%(now)d firms listed; %(pipeline)d more have an IPO filing accepted in the last "
+            "two years and are counted in the projection. A NEEQ quotation is not a listing."
+        ) % {"now": len(ids), "pipeline": pipeline}
+
+    return Evaluation(
+        actual=actual,
+        projection=actual + pipeline,
+        note=_both_languages(note),
+        by_district=by_district,
+        by_direction=by_direction,
+        counted=frozenset(ids),
+    )
+
+
+def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    day = quarter.end
+    firms = counted_firms(day, Scope.of(target))
+    designations = Designation.objects.filter(
+        type=metric.designation_type, enterprise__in=firms.values("pk")
+    )
+    if metric.count_mode == Metric.CountMode.FLOW:
+        current = designations.filter(valid_from__gte=metric.counted_since, valid_from__lte=day)
+    else:
+        current = designations.valid_on(day)
+    by_district, by_direction, ids = _grouped_count(current)
+    still_valid = set(
+        designations.valid_on(target.deadline)
+        .filter(valid_from__lte=day)
+        .values_list("enterprise", flat=True)
+        .distinct()
+    )
+    years_left = max((target.deadline - day).days, 0) / 365
+    recent_awards = (
+        designations.filter(valid_from__gt=day - dt.timedelta(days=365 * 3), valid_from__lte=day)
+        .values("enterprise")
+        .distinct()
+        .count()
+    )
+    expected_new = Decimal(recent_awards) / 3 * Decimal(str(round(years_left, 3)))
+    projection = (
+        Decimal(len(still_valid)) + expected_new
+        if metric.count_mode == Metric.CountMode.STOCK
+        else Decimal(len(ids)) + expected_new
+    ).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    def note():
+        return _(
+            "%(now)d firms hold a valid designation; %(kept)d of them are still valid on "
+            "%(deadline)s, and at the pace of the last three years (%(pace).1f new a year) "
+            "%(new).1f more are expected by then."
+        ) % {
+            "now": len(ids),
+            "kept": len(still_valid),
+            "deadline": target.deadline,
+            "pace": recent_awards / 3,
+            "new": float(expected_new),
+        }
+
+    return Evaluation(
+        actual=Decimal(len(ids)),
+        projection=projection,
+        note=_both_languages(note),
+        by_district=by_district,
+        by_direction=by_direction,
+        counted=frozenset(ids),
+    )
+
+
+def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    metric = target.metric
+    day = quarter.end
+    projects = ResearchProject.objects.filter(is_major=True, started_on__lte=day).exclude(
+        status=ProjectStatus.TERMINATED
+    )
+    if metric.counted_since:
+        projects = projects.filter(started_on__gte=metric.counted_since)
+    if target.district_id:
+        projects = projects.filter(district_id=target.district_id)
+    by_district = {
+        r["district"]: Decimal(r["n"]) for r in projects.values("district").annotate(n=Count("pk"))
+    }
+    actual = sum(by_district.values(), ZERO)
+    start = metric.counted_since or Quarter(target.cluster.plan_start_year, 1).start
+    elapsed = max((day - start).days, 1)
+    remaining = max((target.deadline - day).days, 0)
+    projection = (actual + actual / elapsed * remaining).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
+
+    def note():
+        return _(
+            "%(now)d major projects started since %(since)s; at the same pace %(projection)s "
+            "by %(deadline)s."
+        ) % {
+            "now": int(actual),
+            "since": start,
+            "projection": projection,
+            "deadline": target.deadline,
+        }
+
+    return Evaluation(
+        actual=actual,
+        projection=projection,
+        note=_both_languages(note),
+        by_district=by_district,
+        counted=frozenset(projects.values_list("pk", flat=True)),
+    )

@@ -1,0 +1,72 @@
+"""Celery tasks of the targets engine: thin wrappers over the services.
+
+They take ids, are idempotent (recomputing writes the same snapshots; alert evaluation
+reconciles by deduplication key; e-mails are claimed before they are sent), acknowledge
+late so a worker killed mid-task has it redelivered, and retry with backoff when the
+database is unreachable.
+"""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from cluster.quarters import Quarter
+from enterprises.models import QuarterlyReport
+
+from .choices import Basis
+from .models import Target
+from .services.alerts import alerts_evaluate, notifications_send
+from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
+
+RELIABLE = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_kwargs": {"max_retries": 8},
+}
+
+
+@shared_task(name="targets.recompute_progress", **RELIABLE)
+def recompute_progress(target_ids: list[int] | None = None) -> int:
+    """All snapshots of the given targets (all targets by default), approved and preview;
+    then the alerts, which read the snapshots."""
+    count = progress_recompute(target_ids=target_ids, basis=Basis.APPROVED)
+    count += progress_recompute(target_ids=target_ids, basis=Basis.PREVIEW)
+    evaluate_alerts.delay()
+    return count
+
+
+@shared_task(name="targets.recompute_for_reports", **RELIABLE)
+def recompute_for_reports(report_ids: list[int]) -> int:
+    """After reports were submitted or approved: the targets computed from reports, for
+    the reports' quarters and the later quarters of the same years (year-to-date sums)."""
+    periods = set(QuarterlyReport.objects.filter(pk__in=report_ids).values_list("year", "quarter"))
+    if not periods:
+        return 0
+    targets = targets_touched_by_reports()
+    earliest = {}
+    for year, quarter in periods:
+        earliest[year] = min(quarter, earliest.get(year, 4))
+    count = 0
+    for basis in (Basis.APPROVED, Basis.PREVIEW):
+        for target in Target.objects.filter(pk__in=targets).select_related("cluster"):
+            quarters = [
+                q
+                for q in reporting_quarters(target)
+                if q.year in earliest and q.quarter >= earliest[q.year]
+            ] or [Quarter(*max(periods))]
+            count += progress_recompute(target_ids=[target.pk], quarters=quarters, basis=basis)
+    evaluate_alerts.delay()
+    return count
+
+
+@shared_task(name="targets.evaluate_alerts", **RELIABLE)
+def evaluate_alerts() -> dict:
+    result = alerts_evaluate()
+    return result.__dict__
+
+
+@shared_task(name="targets.send_notifications", **RELIABLE)
+def send_notifications(alert_ids: list[int], event: str) -> int:
+    return notifications_send(alert_ids, event)

@@ -1,0 +1,88 @@
+"""A real Celery worker on the real Redis broker: a submitted and approved report leads to a
+recomputed snapshot and an opened alert, with nothing called by hand."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from cluster.celery import app
+from cluster.quarters import Quarter
+from enterprises.services.reports import report_save, reports_approve, reports_submit
+from targets.choices import Basis, ScopeKind
+from targets.models import Alert, AlertRule, ProgressSnapshot
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+
+def wait_for(check, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.25)
+    raise AssertionError(f"not done within {seconds} s: {check.__doc__}")
+
+
+def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, enterprise_factory):
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.fail("This test needs the Redis broker: run it with `make test`.")
+    from celery.contrib.testing.worker import start_worker
+
+    AlertRule.objects.exclude(kind="target_off_track").update(enabled=False)
+    app.loader.import_default_modules()
+    app.control.purge()  # tasks queued by earlier tests refer to rows that are gone
+    firm = enterprise_factory()
+    quarter = Quarter(2025, 4)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        report_save(
+            actor=officer_sip,
+            enterprise=firm,
+            quarter=quarter,
+            version=None,
+            figures={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
+        )
+        reports_submit(actor=officer_sip, district=firm.district, quarter=quarter)
+
+        def preview_snapshot():
+            """a preview snapshot that counts the submitted figure"""
+            return ProgressSnapshot.objects.filter(
+                target__key="total_output",
+                scope_kind=ScopeKind.CITY,
+                basis=Basis.PREVIEW,
+                year=2025,
+                quarter=4,
+                actual=Decimal("3000000000"),
+            ).first()
+
+        wait_for(preview_snapshot)
+        report = firm.reports.get()
+        reports_approve(actor=city_steward, report_ids=[report.pk])
+
+        def approved_snapshot():
+            """an approved snapshot from the approval's vintage"""
+            return ProgressSnapshot.objects.filter(
+                target__key="total_output",
+                scope_kind=ScopeKind.CITY,
+                basis=Basis.APPROVED,
+                year=2025,
+                quarter=4,
+                vintage=report.revisions.get().approved_at,
+            ).first()
+
+        snapshot = wait_for(approved_snapshot)
+        assert snapshot.actual == Decimal("3000000000.00")
+        assert snapshot.status == "off_track"
+
+        def alert():
+            """the off-track alert of the output target"""
+            return (
+                Alert.objects.filter(rule__kind="target_off_track", target__key="total_output")
+                .active()
+                .first()
+            )
+
+        opened = wait_for(alert)
+        assert opened.numbers["actual"] == "3000000000.00"
