@@ -295,3 +295,21 @@ def test_evaluating_twice_leaves_the_same_state(enterprise_factory, approve, des
     first, notices = state(), Notification.objects.count()
     alerts_evaluate(today=TODAY)
     assert state() == first and Notification.objects.count() == notices
+
+
+def test_in_app_notifications_with_unread_count(client, designation_factory, officer_sip):
+    from django.urls import reverse
+
+    designation_factory(
+        type=DesignationType.GAZELLE, valid_from=dt.date(2024, 3, 1), valid_to=dt.date(2026, 3, 1)
+    )
+    only("designation_expiring")
+    alerts_evaluate(today=TODAY)
+    client.force_login(officer_sip)
+    page = client.get(reverse("targets:notifications"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.context["unread"] == 1
+    html = page.content.decode()
+    assert "expires on 2026-03-01" in html
+    assert 'aria-label="1 unread"' in html  # the badge in the navigation
+    client.post(reverse("targets:notifications-read"))
+    assert client.get(reverse("targets:notifications")).context["unread"] == 0

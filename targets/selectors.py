@@ -1,0 +1,142 @@
+"""Reads of the targets engine: the latest snapshots and the explanation of a gap."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from cluster.quarters import Quarter
+from enterprises.models import Enterprise
+
+from .choices import Basis, ScopeKind
+from .models import Metric, ProgressSnapshot, Target
+from .services.metrics import Figures, Scope, Seasonality, counted_firms, evaluate, firm_totals
+
+TOP_FIRMS = 10
+PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
+
+
+def latest_vintage(target: Target, quarter: Quarter, basis: str = Basis.APPROVED):
+    return (
+        ProgressSnapshot.objects.filter(
+            target=target, year=quarter.year, quarter=quarter.quarter, basis=basis
+        )
+        .order_by("-vintage")
+        .values_list("vintage", flat=True)
+        .first()
+    )
+
+
+def snapshots_at(
+    target: Target,
+    quarter: Quarter,
+    *,
+    basis: str = Basis.APPROVED,
+    vintage: dt.datetime | None = None,
+):
+    """The snapshots of one target and quarter at a vintage (the newest by default)."""
+    vintage = vintage or latest_vintage(target, quarter, basis)
+    return ProgressSnapshot.objects.filter(
+        target=target, year=quarter.year, quarter=quarter.quarter, basis=basis, vintage=vintage
+    ).select_related("district", "sector")
+
+
+@dataclass
+class FirmLine:
+    enterprise: Enterprise
+    value: Decimal
+    gap: Decimal | None = None  # what it still needs to pass the threshold
+
+
+@dataclass
+class Explanation:
+    target: Target
+    quarter: Quarter
+    basis: str
+    vintage: dt.datetime | None
+    by_district: list[ProgressSnapshot] = field(default_factory=list)
+    by_direction: list[ProgressSnapshot] = field(default_factory=list)
+    top_firms: list[FirmLine] = field(default_factory=list)
+    pipeline: list[FirmLine] = field(default_factory=list)
+    entered: list[Enterprise] = field(default_factory=list)
+    left: list[Enterprise] = field(default_factory=list)
+
+
+def gap_explanation(
+    target: Target, quarter: Quarter, *, basis: str = Basis.APPROVED, vintage=None
+) -> Explanation:
+    """Why a target stands where it does: contributions by district, focus direction and
+    firm; for threshold counts the firms just below the threshold and what each needs; and
+    which firms entered or left the counted group since the previous quarter."""
+    vintage = vintage or latest_vintage(target, quarter, basis)
+    snapshots = list(snapshots_at(target, quarter, basis=basis, vintage=vintage))
+    explanation = Explanation(
+        target=target,
+        quarter=quarter,
+        basis=basis,
+        vintage=vintage,
+        by_district=sorted(
+            (s for s in snapshots if s.scope_kind == ScopeKind.DISTRICT), key=lambda s: -s.actual
+        ),
+        by_direction=sorted(
+            (s for s in snapshots if s.scope_kind == ScopeKind.SECTOR), key=lambda s: -s.actual
+        ),
+    )
+    if vintage is None:
+        return explanation
+    figures = Figures(basis, vintage)
+    metric = target.metric
+    scope = Scope.of(target)
+    if metric.kind in (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER):
+        firms = counted_firms(quarter.end, scope)
+        rows = (
+            figures.rows()
+            .filter(
+                year=quarter.year, quarter__lte=quarter.quarter, enterprise__in=firms.values("pk")
+            )
+            .values("enterprise")
+            .annotate(total=Sum(metric.figure))
+            .order_by("-total")[:TOP_FIRMS]
+        )
+        top = {row["enterprise"]: row["total"] for row in rows}
+        names = Enterprise.objects.in_bulk(list(top))
+        explanation.top_firms = [FirmLine(names[pk], value) for pk, value in top.items()]
+    if metric.kind == Metric.Kind.COUNT_FIRMS_OVER:
+        threshold = metric.threshold
+        seasons = Seasonality(figures, metric, quarter.year)
+        firms = counted_firms(quarter.end, scope)
+        candidates = firm_totals(
+            figures,
+            metric,
+            quarter,
+            firms,
+            threshold
+            * PIPELINE_FLOOR
+            * min(
+                [seasons.share(None, quarter.quarter)]
+                + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
+            ),
+        )
+        lines = []
+        for row in candidates:
+            projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)
+            if threshold * PIPELINE_FLOOR <= projected <= threshold:
+                lines.append((row["enterprise"], projected, threshold - projected))
+        names = Enterprise.objects.in_bulk([pk for pk, _, _ in lines])
+        explanation.pipeline = sorted(
+            (FirmLine(names[pk], value, gap) for pk, value, gap in lines), key=lambda f: f.gap
+        )
+    if metric.kind != Metric.Kind.SUM_OUTPUT:
+        now = evaluate(target, quarter, figures).counted
+        before = evaluate(target, quarter.previous(), figures).counted
+        changed = (
+            Enterprise.objects.in_bulk(list(now ^ before))
+            if metric.kind != Metric.Kind.COUNT_PROJECTS
+            else {}
+        )
+        explanation.entered = [changed[pk] for pk in sorted(now - before) if pk in changed]
+        explanation.left = [changed[pk] for pk in sorted(before - now) if pk in changed]
+    return explanation
