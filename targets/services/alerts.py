@@ -37,7 +37,9 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from cluster.access import Role
+from cluster.formatting import yuan_as_yi
 from cluster.jobs import enqueue_on_commit
+from cluster.models import District
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, ReportStatus
 from enterprises.models import Designation, Enterprise, QuarterlyReport, ReportRevision
@@ -81,6 +83,15 @@ def _text(render: Callable[[], str]) -> tuple[str, str]:
 
 def _money(value) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _shown(target, value) -> str:
+    """A target's value as people read it: 亿元 (or ¥ bn) for money, a plain count else."""
+    if value is None:
+        return "—"
+    if target.unit == target.Unit.YUAN:
+        return yuan_as_yi(Decimal(value), places=1)
+    return f"{Decimal(value).normalize():f}"
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -127,8 +138,8 @@ def _target_status(rule: AlertRule, today: dt.date, status: str) -> Iterable[Con
                 )
                 % {
                     "target": t.name,
-                    "projection": _money(s.projection or 0),
-                    "value": _money(t.target_value),
+                    "projection": _shown(t, s.projection),
+                    "value": _shown(t, t.target_value),
                     "quarter": f"{s.year}Q{s.quarter}",
                     "status": Status(s.status).label,
                 }
@@ -170,8 +181,8 @@ def _milestone_missed(rule, today):
                 % {
                     "target": t.name,
                     "quarter": f"{s.year}Q{s.quarter}",
-                    "actual": _money(s.actual),
-                    "expected": _money(s.milestone_expected),
+                    "actual": _shown(t, s.actual),
+                    "expected": _shown(t, s.milestone_expected),
                 }
             ),
         )
@@ -189,6 +200,7 @@ def _report_overdue(rule, today):
         ).values("enterprise")
         missing = Enterprise.objects.filter(in_cluster_during(quarter)).exclude(pk__in=reached)
         counts = dict(missing.values_list("district").annotate(n=Count("pk")))
+        districts = District.objects.in_bulk(list(counts))
         for district_id, count in counts.items():
             names = list(
                 missing.filter(district_id=district_id)
@@ -206,9 +218,12 @@ def _report_overdue(rule, today):
                     "firms": names,
                     "deadline": str(deadline_of(quarter)),
                 },
-                message=lambda q=quarter, n=count: (
-                    _("%(count)d reports for %(quarter)s are overdue (due %(deadline)s).")
-                    % {"count": n, "quarter": q, "deadline": deadline_of(q)}
+                message=lambda q=quarter, n=count, d=districts[district_id]: (
+                    _(
+                        "%(district)s: %(count)d reports for %(quarter)s are overdue "
+                        "(due %(deadline)s)."
+                    )
+                    % {"district": d.name, "count": n, "quarter": q, "deadline": deadline_of(q)}
                 ),
             )
 

@@ -64,7 +64,13 @@ def test_target_off_track(enterprise_factory, approve):
     opened = cycle("target_off_track", clear)
     assert len(opened) == 1
     assert opened[0].numbers["actual"] == str((40 * YI).quantize(Decimal("0.01")))
-    assert "全市纳米新材料产业产值" in opened[0].message_zh
+    assert opened[0].message_zh == (
+        "全市纳米新材料产业产值：预测值 40.0 亿元，目标 1,000.0 亿元（2025Q4，偏离目标）。"
+    )
+    assert opened[0].message_en == (
+        "City nano new-materials output value: projection ¥4.0 bn against the target "
+        "¥100.0 bn (2025Q4, off track)."
+    )
 
 
 def test_report_overdue_lists_the_missing_firms(enterprise_factory, report_factory, settings):
@@ -78,6 +84,7 @@ def test_report_overdue_lists_the_missing_firms(enterprise_factory, report_facto
     assert len(alerts) == 1
     assert alerts[0].owner == late.district
     assert alerts[0].numbers["firms"] == ["迟报公司"]
+    assert alerts[0].message_zh.startswith("苏州工业园区：2025Q4 有 1 份报表逾期未报")
 
     def clear():
         for quarter in (1, 2, 3, 4):
@@ -313,3 +320,79 @@ def test_in_app_notifications_with_unread_count(client, designation_factory, off
     assert 'aria-label="1 unread"' in html  # the badge in the navigation
     client.post(reverse("targets:notifications-read"))
     assert client.get(reverse("targets:notifications")).context["unread"] == 0
+
+
+def test_target_at_risk(enterprise_factory, approve):
+    firm = enterprise_factory()
+    for q in (1, 2, 3, 4):
+        approve(firm, 2025, q, 230 * YI)  # 920 of 1000: at risk (≥ 90%)
+    target = Target.objects.get(key="total_output")
+    target.comparison = Target.Comparison.AT_LEAST
+    target.deadline = dt.date(2026, 12, 31)
+    target.save()
+    progress_recompute(target_ids=[target.pk])
+
+    def clear():
+        Target.objects.filter(pk=target.pk).update(at_risk_ratio=Decimal("0.95"))
+        progress_recompute(target_ids=[target.pk])  # now off track instead
+
+    cycle("target_at_risk", clear)
+
+
+def test_milestone_missed_resolves_once_caught_up(enterprise_factory, approve):
+    firm = enterprise_factory()
+    for q in (1, 2, 3, 4):
+        approve(firm, 2024, q, 10 * YI)
+    approve(firm, 2025, 1, 5 * YI)
+    target = Target.objects.get(key="total_output")
+    progress_recompute(target_ids=[target.pk])
+
+    def clear():
+        target.milestones.update(expected_value=Decimal(1), interpolated=False)
+        Target.objects.filter(pk=target.pk).update(baseline_value=Decimal(1))
+        progress_recompute(target_ids=[target.pk])
+
+    cycle("milestone_missed", clear)
+
+
+def test_threshold_crossed_resolves_when_the_figures_are_revised(enterprise_factory, approve):
+    firm = enterprise_factory()
+    for q in (1, 2, 3, 4):
+        approve(firm, 2024, q, 2 * YI)
+        approve(firm, 2025, q, 3 * YI)
+
+    def clear():  # the 2025 figures are revised down below ¥1 bn
+        later = timezone.now() - dt.timedelta(minutes=1)  # after the first approvals
+        for q in (1, 2, 3, 4):
+            approve(firm, 2025, q, 2 * YI, at=later)
+
+    cycle("threshold_crossed", clear)
+
+
+def test_tasks_run_twice_leave_the_same_state(enterprise_factory, approve, settings):
+    from targets.tasks import evaluate_alerts, recompute_progress
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    firm = enterprise_factory()
+    for q in (1, 2, 3, 4):
+        approve(firm, 2025, q, 10 * YI)
+
+    def state():
+        from targets.models import ProgressSnapshot
+
+        return (
+            sorted(
+                ProgressSnapshot.objects.values_list(
+                    "scope_key", "year", "quarter", "basis", "vintage", "actual", "status"
+                )
+            ),
+            sorted(Alert.objects.values_list("dedup_key", "state")),
+        )
+
+    recompute_progress.apply()
+    evaluate_alerts.apply()
+    first = state()
+    recompute_progress.apply()
+    evaluate_alerts.apply()
+    assert state() == first
+    assert first[0] and first[1]
