@@ -580,7 +580,7 @@ class DemoGenerator:
                 )
                 ReportRevision.objects.bulk_create(
                     (
-                        revision_of(report)
+                        ReportRevision.of(report)
                         for report in reports
                         if report.status == ReportStatus.APPROVED
                     ),
@@ -654,20 +654,6 @@ class DemoGenerator:
             projects, ResearchProject, default_change_reason=CHANGE_REASON, default_date=self.now
         )
         return len(projects)
-
-
-def revision_of(report: QuarterlyReport) -> ReportRevision:
-    """The first approved revision of a report written as approved."""
-    return ReportRevision(
-        report=report,
-        enterprise_id=report.enterprise_id,
-        year=report.year,
-        quarter=report.quarter,
-        revision=1,
-        statistical_scope=report.statistical_scope,
-        approved_at=report.approved_at,
-        **report.figures(),
-    )
 
 
 def demo_present() -> int:

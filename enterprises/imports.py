@@ -30,7 +30,7 @@ from cluster.quarters import Quarter
 
 from .choices import ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
-from .resources import EnterpriseResource
+from .resources import ENTERPRISE_COLUMNS, EnterpriseResource
 from .selectors import to_display
 from .services.reports import CUMULATIVE_FIGURES, EntryMode, Unit, jumps_between
 from .uscc import uscc_problem
@@ -54,20 +54,6 @@ REPORT_COLUMNS = {
     "high_value_patents": "高价值专利数",
 }
 REQUIRED_COLUMNS = ("uscc", "period")
-ENTERPRISE_COLUMNS = {
-    "uscc": "统一社会信用代码",
-    "name_zh": "企业名称",
-    "name_en": "英文名称",
-    "district": "所属区/县级市",
-    "park": "园区",
-    "primary_sector": "主营领域",
-    "founded_on": "成立日期",
-    "size_class": "企业规模",
-    "status": "状态",
-    "in_cluster_from": "纳入集群日期",
-    "in_cluster_until": "退出集群日期",
-    "above_designated_size": "规模以上",
-}
 
 
 def bilingual(columns: dict) -> list[str]:

@@ -552,6 +552,22 @@ class ReportRevision(models.Model):
     def __str__(self) -> str:
         return f"{self.report} r{self.revision}"
 
+    @classmethod
+    def of(cls, report: QuarterlyReport) -> "ReportRevision":
+        """The revision recording `report` as just approved (not saved)."""
+        return cls(
+            report=report,
+            enterprise_id=report.enterprise_id,
+            year=report.year,
+            quarter=report.quarter,
+            revision=report.revision,
+            statistical_scope=report.statistical_scope,
+            approved_at=report.approved_at,
+            approved_by=report.approved_by,
+            change_reason=report.change_reason,
+            **report.figures(),
+        )
+
 
 class ResearchProject(models.Model):
     """A research project; major ones count toward the plan's target of 10."""

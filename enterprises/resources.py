@@ -141,6 +141,23 @@ class HistoricalBulkResourceMixin:
                 self.update_instances.clear()
 
 
+# The columns of the enterprise template, import and export, with their Chinese headers.
+ENTERPRISE_COLUMNS = {
+    "uscc": "统一社会信用代码",
+    "name_zh": "企业名称",
+    "name_en": "英文名称",
+    "district": "所属区/县级市",
+    "park": "园区",
+    "primary_sector": "主营领域",
+    "founded_on": "成立日期",
+    "size_class": "企业规模",
+    "status": "状态",
+    "in_cluster_from": "纳入集群日期",
+    "in_cluster_until": "退出集群日期",
+    "above_designated_size": "规模以上",
+}
+
+
 class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
     district = fields.Field(
         attribute="district",
@@ -165,20 +182,7 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
     class Meta:
         model = Enterprise
         import_id_fields = ("uscc",)
-        fields = (
-            "uscc",
-            "name_zh",
-            "name_en",
-            "district",
-            "park",
-            "primary_sector",
-            "founded_on",
-            "size_class",
-            "status",
-            "in_cluster_from",
-            "in_cluster_until",
-            "above_designated_size",
-        )
+        fields = tuple(ENTERPRISE_COLUMNS)
         export_order = fields
         use_bulk = True
         batch_size = 1000

@@ -51,9 +51,7 @@ class TargetAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("target value"), ordering="target_value")
     def target_display(self, obj):
-        if obj.unit == Target.Unit.YUAN:
-            return yuan_as_yi(obj.target_value, places=0)
-        return f"{obj.target_value.normalize():f} {obj.get_unit_display()}"
+        return obj.display_value(obj.target_value, places=0)
 
     def save_formset(self, request, form, formset, change):
         # A milestone the steward sets is no longer the interpolated default.

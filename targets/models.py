@@ -170,6 +170,17 @@ class Target(BilingualNameMixin):
             ),
         ]
 
+    def display_value(self, value, places: int = 1) -> str:
+        """A value of this target as people read it: 亿元 (¥ bn in English) for money, the
+        count with its unit otherwise."""
+        from cluster.formatting import yuan_as_yi
+
+        if value is None:
+            return "—"
+        if self.unit == self.Unit.YUAN:
+            return yuan_as_yi(Decimal(value), places=places)
+        return f"{Decimal(value).normalize():f} {self.get_unit_display()}"
+
 
 class TargetMilestone(models.Model):
     """An interim checkpoint of a target: the value expected by a date."""

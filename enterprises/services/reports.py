@@ -248,6 +248,18 @@ def _recompute_after_commit(reports: list[QuarterlyReport]) -> None:
         enqueue_on_commit("targets.recompute_for_reports", [r.pk for r in reports])
 
 
+def _transition(reports: list[QuarterlyReport], *, actor, reason: str, now, **changes) -> None:
+    """Apply a workflow step to locked reports and write it, with history, in bulk."""
+    for report in reports:
+        for field, value in changes.items():
+            setattr(report, field, value)
+        report.version += 1
+        report.updated_at = now
+    bulk_update_with_history(
+        reports, QuarterlyReport, WORKFLOW_FIELDS, default_user=actor, default_change_reason=reason
+    )
+
+
 def _locked(queryset):
     return list(queryset.select_for_update(of=("self",)).select_related("enterprise"))
 
@@ -275,19 +287,15 @@ def reports_submit(
             % {"firms": "、".join(r.enterprise.name for r in incomplete)}
         )
     now = timezone.now()
-    for report in reports:
-        report.status = ReportStatus.SUBMITTED
-        report.submitted_by = actor
-        report.submitted_at = now
-        report.return_reason = ""
-        report.version += 1
-        report.updated_at = now
-    bulk_update_with_history(
+    _transition(
         reports,
-        QuarterlyReport,
-        WORKFLOW_FIELDS,
-        default_user=actor,
-        default_change_reason="submit",
+        actor=actor,
+        reason="submit",
+        now=now,
+        status=ReportStatus.SUBMITTED,
+        submitted_by=actor,
+        submitted_at=now,
+        return_reason="",
     )
     _recompute_after_commit(reports)
     return len(reports)
@@ -312,35 +320,18 @@ def reports_approve(*, actor, report_ids: list[int]) -> int:
     """Approve submitted reports: their figures become a new revision, the official ones."""
     reports = _reviewable(actor, report_ids)
     now = timezone.now()
-    revisions = []
     for report in reports:
-        report.status = ReportStatus.APPROVED
-        report.approved_by = actor
-        report.approved_at = now
         report.revision += 1
-        report.version += 1
-        report.updated_at = now
-        revisions.append(
-            ReportRevision(
-                report=report,
-                enterprise_id=report.enterprise_id,
-                year=report.year,
-                quarter=report.quarter,
-                revision=report.revision,
-                statistical_scope=report.statistical_scope,
-                approved_at=now,
-                approved_by=actor,
-                change_reason=report.change_reason,
-                **report.figures(),
-            )
-        )
-    bulk_update_with_history(
+    _transition(
         reports,
-        QuarterlyReport,
-        WORKFLOW_FIELDS,
-        default_user=actor,
-        default_change_reason="approve",
+        actor=actor,
+        reason="approve",
+        now=now,
+        status=ReportStatus.APPROVED,
+        approved_by=actor,
+        approved_at=now,
     )
+    revisions = [ReportRevision.of(report) for report in reports]
     ReportRevision.objects.bulk_create(revisions)
     _recompute_after_commit(reports)
     return len(reports)
@@ -353,18 +344,14 @@ def reports_return(*, actor, report_ids: list[int], reason: str) -> int:
         raise ValidationError({"reason": _("Give the reason for returning the report.")})
     reports = _reviewable(actor, report_ids)
     now = timezone.now()
-    for report in reports:
-        report.status = ReportStatus.RETURNED
-        report.returned_by = actor
-        report.returned_at = now
-        report.return_reason = reason.strip()
-        report.version += 1
-        report.updated_at = now
-    bulk_update_with_history(
+    _transition(
         reports,
-        QuarterlyReport,
-        WORKFLOW_FIELDS,
-        default_user=actor,
-        default_change_reason="return",
+        actor=actor,
+        reason="return",
+        now=now,
+        status=ReportStatus.RETURNED,
+        returned_by=actor,
+        returned_at=now,
+        return_reason=reason.strip(),
     )
     return len(reports)

@@ -37,7 +37,6 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from cluster.access import Role
-from cluster.formatting import yuan_as_yi
 from cluster.jobs import enqueue_on_commit
 from cluster.models import District
 from cluster.quarters import Quarter
@@ -85,15 +84,6 @@ def _money(value) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def _shown(target, value) -> str:
-    """A target's value as people read it: 亿元 (or ¥ bn) for money, a plain count else."""
-    if value is None:
-        return "—"
-    if target.unit == target.Unit.YUAN:
-        return yuan_as_yi(Decimal(value), places=1)
-    return f"{Decimal(value).normalize():f}"
-
-
 # --- the rules ------------------------------------------------------------------------------
 
 
@@ -138,8 +128,8 @@ def _target_status(rule: AlertRule, today: dt.date, status: str) -> Iterable[Con
                 )
                 % {
                     "target": t.name,
-                    "projection": _shown(t, s.projection),
-                    "value": _shown(t, t.target_value),
+                    "projection": t.display_value(s.projection),
+                    "value": t.display_value(t.target_value),
                     "quarter": f"{s.year}Q{s.quarter}",
                     "status": Status(s.status).label,
                 }
@@ -181,8 +171,8 @@ def _milestone_missed(rule, today):
                 % {
                     "target": t.name,
                     "quarter": f"{s.year}Q{s.quarter}",
-                    "actual": _shown(t, s.actual),
-                    "expected": _shown(t, s.milestone_expected),
+                    "actual": t.display_value(s.actual),
+                    "expected": t.display_value(s.milestone_expected),
                 }
             ),
         )

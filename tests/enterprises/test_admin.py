@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from cluster.models import District, Sector
 from enterprises.models import Enterprise, QuarterlyReport
-from enterprises.resources import EnterpriseResource
+from enterprises.resources import ENTERPRISE_COLUMNS, EnterpriseResource
 from tests.factories import valid_uscc
 
 pytestmark = pytest.mark.django_db
@@ -98,21 +98,7 @@ def test_admin_refuses_a_duplicate_report(client, steward, report_factory):
 
 
 def import_dataset(rows):
-    headers = [
-        "uscc",
-        "name_zh",
-        "name_en",
-        "district",
-        "park",
-        "primary_sector",
-        "founded_on",
-        "size_class",
-        "status",
-        "in_cluster_from",
-        "in_cluster_until",
-        "above_designated_size",
-    ]
-    return tablib.Dataset(*rows, headers=headers)
+    return tablib.Dataset(*rows, headers=list(ENTERPRISE_COLUMNS))
 
 
 def test_bulk_import_writes_history_rows_credited_to_the_importer(steward, enterprise_factory):

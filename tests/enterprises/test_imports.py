@@ -306,7 +306,7 @@ def test_upload_preview_confirm_through_the_pages(client, officer_sip, firms):
 
 
 def test_enterprise_import_by_an_officer_is_limited_to_the_district(officer_kunshan, firms):
-    from enterprises.resources import EnterpriseResource
+    from enterprises.resources import ENTERPRISE_COLUMNS, EnterpriseResource
 
     data = tablib.Dataset(
         [
@@ -323,20 +323,7 @@ def test_enterprise_import_by_an_officer_is_limited_to_the_district(officer_kuns
             "",
             "0",
         ],
-        headers=[
-            "uscc",
-            "name_zh",
-            "name_en",
-            "district",
-            "park",
-            "primary_sector",
-            "founded_on",
-            "size_class",
-            "status",
-            "in_cluster_from",
-            "in_cluster_until",
-            "above_designated_size",
-        ],
+        headers=list(ENTERPRISE_COLUMNS),
     )
     with translation.override("en"):
         result = EnterpriseResource().import_data(data, dry_run=False, user=officer_kunshan)
