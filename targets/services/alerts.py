@@ -45,7 +45,7 @@ from enterprises.models import Designation, Enterprise, QuarterlyReport, ReportR
 from enterprises.selectors import deadline_of, in_cluster_during
 
 from ..choices import AlertEvent, AlertKind, AlertState, Basis, ScopeKind, Severity, Status
-from ..models import Alert, AlertRule, Notification, ProgressSnapshot
+from ..models import Alert, AlertRule, Notification, ProgressSnapshot, Target
 
 YI = Decimal(100_000_000)
 WATCHED_DESIGNATIONS = (
@@ -91,18 +91,13 @@ def _latest_city_snapshots():
     """The newest approved city snapshot of each target (newest quarter, newest vintage)."""
     latest = (
         ProgressSnapshot.objects.filter(
-            target=OuterRef("target"), scope_kind=ScopeKind.CITY, basis=Basis.APPROVED
+            target=OuterRef("pk"), scope_kind=ScopeKind.CITY, basis=Basis.APPROVED
         )
         .order_by("-year", "-quarter", "-vintage")
         .values("pk")[:1]
     )
     return ProgressSnapshot.objects.filter(
-        pk__in=Subquery(
-            ProgressSnapshot.objects.filter(scope_kind=ScopeKind.CITY, basis=Basis.APPROVED)
-            .values("target")
-            .annotate(latest=Subquery(latest))
-            .values("latest")
-        )
+        pk__in=Target.objects.annotate(latest=Subquery(latest)).values("latest")
     ).select_related("target")
 
 
