@@ -78,6 +78,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
     "axes",
@@ -190,6 +194,54 @@ STORAGES = {
             if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
+    },
+}
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["cluster.api_access.ScopePermission"],
+    "DEFAULT_PAGINATION_CLASS": "cluster.api_access.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    # Per user (so per token); anonymous callers get 401 anyway.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "5000/hour")},
+    "EXCEPTION_HANDLER": "cluster.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cluster Monitor API / 产业集群监测平台接口",
+    "DESCRIPTION": (
+        "The enterprise register, quarterly reports, targets, progress and alerts of the "
+        "Suzhou nano new-materials cluster. Authenticate with `Authorization: Token <key>`. "
+        "A district officer's token sees only that district (other objects answer 404). "
+        "Errors: {code, message, errors}; messages follow Accept-Language (zh-hans, en). / "
+        "企业库、季度报表、目标进度与预警接口。"
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "enterprises.choices.ReportStatus",
+        "DesignationTypeEnum": "enterprises.choices.DesignationType",
+        "EnterpriseStatusEnum": "enterprises.choices.EnterpriseStatus",
+        "ProjectStatusEnum": "enterprises.choices.ProjectStatus",
+        "AlertStateEnum": "targets.choices.AlertState",
+        "TargetStatusEnum": "targets.choices.Status",
+        "ScopeKindEnum": "targets.choices.ScopeKind",
+        "BasisEnum": "targets.choices.Basis",
+        "TierEnum": "enterprises.choices.DesignationTier",
+        "LevelEnum": "enterprises.choices.ProjectLevel",
     },
 }
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("alerts/", include("targets.urls")),
+    path("api/", include("cluster.api_urls")),
     path("", include("enterprises.urls")),
 ]

@@ -4,26 +4,30 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from cluster.access import scope_of
+from cluster.models import District
 
 from ..models import Enterprise
 
 
 @transaction.atomic
-def enterprise_save(*, actor, form, formsets) -> Enterprise:
-    """Save a validated enterprise form and its inline formsets as one change."""
+def enterprise_save(*, actor, writer, district: District, formsets=()) -> Enterprise:
+    """Save a validated enterprise form (pages) or serializer (API), and the page's inline
+    formsets, as one change. Both the district it moves to and the one it comes from must
+    be in the actor's scope."""
     scope = scope_of(actor)
-    enterprise = form.instance
+    current = getattr(writer, "instance", None)
     district_before = (
-        Enterprise.objects.filter(pk=enterprise.pk).values_list("district", flat=True).first()
-        if enterprise.pk
+        Enterprise.objects.filter(pk=current.pk).values_list("district", flat=True).first()
+        if current is not None and current.pk
         else None
     )
-    if not scope.can_edit or not scope.covers(form.cleaned_data["district"].pk):
+    if not scope.can_edit or not scope.covers(district.pk):
         raise PermissionDenied
     if district_before is not None and not scope.covers(district_before):
         raise PermissionDenied
-    enterprise._history_user = actor
-    enterprise = form.save()
+    if current is not None:
+        current._history_user = actor
+    enterprise = writer.save()
     for formset in formsets:
         formset.instance = enterprise
         formset.save()

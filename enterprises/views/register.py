@@ -87,7 +87,12 @@ def _edit(request, enterprise):
     formsets = [cls(data, instance=enterprise, prefix=prefix) for prefix, cls in FORMSETS]
     if data is not None and form.is_valid() and all(f.is_valid() for f in formsets):
         try:
-            saved = enterprise_save(actor=request.user, form=form, formsets=formsets)
+            saved = enterprise_save(
+                actor=request.user,
+                writer=form,
+                district=form.cleaned_data["district"],
+                formsets=formsets,
+            )
         except PermissionDenied:
             raise Http404 from None
         messages.success(request, _("%(name)s saved.") % {"name": saved.name})

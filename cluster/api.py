@@ -1,0 +1,195 @@
+"""What every API endpoint shares: scope-based permissions, pagination, one error shape, and
+the read-only endpoints of the reference data (districts, sectors)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .models import District, Sector
+
+BIGGEST = 2**63 - 1
+
+
+class IntegerFilter(filters.NumberFilter):
+    """A whole number within the database's range: anything else is a 400, not a crash."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -BIGGEST)
+        kwargs.setdefault("max_value", BIGGEST)
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(filters.FilterSet):
+    """Base of the API's filter sets: integer model fields filter through IntegerFilter."""
+
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        models.IntegerField: {"filter_class": IntegerFilter},
+        models.AutoField: {"filter_class": IntegerFilter},
+        models.BigAutoField: {"filter_class": IntegerFilter},
+    }
+
+
+class Router(DefaultRouter):
+    """Object ids in paths are 1 to 18 digits: a longer number is a 404, not an overflow."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        if not hasattr(viewset, "lookup_value_regex"):
+            viewset.lookup_value_regex = "[0-9]{1,18}"
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "conflict"
+
+
+def _messages(detail):
+    if isinstance(detail, dict):
+        return {key: _messages(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [
+            str(item) if not isinstance(item, dict | list) else _messages(item) for item in detail
+        ]
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    """One error shape for every endpoint:
+    {"code": "<machine code>", "message": "<translated text>", "errors": {...}}."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    body = {"code": getattr(exc, "default_code", "error"), "message": "", "errors": {}}
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _messages(detail)
+        if not isinstance(errors, dict):
+            errors = {"non_field_errors": errors if isinstance(errors, list) else [errors]}
+        body.update(code="invalid", message=_("The request has invalid values."), errors=errors)
+    elif isinstance(detail, dict) and "detail" in detail:
+        body["code"] = getattr(detail["detail"], "code", body["code"])
+        body["message"] = str(detail["detail"])
+        body.update({k: v for k, v in detail.items() if k != "detail"})
+    else:
+        body["message"] = str(detail)
+    response.data = body
+    return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. invalid, not_found.")
+    message = serializers.CharField(help_text="Translated message (Accept-Language).")
+    errors = serializers.DictField(
+        required=False, help_text="Per field (or per row) messages of a validation error."
+    )
+
+
+ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    403: ErrorSerializer,
+    404: ErrorSerializer,
+    429: ErrorSerializer,
+}
+
+
+class DistrictSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = District
+        fields = ["id", "code", "code_system", "name_zh", "name_en", "kind", "parent"]
+
+
+class SectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Sector
+        fields = ["id", "code", "level", "parent", "name_zh", "name_en", "source"]
+
+
+class DistrictFilterSet(FilterSet):
+    q = filters.CharFilter(method="search", label="name or code contains")
+
+    class Meta:
+        model = District
+        fields = ["kind", "code"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(code=value)
+        )
+
+
+class SectorFilterSet(FilterSet):
+    q = filters.CharFilter(method="search", label="name or code contains")
+    parent = filters.CharFilter(field_name="parent__code", label="focus direction code")
+
+    class Meta:
+        model = Sector
+        fields = ["level", "code"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(code=value)
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Districts (区/县级市) / 区县列表",
+        responses={200: DistrictSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One district / 区县", responses={200: DistrictSerializer, **ERRORS}
+    ),
+)
+class DistrictViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = District.objects.order_by("sort_order")
+    serializer_class = DistrictSerializer
+    filterset_class = DistrictFilterSet
+    ordering_fields = ["sort_order", "code"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Focus directions and materials / 重点方向与材料",
+        responses={200: SectorSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One sector / 领域", responses={200: SectorSerializer, **ERRORS}
+    ),
+)
+class SectorViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Sector.objects.order_by("code")
+    serializer_class = SectorSerializer
+    filterset_class = SectorFilterSet
+    ordering_fields = ["code"]
+
+
+def conflict_response(current_data: dict, message: str) -> Response:
+    return Response(
+        {"code": "conflict", "message": message, "errors": {}, "current": current_data},
+        status=409,
+    )

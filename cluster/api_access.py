@@ -1,0 +1,28 @@
+"""Permission and pagination of the API, apart from cluster.api: DRF reads these settings
+while its views module loads, so they must not import it."""
+
+from rest_framework import pagination, permissions
+
+from .access import scope_of
+
+
+class ScopePermission(permissions.BasePermission):
+    """Reading needs a role; writing needs a role that may edit (district officer, steward).
+    Which objects exist for the user is decided by the scoped querysets (404 otherwise)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        scope = scope_of(user)
+        if scope.district_ids == frozenset():
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return scope.can_edit or getattr(view, "allows_read_only_writes", False)
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

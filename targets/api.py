@@ -1,0 +1,374 @@
+"""REST API of the targets engine: targets, progress snapshots (current or as of a vintage),
+gap explanation and alerts with their lifecycle."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cluster.access import scope_of
+from cluster.api import ERRORS, FilterSet
+from cluster.quarters import Quarter
+
+from .choices import Basis
+from .models import Alert, ProgressSnapshot, Target
+from .selectors import gap_explanation
+from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    metric = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    metric_kind = serializers.CharField(source="metric.kind", read_only=True)
+    counting_rule = serializers.CharField(source="metric.description", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Target
+        fields = [
+            "id",
+            "key",
+            "name_zh",
+            "name_en",
+            "metric",
+            "metric_kind",
+            "counting_rule",
+            "comparison",
+            "target_value",
+            "unit",
+            "deadline",
+            "baseline_year",
+            "baseline_value",
+            "district",
+            "sector",
+            "source",
+            "at_risk_ratio",
+        ]
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    target = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    period = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProgressSnapshot
+        fields = [
+            "id",
+            "target",
+            "scope_kind",
+            "district",
+            "sector",
+            "period",
+            "year",
+            "quarter",
+            "basis",
+            "vintage",
+            "actual",
+            "share_of_target",
+            "milestone_expected",
+            "projection",
+            "run_rate_needed",
+            "status",
+            "basis_note",
+            "computed_at",
+        ]
+
+    def get_period(self, obj) -> str:
+        return f"{obj.year}Q{obj.quarter}"
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    rule = serializers.SlugRelatedField(slug_field="kind", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    target = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    enterprise_uscc = serializers.CharField(
+        source="enterprise.uscc", read_only=True, default=None, allow_null=True
+    )
+    message = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "severity",
+            "state",
+            "owner",
+            "target",
+            "enterprise",
+            "enterprise_uscc",
+            "designation",
+            "district",
+            "numbers",
+            "message",
+            "message_zh",
+            "message_en",
+            "opened_at",
+            "last_seen_at",
+            "escalated_at",
+            "acknowledged_at",
+            "comment",
+            "snoozed_until",
+            "resolved_at",
+            "resolved_automatically",
+        ]
+
+
+class SnapshotFilterSet(FilterSet):
+    target = filters.CharFilter(field_name="target__key")
+    district = filters.CharFilter(field_name="district__code")
+    sector = filters.CharFilter(field_name="sector__code")
+    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
+    as_of = filters.IsoDateTimeFilter(
+        method="noop", label="the newest vintage not after this moment (default: the newest)"
+    )
+
+    class Meta:
+        model = ProgressSnapshot
+        fields = ["scope_kind", "year", "quarter", "basis", "status"]
+
+    def noop(self, queryset, name, value):
+        return queryset
+
+    def in_period(self, queryset, name, value):
+        try:
+            quarter = Quarter.parse(value)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(year=quarter.year, quarter=quarter.quarter)
+
+    def at_vintage(self, queryset, name, value):
+        return queryset.filter(vintage=value)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if self.form.cleaned_data.get("vintage"):
+            return queryset
+        # One row per target, scope, quarter and basis: the newest vintage (as of a moment).
+        newest = ProgressSnapshot.objects.filter(
+            target=OuterRef("target"),
+            scope_key=OuterRef("scope_key"),
+            year=OuterRef("year"),
+            quarter=OuterRef("quarter"),
+            basis=OuterRef("basis"),
+        )
+        as_of = self.form.cleaned_data.get("as_of")
+        if as_of:
+            newest = newest.filter(vintage__lte=as_of)
+            queryset = queryset.filter(vintage__lte=as_of)
+        return queryset.filter(vintage=Subquery(newest.order_by("-vintage").values("vintage")[:1]))
+
+
+class AlertFilterSet(FilterSet):
+    rule = filters.CharFilter(field_name="rule__kind")
+    owner = filters.CharFilter(field_name="owner__code", label="owner district code")
+    city_level = filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
+
+    class Meta:
+        model = Alert
+        fields = ["state", "severity"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The plan's targets / 目标", responses={200: TargetSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(responses={200: TargetSerializer, **ERRORS}),
+)
+class TargetViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TargetSerializer
+    queryset = Target.objects.select_related("metric", "district", "sector").order_by("sort_order")
+
+    @extend_schema(
+        summary="Why the target stands where it does / 差距分析",
+        parameters=[
+            OpenApiParameter("quarter", str, description="e.g. 2025Q4", required=True),
+            OpenApiParameter(
+                "basis", str, enum=Basis.values, description="approved (default) or preview"
+            ),
+            OpenApiParameter("vintage", OpenApiTypes.DATETIME, description="default: the newest"),
+        ],
+        responses={
+            200: inline_serializer(
+                "Explanation",
+                {
+                    "target": serializers.CharField(),
+                    "quarter": serializers.CharField(),
+                    "basis": serializers.CharField(),
+                    "vintage": serializers.DateTimeField(allow_null=True),
+                    "by_district": SnapshotSerializer(many=True),
+                    "by_direction": SnapshotSerializer(many=True),
+                    "top_firms": serializers.ListField(child=serializers.DictField()),
+                    "pipeline": serializers.ListField(child=serializers.DictField()),
+                    "entered": serializers.ListField(child=serializers.DictField()),
+                    "left": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def explanation(self, request, pk=None):
+        target = self.get_object()
+        try:
+            quarter = Quarter.parse(request.query_params.get("quarter", ""))
+        except ValueError as exc:
+            raise serializers.ValidationError({"quarter": [str(exc)]}) from None
+        basis = request.query_params.get("basis", Basis.APPROVED)
+        if basis not in Basis.values:
+            raise serializers.ValidationError({"basis": [f"one of {Basis.values}"]})
+        vintage = (
+            serializers.DateTimeField(required=False).run_validation(
+                request.query_params.get("vintage") or serializers.empty
+            )
+            if request.query_params.get("vintage")
+            else None
+        )
+        result = gap_explanation(target, quarter, basis=basis, vintage=vintage)
+        scope = scope_of(request.user)
+        if not scope.is_city:
+            # A district user sees their district's share and firms, nothing of the others.
+            result.by_district = [s for s in result.by_district if scope.covers(s.district_id)]
+            result.by_direction = []
+            for name in ("top_firms", "pipeline"):
+                setattr(
+                    result,
+                    name,
+                    [
+                        line
+                        for line in getattr(result, name)
+                        if scope.covers(line.enterprise.district_id)
+                    ],
+                )
+            result.entered = [e for e in result.entered if scope.covers(e.district_id)]
+            result.left = [e for e in result.left if scope.covers(e.district_id)]
+
+        def firm(line):
+            return {
+                "id": line.enterprise.pk,
+                "uscc": line.enterprise.uscc,
+                "name": line.enterprise.name,
+                "value": str(line.value),
+                "gap": None if line.gap is None else str(line.gap),
+            }
+
+        def who(enterprise):
+            return {"id": enterprise.pk, "uscc": enterprise.uscc, "name": enterprise.name}
+
+        return Response(
+            {
+                "target": target.key,
+                "quarter": str(quarter),
+                "basis": basis,
+                "vintage": result.vintage,
+                "by_district": SnapshotSerializer(result.by_district, many=True).data,
+                "by_direction": SnapshotSerializer(result.by_direction, many=True).data,
+                "top_firms": [firm(line) for line in result.top_firms],
+                "pipeline": [firm(line) for line in result.pipeline],
+                "entered": [who(e) for e in result.entered],
+                "left": [who(e) for e in result.left],
+            }
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Progress snapshots: the newest vintage, or as of a moment / 进度快照",
+        responses={200: SnapshotSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(responses={200: SnapshotSerializer, **ERRORS}),
+)
+class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SnapshotSerializer
+    filterset_class = SnapshotFilterSet
+    ordering_fields = ["year", "quarter", "vintage"]
+
+    def get_queryset(self):
+        return (
+            ProgressSnapshot.objects.visible_to(self.request.user)
+            .select_related("target", "district", "sector")
+            .order_by("target__sort_order", "-year", "-quarter", "scope_key", "pk")
+        )
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.DateField()
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+COMMENT, SNOOZE = CommentSerializer, SnoozeSerializer
+
+
+def _body(serializer_class, request) -> dict:
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Alerts / 预警", responses={200: AlertSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(responses={200: AlertSerializer, **ERRORS}),
+)
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilterSet
+    ordering_fields = ["opened_at", "severity"]
+    # Read-only administrators may acknowledge, snooze and resolve alerts too.
+    allows_read_only_writes = True
+
+    def get_queryset(self):
+        return (
+            Alert.objects.visible_to(self.request.user)
+            .select_related("rule", "owner", "target", "enterprise")
+            .order_by("-severity", "-opened_at", "pk")
+        )
+
+    def _act(self, service, **kwargs):
+        alert = self.get_object()
+        service(actor=self.request.user, alert_id=alert.pk, **kwargs)
+        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+
+    @extend_schema(
+        summary="Acknowledge with a comment / 确认",
+        request=COMMENT,
+        responses={200: AlertSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._act(alert_acknowledge, **_body(CommentSerializer, request))
+
+    @extend_schema(
+        summary="Snooze until a date / 暂缓",
+        request=SNOOZE,
+        responses={200: AlertSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        return self._act(alert_snooze, **_body(SnoozeSerializer, request))
+
+    @extend_schema(
+        summary="Resolve / 解除", request=COMMENT, responses={200: AlertSerializer, **ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._act(alert_resolve, **_body(CommentSerializer, request))
