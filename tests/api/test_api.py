@@ -417,3 +417,79 @@ def test_create_api_token_command(capsys, officer_sip):
     assert Token.objects.get(user=officer_sip).key == key
     call_command("create_api_token", "officer_sip", "--rotate")
     assert capsys.readouterr().out.strip() != key
+
+
+def test_every_detail_endpoint_returns_the_object(world, city_steward):
+    from enterprises.models import ResearchProject as Project
+    from targets.models import ProgressSnapshot, Target
+
+    progress_recompute(quarters=[Quarter(2025, 3)])
+    client = api(city_steward)
+    district = District.objects.get(code=SIP)
+    snapshot = ProgressSnapshot.objects.filter(scope_kind="city").first()
+    checks = {
+        f"/api/districts/{district.pk}/": ("code", SIP),
+        "/api/sectors/{}/".format(world["sip"].primary_sector_id): ("code", "1.04"),
+        f"/api/enterprises/{world['sip'].pk}/": ("uscc", world["sip"].uscc),
+        f"/api/quarterly-reports/{world['sip_report'].pk}/": ("period", "2025Q3"),
+        f"/api/research-projects/{Project.objects.get(title='园区项目').pk}/": (
+            "title",
+            "园区项目",
+        ),
+        f"/api/targets/{Target.objects.get(key='gazelle_firms').pk}/": ("key", "gazelle_firms"),
+        f"/api/progress-snapshots/{snapshot.pk}/": (
+            "period",
+            f"{snapshot.year}Q{snapshot.quarter}",
+        ),
+        f"/api/alerts/{Alert.objects.get().pk}/": ("rule", "designation_expiring"),
+    }
+    for url, (field, value) in checks.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.json()[field] == value, url
+
+
+def test_snooze_needs_a_later_date(world, officer_sip):
+    alert = Alert.objects.get()
+    url = f"/api/alerts/{alert.pk}/snooze/"
+    missing = api(officer_sip).post(url, {}, format="json")
+    assert missing.status_code == 400 and "until" in missing.json()["errors"]
+    past = api(officer_sip).post(url, {"until": "2020-01-01"}, format="json")
+    assert past.status_code == 400
+    later = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    snoozed = (
+        api(officer_sip).post(url, {"until": later, "comment": "下月复核"}, format="json").json()
+    )
+    assert (snoozed["state"], snoozed["snoozed_until"]) == ("snoozed", later)
+
+
+def test_another_districts_alert_actions_and_snapshots_answer_404(world, officer_kunshan):
+    from targets.models import ProgressSnapshot
+
+    progress_recompute(quarters=[Quarter(2025, 3)])
+    alert = Alert.objects.get()
+    client = api(officer_kunshan)
+    sip_row = ProgressSnapshot.objects.filter(district__code=SIP).first()
+    for method, url, body in (
+        ("post", f"/api/alerts/{alert.pk}/resolve/", {"comment": "x"}),
+        ("post", f"/api/alerts/{alert.pk}/snooze/", {"until": "2099-01-01"}),
+        ("get", f"/api/progress-snapshots/{sip_row.pk}/", None),
+        ("post", f"/api/quarterly-reports/{world['sip_report'].pk}/approve/", None),
+        ("post", f"/api/quarterly-reports/{world['sip_report'].pk}/return/", {"reason": "x"}),
+    ):
+        response = getattr(client, method)(url, body, format="json")
+        assert response.status_code == 404, (url, response.status_code)
+
+
+def test_requests_are_throttled_per_token(world, officer_sip, officer_kunshan, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/minute"})
+    statuses = [api(officer_sip).get("/api/districts/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = api(officer_sip).get("/api/districts/").json()
+    assert limited["code"] == "throttled"
+    assert api(officer_kunshan).get("/api/districts/").status_code == 200  # another token
+    cache.clear()
