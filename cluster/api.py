@@ -36,6 +36,15 @@ class IntegerFilter(filters.NumberFilter):
 class FilterSet(filters.FilterSet):
     """Base of the API's filter sets: integer model fields filter through IntegerFilter."""
 
+    def read_elsewhere(self, queryset, name, value):
+        """For a parameter another filter of the set reads (e.g. a date for a type filter)."""
+        return queryset
+
+    def search_name_or_code(self, queryset, name, value):
+        return queryset.filter(
+            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(code=value)
+        )
+
     FILTER_DEFAULTS = {
         **filters.FilterSet.FILTER_DEFAULTS,
         models.IntegerField: {"filter_class": IntegerFilter},
@@ -51,12 +60,6 @@ class Router(DefaultRouter):
         if not hasattr(viewset, "lookup_value_regex"):
             viewset.lookup_value_regex = "[0-9]{1,18}"
         return super().get_lookup_regex(viewset, lookup_prefix)
-
-
-class Conflict(exceptions.APIException):
-    status_code = 409
-    default_code = "conflict"
-    default_detail = "conflict"
 
 
 def _messages(detail):
@@ -130,30 +133,20 @@ class SectorSerializer(serializers.ModelSerializer):
 
 
 class DistrictFilterSet(FilterSet):
-    q = filters.CharFilter(method="search", label="name or code contains")
+    q = filters.CharFilter(method="search_name_or_code", label="name or code contains")
 
     class Meta:
         model = District
         fields = ["kind", "code"]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(
-            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(code=value)
-        )
-
 
 class SectorFilterSet(FilterSet):
-    q = filters.CharFilter(method="search", label="name or code contains")
+    q = filters.CharFilter(method="search_name_or_code", label="name or code contains")
     parent = filters.CharFilter(field_name="parent__code", label="focus direction code")
 
     class Meta:
         model = Sector
         fields = ["level", "code"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(
-            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(code=value)
-        )
 
 
 @extend_schema_view(

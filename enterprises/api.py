@@ -233,16 +233,13 @@ class EnterpriseFilterSet(FilterSet):
         choices=DesignationType.choices, method="holding", label="holds a valid designation"
     )
     designation_valid_on = filters.DateFilter(
-        method="noop", label="date for designation (default today)"
+        method="read_elsewhere", label="date for designation (default today)"
     )
     listed = filters.BooleanFilter(method="is_listed", label="listed today")
 
     class Meta:
         model = Enterprise
         fields = ["status", "size_class", "above_designated_size", "is_demo"]
-
-    def noop(self, queryset, name, value):
-        return queryset
 
     def search(self, queryset, name, value):
         return queryset.filter(

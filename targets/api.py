@@ -133,15 +133,13 @@ class SnapshotFilterSet(FilterSet):
     period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
     vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
     as_of = filters.IsoDateTimeFilter(
-        method="noop", label="the newest vintage not after this moment (default: the newest)"
+        method="read_elsewhere",
+        label="the newest vintage not after this moment (default: the newest)",
     )
 
     class Meta:
         model = ProgressSnapshot
         fields = ["scope_kind", "year", "quarter", "basis", "status"]
-
-    def noop(self, queryset, name, value):
-        return queryset
 
     def in_period(self, queryset, name, value):
         try:
