@@ -2,11 +2,12 @@
 # Property-based check of the whole API with schemathesis, against a live server on a small
 # demo database: every operation of /api/schema/ is called with generated parameters and
 # bodies, authenticated as a steward, and must answer without a server error and with a
-# response that matches the schema. Run by .ci/run; loopback only, bounded, stops itself.
+# response that matches the schema. Run by tests/api/test_schema_fuzz.py (so by `make test`); loopback only, bounded, stops itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+unset REQUIRE_SERVICES
 export DATABASE_URL="sqlite:///$work/fuzz.sqlite3" CELERY_BROKER_URL="" DEBUG=1
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py seed_demo --firms 60 --seed 3 >/dev/null
