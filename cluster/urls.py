@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from targets.views import dashboard
+
 admin.site.site_header = _("Nano New-Materials Cluster Monitor")
 admin.site.site_title = _("Cluster Monitor")
 admin.site.index_title = _("Enterprise database of the Suzhou nano new-materials cluster")
@@ -12,7 +14,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
-    path("alerts/", include("targets.urls")),
     path("api/", include("cluster.api_urls")),
+    path("", dashboard.home, name="home"),
+    # The monitor's pages first: its enterprise profile answers /enterprises/<pk>/.
+    path("", include("targets.urls")),
     path("", include("enterprises.urls")),
 ]

@@ -32,14 +32,12 @@ enterprises = (
         path("new/", register.enterprise_create, name="create"),
         path("check-uscc/", register.uscc_check, name="check-uscc"),
         path("export.<str:fmt>", register.enterprise_export, name="export"),
-        path("<int:pk>/", register.enterprise_detail, name="detail"),
         path("<int:pk>/edit/", register.enterprise_edit, name="edit"),
     ],
     "enterprises",
 )
 
 urlpatterns = [
-    path("", reporting.home, name="home"),
     path("reports/", include(reports)),
     path("enterprises/", include(enterprises)),
 ]

@@ -16,6 +16,7 @@ from .models import Metric, ProgressSnapshot, Target
 from .services.metrics import Figures, Scope, Seasonality, counted_firms, evaluate, firm_totals
 
 TOP_FIRMS = 10
+CITY = Scope()
 PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
 
 
@@ -65,6 +66,57 @@ class Explanation:
     left: list[Enterprise] = field(default_factory=list)
 
 
+def top_firms(
+    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope = CITY, limit=TOP_FIRMS
+) -> list[FirmLine]:
+    """The firms of `scope` with the largest year-to-date figure of the metric."""
+    rows = (
+        figures.rows()
+        .filter(
+            year=quarter.year,
+            quarter__lte=quarter.quarter,
+            enterprise__in=counted_firms(quarter.end, scope).values("pk"),
+        )
+        .values("enterprise")
+        .annotate(total=Sum(metric.figure))
+        .order_by("-total", "enterprise")[:limit]
+    )
+    top = {row["enterprise"]: row["total"] for row in rows}
+    names = Enterprise.objects.select_related("district").in_bulk(list(top))
+    return [FirmLine(names[pk], value) for pk, value in top.items()]
+
+
+def threshold_pipeline(
+    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope = CITY
+) -> list[FirmLine]:
+    """Firms of `scope` below the metric's threshold but at half of it or more, on their
+    year completed with their district's usual seasonality, with what each still needs;
+    smallest gap first. Two aggregate queries and one for the names."""
+    threshold = metric.threshold
+    seasons = Seasonality(figures, metric, quarter.year)
+    smallest_share = min(
+        [seasons.share(None, quarter.quarter)]
+        + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
+    )
+    candidates = firm_totals(
+        figures,
+        metric,
+        quarter,
+        counted_firms(quarter.end, scope),
+        threshold * PIPELINE_FLOOR * smallest_share,
+    )
+    lines = []
+    for row in candidates:
+        projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)
+        if threshold * PIPELINE_FLOOR <= projected <= threshold:
+            lines.append((row["enterprise"], projected, threshold - projected))
+    names = Enterprise.objects.select_related("district").in_bulk([pk for pk, _, _ in lines])
+    return sorted(
+        (FirmLine(names[pk], value, gap) for pk, value, gap in lines),
+        key=lambda f: (f.gap, f.enterprise.pk),
+    )
+
+
 def gap_explanation(
     target: Target, quarter: Quarter, *, basis: str = Basis.APPROVED, vintage=None
 ) -> Explanation:
@@ -91,44 +143,9 @@ def gap_explanation(
     metric = target.metric
     scope = Scope.of(target)
     if metric.kind in (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER):
-        firms = counted_firms(quarter.end, scope)
-        rows = (
-            figures.rows()
-            .filter(
-                year=quarter.year, quarter__lte=quarter.quarter, enterprise__in=firms.values("pk")
-            )
-            .values("enterprise")
-            .annotate(total=Sum(metric.figure))
-            .order_by("-total")[:TOP_FIRMS]
-        )
-        top = {row["enterprise"]: row["total"] for row in rows}
-        names = Enterprise.objects.in_bulk(list(top))
-        explanation.top_firms = [FirmLine(names[pk], value) for pk, value in top.items()]
+        explanation.top_firms = top_firms(metric, quarter, figures, scope)
     if metric.kind == Metric.Kind.COUNT_FIRMS_OVER:
-        threshold = metric.threshold
-        seasons = Seasonality(figures, metric, quarter.year)
-        firms = counted_firms(quarter.end, scope)
-        candidates = firm_totals(
-            figures,
-            metric,
-            quarter,
-            firms,
-            threshold
-            * PIPELINE_FLOOR
-            * min(
-                [seasons.share(None, quarter.quarter)]
-                + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
-            ),
-        )
-        lines = []
-        for row in candidates:
-            projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)
-            if threshold * PIPELINE_FLOOR <= projected <= threshold:
-                lines.append((row["enterprise"], projected, threshold - projected))
-        names = Enterprise.objects.in_bulk([pk for pk, _, _ in lines])
-        explanation.pipeline = sorted(
-            (FirmLine(names[pk], value, gap) for pk, value, gap in lines), key=lambda f: f.gap
-        )
+        explanation.pipeline = threshold_pipeline(metric, quarter, figures, scope)
     if metric.kind != Metric.Kind.SUM_OUTPUT:
         now = evaluate(target, quarter, figures).counted
         before = evaluate(target, quarter.previous(), figures).counted

@@ -1,9 +1,22 @@
 from django.urls import path
 
-from . import views
+from .views import alerts, brief, dashboard, notifications, profile
 
 app_name = "targets"
 urlpatterns = [
-    path("notifications/", views.notification_list, name="notifications"),
-    path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
+    path("dashboard/", dashboard.city_dashboard, name="dashboard"),
+    path("dashboard/districts/<int:pk>/", dashboard.district_page, name="district"),
+    path("dashboard/sectors/<int:pk>/", dashboard.sector_page, name="sector"),
+    path("enterprises/<int:pk>/", profile.enterprise_profile, name="enterprise"),
+    path("alerts/", alerts.alert_list, name="alerts"),
+    path("alerts/<int:pk>/<str:action>/", alerts.alert_act, name="alert-act"),
+    path("alerts/notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "alerts/notifications/read/",
+        notifications.notifications_mark_read,
+        name="notifications-read",
+    ),
+    path("brief/", brief.brief_latest, name="brief-latest"),
+    path("brief/<str:period>/", brief.brief_page, name="brief"),
+    path("brief/<str:period>.<str:fmt>", brief.brief_download, name="brief-download"),
 ]

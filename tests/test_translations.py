@@ -13,7 +13,10 @@ def test_chinese_catalogue_is_complete_and_compiled():
     assert [e.msgid for e in po.untranslated_entries()] == []
     assert [e.msgid for e in po.fuzzy_entries()] == []
     mo = LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.mo"
-    compiled = {entry.msgid: entry.msgstr for entry in polib.mofile(str(mo))}
-    assert all(
-        compiled.get(e.msgid) == e.msgstr for e in po.translated_entries() if not e.msgid_plural
-    )
+    compiled = {(entry.msgctxt, entry.msgid): entry.msgstr for entry in polib.mofile(str(mo))}
+    stale = [
+        e.msgid
+        for e in po.translated_entries()
+        if not e.msgid_plural and compiled.get((e.msgctxt, e.msgid)) != e.msgstr
+    ]
+    assert stale == []

@@ -32,3 +32,11 @@ def pct(value):
     if value is None:
         return ""
     return f"{Decimal(value):+.1f}%"
+
+
+@register.filter
+def period(row) -> str:
+    """The quarter of anything with `year` and `quarter`, labelled in the active language."""
+    from cluster.quarters import Quarter
+
+    return Quarter(row.year, row.quarter).label()

@@ -12,7 +12,7 @@ from cluster.access import get_visible_or_404, scope_of
 
 from ..forms import DesignationFormSet, EnterpriseForm, ListingFormSet, MilestoneFormSet
 from ..imports import export_enterprises
-from ..models import Enterprise, QuarterlyReport, ReportRevision
+from ..models import Enterprise
 from ..services.register import enterprise_save
 from ..uscc import uscc_problem
 
@@ -50,35 +50,6 @@ def enterprise_list(request):
     )
 
 
-def enterprise_detail(request, pk: int):
-    enterprise = get_visible_or_404(
-        Enterprise.objects.select_related("district", "park", "primary_sector__parent"),
-        request.user,
-        pk=pk,
-    )
-    reports = enterprise.reports.order_by("-year", "-quarter")
-    return render(
-        request,
-        "enterprises/detail.html",
-        {
-            "enterprise": enterprise,
-            "designations": enterprise.designations.all(),
-            "listings": enterprise.listings.all(),
-            "milestones": enterprise.milestones.all(),
-            "reports": reports,
-            "revisions": ReportRevision.objects.filter(enterprise=enterprise).select_related(
-                "approved_by"
-            ),
-            "history": enterprise.history.select_related("history_user")[:50],
-            "report_history": QuarterlyReport.history.filter(enterprise_id=enterprise.pk)
-            .select_related("history_user")
-            .order_by("-history_date")[:50],
-            "can_edit": scope_of(request.user).can_edit,
-            "section": "enterprises",
-        },
-    )
-
-
 def _edit(request, enterprise):
     if not scope_of(request.user).can_edit:
         raise PermissionDenied
@@ -96,7 +67,7 @@ def _edit(request, enterprise):
         except PermissionDenied:
             raise Http404 from None
         messages.success(request, _("%(name)s saved.") % {"name": saved.name})
-        return redirect("enterprises:detail", pk=saved.pk)
+        return redirect("targets:enterprise", pk=saved.pk)
     return render(
         request,
         "enterprises/form.html",

@@ -55,10 +55,6 @@ def _district(user, district_id: int):
     return district
 
 
-def home(request):
-    return redirect("reports:completeness")
-
-
 def completeness_page(request):
     today = timezone.localdate()
     try:

@@ -11,3 +11,37 @@ def unread_notifications(context) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user).unread().count()
+
+
+@register.filter
+def in_units(value, target):
+    """A value of `target` as people read it: 亿元 / ¥ bn for money, a count otherwise."""
+    return target.display_value(value, places=2)
+
+
+@register.filter
+def bar_width(share) -> str:
+    """A share (0–1) as a CSS width in percent, capped at the bar's end."""
+    if share is None:
+        return "0"
+    return f"{min(max(float(share), 0.0), 1.0) * 100:.1f}"
+
+
+@register.filter
+def percent(share, places=1) -> str:
+    if share is None:
+        return "—"
+    return f"{float(share) * 100:.{int(places)}f}%"
+
+
+@register.simple_tag(takes_context=True)
+def with_params(context, **changes) -> str:
+    """The current query string with some parameters changed (empty removes one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in ("", None):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -31,7 +31,7 @@ def urls_for(data):
             reverse("reports:row", args=[d.pk, "2025Q3", firm.pk]),
             reverse("reports:export", args=[d.pk, "2025Q3", "xlsx"]),
             reverse("reports:export", args=[d.pk, "2025Q3", "csv"]),
-            reverse("enterprises:detail", args=[firm.pk]),
+            reverse("targets:enterprise", args=[firm.pk]),
             reverse("enterprises:edit", args=[firm.pk]),
         ]
     return out
@@ -84,7 +84,7 @@ def test_lists_and_exports_only_contain_the_users_district(client, officer_sip, 
 def test_refused_access_is_logged(client, officer_kunshan, two_districts, caplog):
     client.force_login(officer_kunshan)
     with caplog.at_level(logging.WARNING, logger="cluster.security"):
-        response = client.get(reverse("enterprises:detail", args=[two_districts["sip"].pk]))
+        response = client.get(reverse("targets:enterprise", args=[two_districts["sip"].pk]))
     assert response.status_code == 404
     assert "refused access: user=officer_kunshan model=enterprises.Enterprise" in caplog.text
 
@@ -289,7 +289,7 @@ def test_pages_have_a_constant_number_of_queries(
             "worksheet": reverse("reports:worksheet", args=[sip.pk, "2025Q3"]),
             "completeness": reverse("reports:completeness"),
             "enterprises": reverse("enterprises:list"),
-            "detail": reverse("enterprises:detail", args=[first.pk]),
+            "detail": reverse("targets:enterprise", args=[first.pk]),
         }[page]
 
     client.force_login(officer_sip)

@@ -1,0 +1,665 @@
+"""Reads behind the dashboard pages and the quarterly brief.
+
+One `Board` serves the three scopes a reader looks at: the whole city, one district and one
+focus direction. Its figures are the stored progress snapshots of that scope (nothing is
+recomputed for a page), picked "as of" a quarter and a data vintage, so any past dashboard can
+be reproduced; the breakdowns below the cards aggregate the same report rows the progress
+service counted. Every read is a fixed number of queries whatever the number of firms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from cluster.models import District, Sector
+from cluster.quarters import Quarter
+from enterprises.choices import DesignationType, MilestoneKind
+from enterprises.models import Designation, Listing, Milestone
+from enterprises.selectors import CompletenessCell, completeness
+
+from .choices import Basis, ScopeKind, Severity, Status
+from .models import Alert, Metric, ProgressSnapshot, Target
+from .selectors import FirmLine, threshold_pipeline
+from .services.metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
+
+ZERO = Decimal(0)
+ALERTS_SHOWN = 8
+PIPELINE_SHOWN = 10
+EXPIRY_WATCHED = (DesignationType.GAZELLE, DesignationType.UNICORN_CULTIVATION)
+OUTPUT_TARGET = "total_output"
+
+
+# --- "as of": which quarter, which figures, which vintage ------------------------------------
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The point a page shows: the end of `quarter`, on `basis`, with the figures known at
+    `vintage` (None: no snapshot yet)."""
+
+    quarter: Quarter
+    basis: str = Basis.APPROVED
+    vintage: dt.datetime | None = None
+    newest: bool = True  # the vintage is the newest there is for the quarter
+
+    @property
+    def basis_label(self) -> str:
+        return str(Basis(self.basis).label)
+
+    @property
+    def is_preview(self) -> bool:
+        return self.basis == Basis.PREVIEW
+
+    def params(self) -> str:
+        """The query string that reproduces this view; links carry it so that every number
+        can be traced to the page it comes from."""
+        parts = [f"period={self.quarter}"]
+        if self.is_preview:
+            parts.append(f"basis={self.basis}")
+        if self.vintage and not self.newest:
+            parts.append(f"vintage={self.vintage.isoformat()}")
+        return "&".join(parts)
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(self.basis, self.vintage or timezone.now())
+
+
+def _city_snapshots(basis: str):
+    return ProgressSnapshot.objects.filter(scope_kind=ScopeKind.CITY, basis=basis)
+
+
+def snapshot_quarters(basis: str = Basis.APPROVED) -> list[Quarter]:
+    """Quarters with city snapshots on this basis, newest first."""
+    rows = _city_snapshots(basis).values_list("year", "quarter").distinct()
+    return sorted((Quarter(y, q) for y, q in rows), reverse=True)
+
+
+def snapshot_vintages(quarter: Quarter, basis: str = Basis.APPROVED, limit: int = 40):
+    """The data vintages of a quarter's city snapshots, newest first."""
+    return list(
+        _city_snapshots(basis)
+        .filter(year=quarter.year, quarter=quarter.quarter)
+        .values_list("vintage", flat=True)
+        .distinct()
+        .order_by("-vintage")[:limit]
+    )
+
+
+def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
+    """The view asked for by a query string (period, basis, vintage); anything missing or
+    unknown falls back to the newest quarter and vintage."""
+    basis = Basis.PREVIEW if params.get("basis") == Basis.PREVIEW else Basis.APPROVED
+    quarters = quarters if quarters is not None else snapshot_quarters(basis)
+    quarter = None
+    with contextlib.suppress(ValueError):
+        quarter = Quarter.parse(params.get("period", ""))
+    if quarter not in quarters:
+        quarter = quarters[0] if quarters else Quarter.from_date(timezone.localdate())
+    vintages = snapshot_vintages(quarter, basis)
+    asked = parse_datetime(params.get("vintage", "") or "")
+    if asked is not None and timezone.is_naive(asked):
+        asked = timezone.make_aware(asked)
+    # A vintage in between two known ones reproduces the older: what was known then.
+    known = [v for v in vintages if asked is None or v <= asked]
+    vintage = known[0] if known else (vintages[0] if vintages else None)
+    return AsOf(quarter, basis, vintage, newest=bool(vintages) and vintage == vintages[0])
+
+
+def newest_at(queryset, vintage: dt.datetime | None):
+    """Snapshots reduced to the newest vintage known at `vintage`, per target, scope,
+    quarter and basis (one correlated subquery on the unique index)."""
+    newest = ProgressSnapshot.objects.filter(
+        target=OuterRef("target"),
+        scope_key=OuterRef("scope_key"),
+        year=OuterRef("year"),
+        quarter=OuterRef("quarter"),
+        basis=OuterRef("basis"),
+    )
+    if vintage is not None:
+        newest = newest.filter(vintage__lte=vintage)
+    return queryset.filter(vintage=Subquery(newest.order_by("-vintage").values("vintage")[:1]))
+
+
+# --- scope of a page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardScope:
+    kind: str = ScopeKind.CITY
+    district: District | None = None
+    direction: Sector | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == ScopeKind.DISTRICT:
+            return f"district:{self.district.pk}"
+        if self.kind == ScopeKind.SECTOR:
+            return f"sector:{self.direction.pk}"
+        return "city"
+
+    @property
+    def metrics_scope(self) -> Scope:
+        return Scope(
+            district_id=self.district.pk if self.district else None,
+            direction_id=self.direction.pk if self.direction else None,
+        )
+
+    @property
+    def is_city(self) -> bool:
+        return self.kind == ScopeKind.CITY
+
+    @property
+    def name(self) -> str:
+        if self.district:
+            return self.district.name
+        if self.direction:
+            return self.direction.name
+        return str(_("Whole city"))
+
+
+# --- the cards -------------------------------------------------------------------------------
+
+
+def _percent(share: Decimal | None) -> str:
+    return "—" if share is None else f"{float(share) * 100:.1f}%"
+
+
+def _ratio(value, whole) -> Decimal | None:
+    if value is None or not whole:
+        return None
+    return Decimal(value) / Decimal(whole)
+
+
+@dataclass
+class Card:
+    """One target as the page shows it for its scope."""
+
+    target: Target
+    snapshot: ProgressSnapshot | None
+    previous: ProgressSnapshot | None = None
+    year_ago: ProgressSnapshot | None = None
+    city: ProgressSnapshot | None = None  # on a district or sector page, the city's figure
+
+    @property
+    def actual(self) -> Decimal | None:
+        return self.snapshot.actual if self.snapshot else None
+
+    @property
+    def is_money(self) -> bool:
+        return self.target.unit == Target.Unit.YUAN
+
+    @property
+    def share(self) -> Decimal | None:
+        """Share of the target reached (0–1, may exceed 1)."""
+        return _ratio(self.actual, self.target.target_value)
+
+    @property
+    def milestone_share(self) -> Decimal | None:
+        if not self.snapshot:
+            return None
+        return _ratio(self.snapshot.milestone_expected, self.target.target_value)
+
+    @property
+    def projection_share(self) -> Decimal | None:
+        if not self.snapshot:
+            return None
+        return _ratio(self.snapshot.projection, self.target.target_value)
+
+    @property
+    def share_of_city(self) -> Decimal | None:
+        if not self.city or self.snapshot is None:
+            return None
+        return _ratio(self.snapshot.actual, self.city.actual)
+
+    @property
+    def status(self) -> str:
+        return self.snapshot.status if self.snapshot else ""
+
+    @property
+    def status_label(self) -> str:
+        if not self.snapshot:
+            return str(_("no data"))
+        if not self.status:
+            # District and direction snapshots are contributions: the status is the city's.
+            return _("%(share)s of the city") % {"share": _percent(self.share_of_city)}
+        return str(Status(self.status).label)
+
+    @property
+    def change(self) -> Decimal | None:
+        """Change of the actual value since the previous quarter."""
+        if not self.snapshot or not self.previous:
+            return None
+        return self.snapshot.actual - self.previous.actual
+
+    @property
+    def projection_change(self) -> Decimal | None:
+        if not self.snapshot or not self.previous:
+            return None
+        if self.snapshot.projection is None or self.previous.projection is None:
+            return None
+        return self.snapshot.projection - self.previous.projection
+
+    @property
+    def year_on_year(self) -> Decimal | None:
+        """For an annual sum: year to date against the same period last year, in percent."""
+        if not self.is_money or not self.snapshot or not self.year_ago:
+            return None
+        if not self.year_ago.actual:
+            return None
+        return (self.snapshot.actual / self.year_ago.actual - 1) * 100
+
+    @property
+    def basis_text(self) -> str:
+        if not self.snapshot or not self.snapshot.basis_note:
+            return ""
+        note = self.snapshot.basis_note
+        return note.get("en") if (get_language() or "").startswith("en") else note.get("zh")
+
+
+# --- the board -------------------------------------------------------------------------------
+
+
+@dataclass
+class Contribution:
+    """A district's or sector's part of the scope's output, year to date."""
+
+    key: object
+    label: str
+    actual: Decimal = ZERO
+    year_ago: Decimal = ZERO
+    share: Decimal | None = None
+    counts: dict = field(default_factory=dict)  # target key → snapshot actual
+
+    @property
+    def year_on_year(self) -> Decimal | None:
+        if not self.year_ago:
+            return None
+        return (self.actual / self.year_ago - 1) * 100
+
+
+@dataclass
+class TrendPoint:
+    quarter: Quarter
+    actual: Decimal | None
+    milestone: Decimal | None
+    projection: Decimal | None
+
+
+class Board:
+    """Everything a dashboard page shows for a scope, as of a quarter and vintage."""
+
+    def __init__(self, user, scope: BoardScope, as_of: AsOf, *, today: dt.date | None = None):
+        self.user = user
+        self.scope = scope
+        self.as_of = as_of
+        self.today = today or timezone.localdate()
+
+    # -- snapshots
+
+    @cached_property
+    def targets(self) -> list[Target]:
+        return list(Target.objects.select_related("metric").order_by("sort_order", "key"))
+
+    @cached_property
+    def _series(self) -> dict[tuple[str, int, Quarter], ProgressSnapshot]:
+        """Snapshots of this scope (and the city) for every quarter up to the one shown, at
+        the newest vintage known then. One query."""
+        keys = {self.scope.key, "city"}
+        quarter = self.as_of.quarter
+        rows = newest_at(
+            ProgressSnapshot.objects.filter(
+                scope_key__in=keys, basis=self.as_of.basis, year__lte=quarter.year
+            ).exclude(year=quarter.year, quarter__gt=quarter.quarter),
+            self.as_of.vintage,
+        )
+        return {(s.scope_key, s.target_id, Quarter(s.year, s.quarter)): s for s in rows}
+
+    def _at(self, target: Target, quarter: Quarter, key: str | None = None):
+        return self._series.get((key or self.scope.key, target.pk, quarter))
+
+    @cached_property
+    def cards(self) -> list[Card]:
+        quarter = self.as_of.quarter
+        return [
+            Card(
+                target=target,
+                snapshot=self._at(target, quarter),
+                previous=self._at(target, quarter.previous()),
+                year_ago=self._at(target, quarter.same_quarter_last_year()),
+                city=None if self.scope.is_city else self._at(target, quarter, "city"),
+            )
+            for target in self.targets
+        ]
+
+    @cached_property
+    def output_target(self) -> Target | None:
+        return next((t for t in self.targets if t.key == OUTPUT_TARGET), None)
+
+    @cached_property
+    def trend(self) -> list[TrendPoint]:
+        """The output target quarter by quarter: actual year to date, the milestone expected
+        by then (city) and the projection to the deadline made at that quarter."""
+        target = self.output_target
+        if target is None:
+            return []
+        quarters = sorted(
+            q for key, pk, q in self._series if key == self.scope.key and pk == target.pk
+        )
+        points = []
+        for quarter in quarters:
+            snapshot = self._at(target, quarter)
+            city = self._at(target, quarter, "city")
+            points.append(
+                TrendPoint(
+                    quarter,
+                    snapshot.actual,
+                    city.milestone_expected if self.scope.is_city and city else None,
+                    snapshot.projection,
+                )
+            )
+        return points
+
+    @property
+    def projection_band(self) -> tuple[Decimal, Decimal] | None:
+        """The range of the projections to the deadline made over the last four quarters: how
+        far the outlook has moved recently."""
+        values = [p.projection for p in self.trend[-4:] if p.projection is not None]
+        return (min(values), max(values)) if values else None
+
+    @cached_property
+    def breakdown(self) -> list[ProgressSnapshot]:
+        """For the city: every target's district and focus-direction snapshots at the quarter
+        shown. One query."""
+        if not self.scope.is_city:
+            return []
+        quarter = self.as_of.quarter
+        return list(
+            newest_at(
+                ProgressSnapshot.objects.filter(
+                    scope_kind__in=[ScopeKind.DISTRICT, ScopeKind.SECTOR],
+                    basis=self.as_of.basis,
+                    year=quarter.year,
+                    quarter=quarter.quarter,
+                ),
+                self.as_of.vintage,
+            ).select_related("target")
+        )
+
+    # -- the report rows behind the output
+
+    @cached_property
+    def _output_rows(self) -> list[dict]:
+        """Year-to-date output of the scope's counted firms by district and material, this
+        year and last. One aggregate query over the rows the progress service counts."""
+        target = self.output_target
+        if target is None or self.as_of.vintage is None:
+            return []
+        quarter = self.as_of.quarter
+        firms = counted_firms(quarter.end, self.scope.metrics_scope)
+        return list(
+            self.as_of.figures.rows()
+            .filter(
+                year__in=[quarter.year, quarter.year - 1],
+                quarter__lte=quarter.quarter,
+                enterprise__in=firms.values("pk"),
+            )
+            .values("year", "enterprise__district", "enterprise__primary_sector")
+            .annotate(total=Sum(target.metric.figure))
+        )
+
+    def _contributions(self, key: str, labels: dict) -> list[Contribution]:
+        year = self.as_of.quarter.year
+        parts: dict = {}
+        for row in self._output_rows:
+            part_key = key(row) if callable(key) else row[key]
+            part = parts.setdefault(part_key, Contribution(part_key, labels.get(part_key, "—")))
+            if row["year"] == year:
+                part.actual += row["total"] or ZERO
+            else:
+                part.year_ago += row["total"] or ZERO
+        total = sum((p.actual for p in parts.values()), ZERO)
+        for part in parts.values():
+            part.share = _ratio(part.actual, total)
+        return sorted(parts.values(), key=lambda p: (-p.actual, str(p.label)))
+
+    @cached_property
+    def _sectors(self) -> dict[int, Sector]:
+        return Sector.objects.in_bulk()
+
+    @cached_property
+    def _districts(self) -> dict[int, District]:
+        return District.objects.in_bulk()
+
+    @cached_property
+    def by_district(self) -> list[Contribution]:
+        parts = self._contributions("enterprise__district", self._districts)
+        counts = defaultdict(dict)
+        for snapshot in self.breakdown:
+            if snapshot.scope_kind == ScopeKind.DISTRICT:
+                counts[snapshot.district_id][snapshot.target.key] = snapshot.actual
+        known = {p.key for p in parts}
+        for district_id in counts.keys() - known:
+            parts.append(Contribution(district_id, self._districts[district_id]))
+        for part in parts:
+            part.counts = counts.get(part.key, {})
+        return parts
+
+    def _direction_of(self, row) -> int | None:
+        sector = self._sectors.get(row["enterprise__primary_sector"])
+        if sector is None:
+            return None
+        return sector.parent_id or sector.pk
+
+    @cached_property
+    def by_direction(self) -> list[Contribution]:
+        return self._contributions(self._direction_of, self._sectors)
+
+    @cached_property
+    def by_material(self) -> list[Contribution]:
+        return self._contributions("enterprise__primary_sector", self._sectors)
+
+    @property
+    def output_total(self) -> Decimal:
+        return sum((p.actual for p in self.by_district), ZERO)
+
+    # -- pipelines
+
+    def _threshold_target(self, key: str) -> Target | None:
+        return next((t for t in self.targets if t.key == key), None)
+
+    @cached_property
+    def threshold_pipelines(self) -> list[tuple[Target, list[FirmLine]]]:
+        """For each threshold target, the firms at half the threshold or more but not over
+        it, with the gap each needs (on their year completed with the usual seasonality)."""
+        if self.as_of.vintage is None:
+            return []
+        pipelines = []
+        for target in self.targets:
+            if target.metric.kind != Metric.Kind.COUNT_FIRMS_OVER:
+                continue
+            lines = threshold_pipeline(
+                target.metric, self.as_of.quarter, self.as_of.figures, self.scope.metrics_scope
+            )
+            pipelines.append((target, lines))
+        return pipelines
+
+    def _firms(self):
+        return counted_firms(self.as_of.quarter.end, self.scope.metrics_scope).visible_to(self.user)
+
+    @cached_property
+    def ipo_filings(self) -> list[Milestone]:
+        """Firms with an IPO filing accepted in the last two years and not listed yet."""
+        day = self.as_of.quarter.end
+        listed = Listing.objects.listings().filter(
+            enterprise=OuterRef("enterprise"), listed_on__lte=day
+        )
+        return list(
+            Milestone.objects.filter(
+                kind=MilestoneKind.IPO_FILING_ACCEPTED,
+                occurred_on__gt=day - dt.timedelta(days=IPO_PIPELINE_DAYS),
+                occurred_on__lte=day,
+                enterprise__in=self._firms().values("pk"),
+            )
+            .exclude(Exists(listed))
+            .select_related("enterprise__district")
+            .order_by("occurred_on", "pk")[:PIPELINE_SHOWN]
+        )
+
+    @cached_property
+    def expiring_designations(self) -> list[Designation]:
+        """Gazelle and unicorn-cultivation designations valid now that expire before the
+        deadline of the plan's targets: firms that drop out of the count unless renewed."""
+        day = self.as_of.quarter.end
+        deadline = max((t.deadline for t in self.targets), default=day)
+        renewed = Designation.objects.filter(
+            enterprise=OuterRef("enterprise"),
+            type=OuterRef("type"),
+            valid_from__gt=day,
+        )
+        return list(
+            Designation.objects.valid_on(day)
+            .filter(
+                type__in=EXPIRY_WATCHED,
+                valid_to__lt=deadline,
+                enterprise__in=self._firms().values("pk"),
+            )
+            .exclude(Exists(renewed))
+            .select_related("enterprise__district")
+            .order_by("valid_to", "pk")
+        )
+
+    # -- alerts and completeness
+
+    def _alerts(self):
+        alerts = Alert.objects.visible_to(self.user).active()
+        if self.scope.district:
+            district_id = self.scope.district.pk
+            alerts = alerts.filter(Q(owner_id=district_id) | Q(district_id=district_id))
+        if self.scope.direction:
+            direction_id = self.scope.direction.pk
+            alerts = alerts.filter(
+                Q(enterprise__primary_sector_id=direction_id)
+                | Q(enterprise__primary_sector__parent_id=direction_id)
+            )
+        return alerts
+
+    @cached_property
+    def alerts(self) -> list[Alert]:
+        return list(
+            self._alerts()
+            .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=self.today))
+            .select_related("rule", "owner", "enterprise", "target")
+            .order_by("-severity", "-opened_at", "-pk")[:ALERTS_SHOWN]
+        )
+
+    @cached_property
+    def alert_counts(self) -> dict[int, int]:
+        counts = {
+            row["severity"]: row["n"]
+            for row in self._alerts().values("severity").annotate(n=Count("pk"))
+        }
+        return {severity: counts.get(severity, 0) for severity in reversed(Severity.values)}
+
+    @property
+    def alerts_total(self) -> int:
+        return sum(self.alert_counts.values())
+
+    @cached_property
+    def completeness(self) -> list[CompletenessCell]:
+        """Reporting of the quarter shown, per district in scope."""
+        cells = [row[0] for row in completeness(self.user, [self.as_of.quarter], self.today)]
+        if self.scope.district:
+            cells = [c for c in cells if c.district.pk == self.scope.district.pk]
+        return cells
+
+    @property
+    def completeness_total(self) -> CompletenessCell:
+        total = CompletenessCell(district=None, quarter=self.as_of.quarter)
+        for cell in self.completeness:
+            for name in ("expected", "entered", "submitted", "approved", "returned"):
+                setattr(total, name, getattr(total, name) + getattr(cell, name))
+            total.past_deadline = cell.past_deadline
+            total.deadline = cell.deadline
+        return total
+
+
+# --- the firms behind the numbers ------------------------------------------------------------
+
+FIRM_ORDERINGS = {
+    "name": ("name_zh", "pk"),
+    "-name": ("-name_zh", "-pk"),
+    "output": ("ytd", "pk"),
+    "-output": ("-ytd", "pk"),
+    "growth": (F("growth").asc(nulls_first=True), "pk"),
+    "-growth": (F("growth").desc(nulls_last=True), "pk"),
+    "district": ("district__sort_order", "name_zh", "pk"),
+}
+
+
+def firms_behind(user, scope: BoardScope, as_of: AsOf, *, search: str = "", order: str = ""):
+    """The firms of a scope counted at the quarter shown, each with its year-to-date output,
+    last year's for the same period and the growth; sortable and searchable. The sums are
+    correlated subqueries, so a page of firms costs the same whatever their number."""
+    quarter = as_of.quarter
+    money = DecimalField(max_digits=20, decimal_places=2)
+    rows = as_of.figures.rows()
+    figure = Metric.Figure.OUTPUT_VALUE
+
+    def ytd(year):
+        return Coalesce(
+            Subquery(
+                rows.filter(enterprise=OuterRef("pk"), year=year, quarter__lte=quarter.quarter)
+                .order_by()
+                .values("enterprise")
+                .annotate(total=Sum(figure))
+                .values("total")[:1],
+                output_field=money,
+            ),
+            Value(ZERO),
+            output_field=money,
+        )
+
+    firms = (
+        counted_firms(quarter.end, scope.metrics_scope)
+        .visible_to(user)
+        .select_related("district", "primary_sector")
+        .annotate(ytd=ytd(quarter.year), ytd_last=ytd(quarter.year - 1))
+        .annotate(
+            # In floating point: SQLite would divide the stored decimals as integers.
+            growth=ExpressionWrapper(
+                Cast("ytd", FloatField()) * 100.0 / NullIf(Cast("ytd_last", FloatField()), 0.0)
+                - 100.0,
+                output_field=FloatField(),
+            )
+        )
+    )
+    if search:
+        firms = firms.filter(
+            Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
+        )
+    return firms.order_by(*FIRM_ORDERINGS.get(order, FIRM_ORDERINGS["-output"]))

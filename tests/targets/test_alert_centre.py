@@ -1,0 +1,126 @@
+"""The alert centre filters alerts and acts on them through the alert services; the
+enterprise profile shows a firm's figures, designations and open alerts."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from enterprises.choices import DesignationType
+from targets.choices import AlertState
+from targets.models import Alert, AlertRule
+from targets.services.alerts import alerts_evaluate
+
+from .conftest import YI
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 2, 20)
+
+
+@pytest.fixture
+def alerts(designation_factory, enterprise_factory, sip, kunshan):
+    """One designation-expiring alert in SIP and one in Kunshan."""
+    AlertRule.objects.exclude(kind="designation_expiring").update(enabled=False)
+    for district in (sip, kunshan):
+        designation_factory(
+            enterprise=enterprise_factory(district=district),
+            type=DesignationType.GAZELLE,
+            valid_from=dt.date(2024, 3, 1),
+            valid_to=dt.date(2026, 3, 1),
+        )
+    alerts_evaluate(today=TODAY)
+    return {a.owner.code: a for a in Alert.objects.select_related("owner")}
+
+
+def listed(response) -> list[int]:
+    return [alert.pk for alert in response.context["page"]]
+
+
+def test_filters_by_state_severity_rule_and_district(client, city_viewer, alerts, sip):
+    client.force_login(city_viewer)
+    url = reverse("targets:alerts")
+    assert sorted(listed(client.get(url))) == sorted(a.pk for a in alerts.values())
+    assert listed(client.get(url, {"district": sip.pk})) == [alerts["320571"].pk]
+    assert listed(client.get(url, {"rule": "target_off_track"})) == []
+    assert len(listed(client.get(url, {"severity": alerts["320571"].severity}))) == 2
+    assert listed(client.get(url, {"state": "resolved"})) == []
+
+
+def test_acknowledge_with_a_comment_in_place(client, officer_sip, alerts):
+    client.force_login(officer_sip)
+    alert = alerts["320571"]
+    url = reverse("targets:alert-act", args=[alert.pk, "acknowledge"])
+    refused = client.post(url, {"comment": "  "}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 422
+    assert "请说明处理情况。" in refused.content.decode()  # the service's message, translated
+    alert.refresh_from_db()
+    assert alert.state == AlertState.OPEN
+    done = client.post(url, {"comment": "已联系企业准备复审"}, HTTP_HX_REQUEST="true")
+    assert done.status_code == 200
+    assert f'id="alert-{alert.pk}"' in done.content.decode()
+    alert.refresh_from_db()
+    assert (alert.state, alert.comment, alert.acknowledged_by) == (
+        AlertState.ACKNOWLEDGED,
+        "已联系企业准备复审",
+        officer_sip,
+    )
+
+
+def test_snooze_needs_a_date_and_resolve_closes(client, city_steward, alerts):
+    client.force_login(city_steward)
+    alert = alerts["320583"]
+    snooze = reverse("targets:alert-act", args=[alert.pk, "snooze"])
+    assert client.post(snooze, {"until": ""}, HTTP_HX_REQUEST="true").status_code == 422
+    until = timezone.localdate() + dt.timedelta(days=14)
+    client.post(snooze, {"until": until.isoformat()}, HTTP_HX_REQUEST="true")
+    alert.refresh_from_db()
+    assert (alert.state, alert.snoozed_until) == (AlertState.SNOOZED, until)
+    # Without htmx the form posts and comes back to the list.
+    response = client.post(reverse("targets:alert-act", args=[alert.pk, "resolve"]))
+    assert response.url == reverse("targets:alerts")
+    alert.refresh_from_db()
+    assert (alert.state, alert.resolved_by) == (AlertState.RESOLVED, city_steward)
+
+
+def test_another_districts_alert_does_not_exist(client, officer_kunshan, alerts):
+    client.force_login(officer_kunshan)
+    assert listed(client.get(reverse("targets:alerts"))) == [alerts["320583"].pk]
+    foreign = alerts["320571"]
+    url = reverse("targets:alert-act", args=[foreign.pk, "acknowledge"])
+    assert client.post(url, {"comment": "x"}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.state == AlertState.OPEN
+
+
+def test_profile_shows_output_year_on_year_designations_and_alerts(
+    client, officer_sip, population, alerts
+):
+    client.force_login(officer_sip)
+    firm = population["a"]
+    response = client.get(reverse("targets:enterprise", args=[firm.pk]))
+    series = {row["label"]: row for row in response.context["series"]}
+    assert series["2025年第2季度"]["output"] == 12 * YI
+    assert series["2025年第2季度"]["yoy"] == Decimal("20.0")  # 12 against 10
+    assert series["2023年第1季度"]["yoy"] is None
+    chart = response.context["output_chart"]
+    assert chart["series"][0]["data"][-1] == 120000.0  # 万元
+    [span] = response.context["spans"]
+    assert span.designation.type == DesignationType.GAZELLE
+    assert not span.current  # valid 2025-04-01 to 2025-09-30; today is later
+    sip_alert = Alert.objects.create(
+        rule=AlertRule.objects.get(kind="threshold_crossed"),
+        severity=1,
+        owner=firm.district,
+        enterprise=firm,
+        dedup_key="test:profile",
+        message_zh="甲纳米公司产值跨过10亿元",
+        message_en="Alpha Nano passed ¥1 bn",
+        opened_at=timezone.now(),
+        last_seen_at=timezone.now(),
+    )
+    response = client.get(reverse("targets:enterprise", args=[firm.pk]))
+    assert list(response.context["alerts"]) == [sip_alert]
+    assert "甲纳米公司产值跨过10亿元" in response.content.decode()
