@@ -301,5 +301,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Logins, failed logins, lockouts and refused access.
-    "loggers": {"cluster.security": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "cluster.security": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        # WeasyPrint reports every layout step of the brief's PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

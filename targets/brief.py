@@ -227,7 +227,7 @@ class Brief:
         if card and card.snapshot:
             values = {
                 "quarter": self.quarter.label(),
-                "scope": self.scope.name,
+                "scope": self.scope.subject,
                 "actual": yuan_as_yi(card.actual),
                 "yoy": _pct(card.year_on_year),
                 "share": _share(card.share),

@@ -96,8 +96,9 @@ def trend_chart(board: Board) -> dict:
         series[0]["markLine"] = {
             "symbol": "none",
             "label": {
+                "position": "insideEndTop",
                 "formatter": _("Target %(value)s")
-                % {"value": _money(board.output_target.target_value)}
+                % {"value": _money(board.output_target.target_value)},
             },
             "lineStyle": {"color": "#b42318"},
             "data": [{"yAxis": _money(board.output_target.target_value)}],

@@ -181,6 +181,11 @@ class BoardScope:
             return self.direction.name
         return str(_("Whole city"))
 
+    @property
+    def subject(self) -> str:
+        """The scope as the subject of a sentence: "the city" / 全市."""
+        return self.name if (self.district or self.direction) else str(_("the city"))
+
 
 # --- the cards -------------------------------------------------------------------------------
 

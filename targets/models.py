@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 from cluster.access import ScopedQuerySet
@@ -179,7 +180,11 @@ class Target(BilingualNameMixin):
             return "—"
         if self.unit == self.Unit.YUAN:
             return yuan_as_yi(Decimal(value), places=places)
-        return f"{Decimal(value).normalize():f} {self.get_unit_display()}"
+        amount = Decimal(value).normalize()
+        count = int(amount) if amount == amount.to_integral_value() else 2
+        if self.unit == self.Unit.FIRMS:
+            return ngettext("%(n)s firm", "%(n)s firms", count) % {"n": f"{amount:f}"}
+        return ngettext("%(n)s project", "%(n)s projects", count) % {"n": f"{amount:f}"}
 
 
 class TargetMilestone(models.Model):

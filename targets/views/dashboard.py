@@ -27,11 +27,15 @@ FIRMS_PER_PAGE = 25
 
 
 def home(request):
+    """City-wide users start on the city dashboard, district users on their district's page;
+    an account without a role or district is told so (and never redirected in a circle)."""
     scope = scope_of(request.user)
-    if not scope.is_city and len(scope.district_ids or ()) == 1:
-        (district_id,) = scope.district_ids
-        return redirect("targets:district", pk=district_id)
-    return redirect("targets:dashboard")
+    if scope.is_city:
+        return redirect("targets:dashboard")
+    district = District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
+    if district is None:
+        return render(request, "dashboard/no_scope.html", status=403)
+    return redirect("targets:district", pk=district.pk)
 
 
 def _as_of_context(request):

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The hand-built population of the dashboard tests, shared with the page tests.
+from tests.targets.conftest import approve, kunshan, population, sip  # noqa: F401
+
 # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by the
 # test itself (arranging data, checking results) are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -60,8 +63,8 @@ def login(browser, live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/reports/")
+        page.locator("main button[type=submit]").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
 
     return open_as

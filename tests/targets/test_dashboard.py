@@ -253,3 +253,13 @@ def test_pages_take_the_same_number_of_queries_whatever_the_number_of_firms(
     # The dashboard: session, user, membership, snapshots (3), report aggregates, pipelines,
     # alerts and completeness — a fixed budget, checked so that it cannot creep up unseen.
     assert before[0] <= 45, before
+
+
+def test_an_account_without_a_role_is_told_so_not_redirected_in_circles(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="nobody"))
+    for url in ("/", reverse("targets:dashboard")):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "还没有角色或所属区县" in response.content.decode()
