@@ -9,7 +9,7 @@ DEMO_FIRMS ?= 1500
 DEMO_SEED ?= 2025
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format venv clean messages
+.PHONY: run test bench lint format venv clean messages
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (Django 6). Install python3.12 and try again." >&2; exit 1; }
@@ -29,6 +29,12 @@ run: venv
 
 test: venv
 	$(BIN)/python tests/run_with_services.py $(PYTEST_ARGS)
+
+# Speed, measured (never asserted): make bench, or make bench SCALE=national. Results go to
+# bench/results/<date>-<scale>.json and .md.
+SCALE ?= suzhou
+bench: venv
+	$(BIN)/python tests/run_with_services.py --exec $(BIN)/python bench/run.py --scale $(SCALE)
 
 lint: venv
 	$(BIN)/ruff check .

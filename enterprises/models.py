@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -472,13 +472,15 @@ class QuarterlyReport(models.Model):
 class ReportRevisionQuerySet(EnterpriseChildQuerySet):
     def as_of(self, moment):
         """The approved figures as they were known at `moment`: per report, the latest
-        revision approved by then (the vintage of `moment`)."""
-        latest = (
-            ReportRevision.objects.filter(report=OuterRef("report"), approved_at__lte=moment)
-            .order_by("-revision")
-            .values("revision")[:1]
+        revision approved by then (the vintage of `moment`). Written as "no newer revision
+        approved by then", which the database runs as one anti-join rather than a lookup
+        per row."""
+        newer = ReportRevision.objects.filter(
+            report_id=OuterRef("report_id"),
+            approved_at__lte=moment,
+            revision__gt=OuterRef("revision"),
         )
-        return self.filter(approved_at__lte=moment, revision=Subquery(latest))
+        return self.filter(approved_at__lte=moment).exclude(Exists(newer))
 
     def current(self):
         return self.filter(revision=F("report__revision"))

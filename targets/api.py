@@ -3,7 +3,6 @@ gap explanation and alerts with their lifecycle."""
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,6 +20,7 @@ from cluster.api import ERRORS, FilterSet
 from cluster.quarters import Quarter
 
 from .choices import Basis
+from .dashboard import newest_at
 from .models import Alert, ProgressSnapshot, Target
 from .selectors import gap_explanation
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
@@ -157,18 +157,7 @@ class SnapshotFilterSet(FilterSet):
         if self.form.cleaned_data.get("vintage"):
             return queryset
         # One row per target, scope, quarter and basis: the newest vintage (as of a moment).
-        newest = ProgressSnapshot.objects.filter(
-            target=OuterRef("target"),
-            scope_key=OuterRef("scope_key"),
-            year=OuterRef("year"),
-            quarter=OuterRef("quarter"),
-            basis=OuterRef("basis"),
-        )
-        as_of = self.form.cleaned_data.get("as_of")
-        if as_of:
-            newest = newest.filter(vintage__lte=as_of)
-            queryset = queryset.filter(vintage__lte=as_of)
-        return queryset.filter(vintage=Subquery(newest.order_by("-vintage").values("vintage")[:1]))
+        return newest_at(queryset, self.form.cleaned_data.get("as_of"))
 
 
 class AlertFilterSet(FilterSet):

@@ -84,7 +84,7 @@ class AsOf:
             parts.append(f"vintage={self.vintage.isoformat()}")
         return "&".join(parts)
 
-    @property
+    @cached_property
     def figures(self) -> Figures:
         return Figures(self.basis, self.vintage or timezone.now())
 

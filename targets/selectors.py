@@ -93,7 +93,7 @@ def threshold_pipeline(
     year completed with their district's usual seasonality, with what each still needs;
     smallest gap first. Two aggregate queries and one for the names."""
     threshold = metric.threshold
-    seasons = Seasonality(figures, metric, quarter.year)
+    seasons = Seasonality.of(figures, metric, quarter.year)
     smallest_share = min(
         [seasons.share(None, quarter.quarter)]
         + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]

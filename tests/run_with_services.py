@@ -171,7 +171,19 @@ def start_redis(workdir: Path) -> tuple[str, Callable[[], None]]:
     return f"redis://127.0.0.1:{port}/0", stop
 
 
+def create_database(database_url: str) -> None:
+    """The application database (pytest makes its own test database; other commands need
+    this one)."""
+    import psycopg
+
+    base, _, name = database_url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
 def main(args: list[str]) -> int:
+    """`run_with_services.py [pytest args]` runs the tests; `run_with_services.py --exec
+    COMMAND...` runs any command (the benchmark) against the same throwaway servers."""
     workdir = Path(tempfile.mkdtemp(prefix="cluster-monitor-test-"))
     os.chmod(workdir, 0o755)
     stops = []
@@ -187,6 +199,9 @@ def main(args: list[str]) -> int:
             "REQUIRE_SERVICES": "1",
         }
         print(f"PostgreSQL: {database_url}\nRedis: {redis_url}", flush=True)
+        if args[:1] == ["--exec"]:
+            create_database(database_url)
+            return subprocess.call(args[1:], cwd=ROOT, env=env)
         return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
     finally:
         for stop in reversed(stops):

@@ -44,6 +44,9 @@ class Figures:
 
     basis: str
     vintage: dt.datetime
+    # Aggregates already read with these figures (seasonality per statistical scope and
+    # year): one recompute or one page asks for the same ones several times.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def latest(cls, basis: str = Basis.APPROVED) -> Figures:
@@ -57,9 +60,11 @@ class Figures:
         return cls(basis, moment or timezone.now().replace(microsecond=0))
 
     def rows(self):
+        # Unordered: the models' default orderings join the firm and the report, which every
+        # aggregate over these rows would pay for.
         if self.basis == Basis.APPROVED:
-            return ReportRevision.objects.as_of(self.vintage)
-        return QuarterlyReport.objects.filter(status__in=["submitted", "approved"])
+            return ReportRevision.objects.as_of(self.vintage).order_by()
+        return QuarterlyReport.objects.filter(status__in=["submitted", "approved"]).order_by()
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,13 @@ def _q(value) -> Decimal:
 class Seasonality:
     """Each district's historical share of the annual figure reached by the end of each
     quarter (cumulative), from the complete years before the one evaluated."""
+
+    @classmethod
+    def of(cls, figures: Figures, metric: Metric, year: int) -> Seasonality:
+        key = ("seasonality", metric.figure, year)
+        if key not in figures.memo:
+            figures.memo[key] = cls(figures, metric, year)
+        return figures.memo[key]
 
     def __init__(self, figures: Figures, metric: Metric, year: int) -> None:
         rows = (
@@ -211,7 +223,7 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
         )
     }
     actual = sum(by_district.values(), ZERO)
-    seasons = Seasonality(figures, metric, quarter.year)
+    seasons = Seasonality.of(figures, metric, quarter.year)
     growth = seasons.growth()
     factor = (1 + growth) ** _years_to_deadline(quarter, target)
     projection_by_district = {
@@ -282,7 +294,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
     metric = target.metric
     threshold = metric.threshold
     firms = counted_firms(quarter.end, Scope.of(target))
-    seasons = Seasonality(figures, metric, quarter.year)
+    seasons = Seasonality.of(figures, metric, quarter.year)
     factor = (1 + seasons.growth()) ** _years_to_deadline(quarter, target)
     smallest_share = min(
         [seasons.share(d, quarter.quarter) for d in seasons.district_shares]

@@ -1,0 +1,369 @@
+"""The benchmark scenarios. Each returns a dict of figures, measured side by side with what it
+is compared with, in the same process, on the same data.
+
+Writes happen inside a transaction that is rolled back, so every run starts from the same
+database and the runs of different paths can be compared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import Decimal
+
+import tablib
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.test import Client
+from django.utils import timezone
+from import_export import resources
+from import_export.formats.base_formats import XLSX
+
+from cluster.models import District
+from cluster.quarters import Quarter
+from enterprises.choices import ListingVenue
+from enterprises.imports import REPORT_COLUMNS, bilingual, read_file, render, reports_import
+from enterprises.models import (
+    Designation,
+    Enterprise,
+    Listing,
+    QuarterlyReport,
+    ReportRevision,
+    ResearchProject,
+)
+from targets.choices import Basis
+from targets.models import Metric, ProgressSnapshot, Target
+from targets.services.metrics import Figures
+from targets.services.progress import progress_recompute
+
+from .measure import latency, median_seconds, peak_python_memory, queries
+
+IMPORT_ROWS = 10_000
+FIGURE_COLUMNS = [c for c in REPORT_COLUMNS if c not in ("uscc", "period")]
+
+
+def rolled_back(run: Callable[[], object]) -> Callable[[], None]:
+    def wrapped() -> None:
+        with transaction.atomic():
+            run()
+            transaction.set_rollback(True)
+
+    return wrapped
+
+
+def steward():
+    return get_user_model().objects.get(username="steward")
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def _import_rows(count: int) -> list[tuple[Enterprise, Quarter, list]]:
+    """`count` new report rows for quarters after the seeded ones, firm by firm."""
+    last = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
+    firms = list(Enterprise.objects.order_by("pk")[:count])
+    quarters = [Quarter(last + 1, 1) + i for i in range(math.ceil(count / len(firms)))]
+    rows = []
+    for quarter in quarters:
+        for n, firm in enumerate(firms):
+            if len(rows) == count:
+                return rows
+            base = Decimal(1_000_000 + (n * 7919) % 90_000_000)
+            rows.append(
+                (firm, quarter, [base, base * Decimal("0.95"), base * Decimal("0.06"), 40, 2, 1])
+            )
+    return rows
+
+
+def _our_file(rows) -> bytes:
+    dataset = tablib.Dataset(headers=bilingual(REPORT_COLUMNS))
+    for firm, quarter, figures in rows:
+        dataset.append([firm.uscc, str(quarter), *figures])
+    return render(dataset, "xlsx")[0]
+
+
+class PlainReportResource(resources.ModelResource):
+    """django-import-export as its documentation starts: a ModelResource, default options."""
+
+    class Meta:
+        model = QuarterlyReport
+
+
+def _plain_file(rows) -> bytes:
+    dataset = tablib.Dataset(headers=["id", "enterprise", "year", "quarter", *FIGURE_COLUMNS])
+    for firm, quarter, figures in rows:
+        dataset.append(["", firm.pk, quarter.year, quarter.quarter, *figures])
+    return XLSX().export_data(dataset)
+
+
+def _copy_rows(rows) -> tuple[list[str], list[tuple]]:
+    """The same rows as the database stores them, every column given (what COPY needs)."""
+    fields = [f for f in QuarterlyReport._meta.concrete_fields if not f.primary_key]
+    prepared = []
+    for firm, quarter, figures in rows:
+        report = QuarterlyReport(
+            enterprise=firm,
+            year=quarter.year,
+            quarter=quarter.quarter,
+            **dict(zip(FIGURE_COLUMNS, figures, strict=True)),
+        )
+        prepared.append(
+            tuple(
+                field.get_db_prep_save(field.pre_save(report, add=True), connection)
+                for field in fields
+            )
+        )
+    return [f.column for f in fields], prepared
+
+
+def _copy(columns: list[str], prepared: list[tuple]) -> None:
+    table = QuarterlyReport._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in prepared:
+            copy.write_row(row)
+
+
+def import_scenario(rows_count: int = IMPORT_ROWS, runs: int = 3) -> dict:
+    actor = steward()
+    rows = _import_rows(rows_count)
+    ours = _our_file(rows)
+    plain = _plain_file(rows)
+    columns, prepared = _copy_rows(rows)
+
+    def our_import(content=ours):
+        outcome = reports_import(
+            actor=actor,
+            dataset=read_file(content, "xlsx"),
+            unit="yuan",
+            mode="quarterly",
+            dry_run=False,
+        )
+        assert outcome.written and outcome.count("new") == len(rows), outcome.errors[:3]
+
+    def plain_import():
+        dataset = XLSX().create_dataset(plain)
+        result = PlainReportResource().import_data(dataset, dry_run=False, raise_errors=True)
+        assert result.totals["new"] == len(rows)
+
+    def copy_import():
+        _copy(columns, prepared)
+
+    ours_time = median_seconds(rolled_back(our_import), runs=runs)
+    plain_time = median_seconds(rolled_back(plain_import), runs=runs)
+    copy_time = median_seconds(rolled_back(copy_import), runs=runs)
+    memory = {}
+    for size in (rows_count // 4, rows_count // 2, rows_count):
+        content = _our_file(rows[:size])
+        memory[size] = peak_python_memory(
+            rolled_back(
+                lambda content=content, size=size: reports_import(
+                    actor=actor,
+                    dataset=read_file(content, "xlsx"),
+                    unit="yuan",
+                    mode="quarterly",
+                    dry_run=False,
+                )
+            )
+        )
+    per_row = {size: round(peak / size) for size, peak in memory.items()}
+    return {
+        "rows": rows_count,
+        "ours": {**ours_time, "rows_per_s": round(rows_count / ours_time["median_s"])},
+        "plain_resource": {**plain_time, "rows_per_s": round(rows_count / plain_time["median_s"])},
+        "copy": {**copy_time, "rows_per_s": round(rows_count / copy_time["median_s"])},
+        "speedup_over_plain": round(plain_time["median_s"] / ours_time["median_s"], 1),
+        "times_slower_than_copy": round(ours_time["median_s"] / copy_time["median_s"], 1),
+        "peak_python_memory_bytes": memory,
+        "peak_bytes_per_row": per_row,
+        "file_bytes": len(ours),
+    }
+
+
+# --- progress recompute ----------------------------------------------------------------------
+
+HAND_SQL = {
+    Metric.Kind.SUM_OUTPUT: """
+        SELECT e.district_id, SUM(r.{figure})
+        FROM {revision} r JOIN {enterprise} e ON e.id = r.enterprise_id
+        WHERE r.year = %(year)s AND r.quarter <= %(quarter)s AND r.approved_at <= %(vintage)s
+          AND r.revision = (SELECT MAX(r2.revision) FROM {revision} r2
+                            WHERE r2.report_id = r.report_id AND r2.approved_at <= %(vintage)s)
+          AND e.in_cluster_from <= %(day)s
+          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+        GROUP BY e.district_id""",
+    Metric.Kind.COUNT_FIRMS_OVER: """
+        SELECT district_id, COUNT(*) FROM (
+          SELECT e.district_id, r.enterprise_id
+          FROM {revision} r JOIN {enterprise} e ON e.id = r.enterprise_id
+          WHERE r.year = %(year)s AND r.quarter <= %(quarter)s AND r.approved_at <= %(vintage)s
+            AND r.revision = (SELECT MAX(r2.revision) FROM {revision} r2
+                              WHERE r2.report_id = r.report_id AND r2.approved_at <= %(vintage)s)
+            AND e.in_cluster_from <= %(day)s
+            AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+          GROUP BY e.district_id, r.enterprise_id HAVING SUM(r.{figure}) > %(threshold)s
+        ) over GROUP BY district_id""",
+    Metric.Kind.COUNT_LISTED: """
+        SELECT e.district_id, COUNT(DISTINCT l.enterprise_id)
+        FROM {listing} l JOIN {enterprise} e ON e.id = l.enterprise_id
+        WHERE l.venue <> %(neeq)s AND l.listed_on <= %(day)s
+          AND (l.delisted_on IS NULL OR l.delisted_on > %(day)s)
+          AND e.in_cluster_from <= %(day)s
+          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+        GROUP BY e.district_id""",
+    Metric.Kind.COUNT_DESIGNATED: """
+        SELECT e.district_id, COUNT(DISTINCT d.enterprise_id)
+        FROM {designation} d JOIN {enterprise} e ON e.id = d.enterprise_id
+        WHERE d.type = %(designation_type)s AND d.valid_from <= %(day)s
+          AND (d.valid_to IS NULL OR d.valid_to >= %(day)s)
+          AND e.in_cluster_from <= %(day)s
+          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+        GROUP BY e.district_id""",
+    Metric.Kind.COUNT_PROJECTS: """
+        SELECT p.district_id, COUNT(*) FROM {project} p
+        WHERE p.is_major AND p.started_on <= %(day)s AND p.started_on >= %(since)s
+          AND p.status <> 'terminated'
+        GROUP BY p.district_id""",
+}
+
+
+def hand_written_progress(quarter: Quarter, vintage) -> dict:
+    """One aggregate per target, by district, written by hand: the floor under any
+    recompute of the same figures."""
+    tables = {
+        "revision": ReportRevision._meta.db_table,
+        "enterprise": Enterprise._meta.db_table,
+        "listing": Listing._meta.db_table,
+        "designation": Designation._meta.db_table,
+        "project": ResearchProject._meta.db_table,
+    }
+    results = {}
+    with connection.cursor() as cursor:
+        for target in Target.objects.select_related("metric"):
+            metric = target.metric
+            sql = HAND_SQL[metric.kind].format(figure=metric.figure or "output_value", **tables)
+            cursor.execute(
+                sql,
+                {
+                    "year": quarter.year,
+                    "quarter": quarter.quarter,
+                    "vintage": vintage,
+                    "day": quarter.end,
+                    "threshold": metric.threshold,
+                    "neeq": ListingVenue.NEEQ,
+                    "designation_type": metric.designation_type,
+                    "since": metric.counted_since or Quarter(2023, 1).start,
+                },
+            )
+            results[target.key] = dict(cursor.fetchall())
+    return results
+
+
+def recompute_scenario(runs: int = 3) -> dict:
+    latest = ProgressSnapshot.objects.filter(scope_kind="city").aggregate(
+        y=Max("year"), q=Max("quarter")
+    )
+    last = ProgressSnapshot.objects.filter(year=latest["y"]).aggregate(q=Max("quarter"))["q"] or 4
+    quarter = Quarter(latest["y"], last)
+    vintage = Figures.latest(Basis.APPROVED).vintage
+    ours = median_seconds(
+        rolled_back(lambda: progress_recompute(quarters=[quarter], basis=Basis.APPROVED)),
+        runs=runs,
+    )
+    sql = median_seconds(lambda: hand_written_progress(quarter, vintage), runs=max(runs, 5))
+    full = median_seconds(
+        rolled_back(lambda: progress_recompute(basis=Basis.APPROVED)), runs=1, warmup=0
+    )
+    targets = Target.objects.count()
+    districts = District.objects.count()
+    return {
+        "quarter": str(quarter),
+        "targets": targets,
+        "districts": districts,
+        "ours_latest_quarter": ours,
+        "hand_written_sql": sql,
+        "ratio_to_sql": round(ours["median_s"] / sql["median_s"], 1),
+        "ours_whole_plan": full,
+    }
+
+
+# --- pages and API ---------------------------------------------------------------------------
+
+
+def _client() -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(steward())
+    return client
+
+
+def _get(client: Client, url: str):
+    def run():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    return run
+
+
+def largest_district() -> District:
+    row = (
+        Enterprise.objects.values("district")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "district")
+        .first()
+    )
+    return District.objects.get(pk=row["district"])
+
+
+def pages_scenario(requests: int = 30) -> dict:
+    client = _client()
+    district = largest_district()
+    firm = (
+        Enterprise.objects.filter(district=district)
+        .annotate(n=Count("reports"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
+    last = QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
+    pages = {
+        "city_dashboard": "/dashboard/",
+        "district_page": f"/dashboard/districts/{district.pk}/",
+        "enterprise_profile": f"/enterprises/{firm.pk}/",
+        "worksheet_largest_district": f"/reports/{district.pk}/{latest}Q{last}/",
+        "api_enterprises_100": "/api/enterprises/?page_size=100",
+        "api_reports_100": "/api/quarterly-reports/?page_size=100",
+        "quarterly_brief": f"/brief/{latest}Q{last}/",
+    }
+    results = {}
+    for name, url in pages.items():
+        run = _get(client, url)
+        results[name] = {
+            "url": url,
+            **latency(run, requests=requests),
+            "queries": queries(run),
+        }
+    results["largest_district"] = {
+        "name": district.name_zh,
+        "firms": Enterprise.objects.filter(district=district).count(),
+    }
+    return results
+
+
+def data_summary() -> dict:
+    return {
+        "firms": Enterprise.objects.count(),
+        "reports": QuarterlyReport.objects.count(),
+        "approved_revisions": ReportRevision.objects.count(),
+        "designations": Designation.objects.count(),
+        "snapshots": ProgressSnapshot.objects.count(),
+        "first_year": QuarterlyReport.objects.order_by("year")
+        .values_list("year", flat=True)
+        .first(),
+        "last_year": QuarterlyReport.objects.order_by("-year")
+        .values_list("year", flat=True)
+        .first(),
+        "measured_at": timezone.now().isoformat(timespec="seconds"),
+    }
