@@ -185,27 +185,24 @@ def import_scenario(rows_count: int = IMPORT_ROWS, runs: int = 3) -> dict:
 
 # --- progress recompute ----------------------------------------------------------------------
 
-HAND_SQL = {
-    Metric.Kind.SUM_OUTPUT: """
-        SELECT e.district_id, SUM(r.{figure})
+# The approved figures of the year to date at a vintage, of the firms in the cluster then.
+APPROVED_YEAR_TO_DATE = """
         FROM {revision} r JOIN {enterprise} e ON e.id = r.enterprise_id
         WHERE r.year = %(year)s AND r.quarter <= %(quarter)s AND r.approved_at <= %(vintage)s
-          AND r.revision = (SELECT MAX(r2.revision) FROM {revision} r2
-                            WHERE r2.report_id = r.report_id AND r2.approved_at <= %(vintage)s)
+          AND NOT EXISTS (SELECT 1 FROM {revision} r2 WHERE r2.report_id = r.report_id
+                          AND r2.revision > r.revision AND r2.approved_at <= %(vintage)s)
           AND e.in_cluster_from <= %(day)s
-          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
-        GROUP BY e.district_id""",
-    Metric.Kind.COUNT_FIRMS_OVER: """
-        SELECT district_id, COUNT(*) FROM (
-          SELECT e.district_id, r.enterprise_id
-          FROM {revision} r JOIN {enterprise} e ON e.id = r.enterprise_id
-          WHERE r.year = %(year)s AND r.quarter <= %(quarter)s AND r.approved_at <= %(vintage)s
-            AND r.revision = (SELECT MAX(r2.revision) FROM {revision} r2
-                              WHERE r2.report_id = r.report_id AND r2.approved_at <= %(vintage)s)
-            AND e.in_cluster_from <= %(day)s
-            AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
-          GROUP BY e.district_id, r.enterprise_id HAVING SUM(r.{figure}) > %(threshold)s
-        ) over GROUP BY district_id""",
+          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)"""
+
+HAND_SQL = {
+    Metric.Kind.SUM_OUTPUT: "SELECT e.district_id, SUM(r.{figure})"
+    + APPROVED_YEAR_TO_DATE
+    + " GROUP BY e.district_id",
+    Metric.Kind.COUNT_FIRMS_OVER: "SELECT district_id, COUNT(*) FROM ("
+    + "SELECT e.district_id, r.enterprise_id"
+    + APPROVED_YEAR_TO_DATE
+    + " GROUP BY e.district_id, r.enterprise_id HAVING SUM(r.{figure}) > %(threshold)s"
+    + ") over GROUP BY district_id",
     Metric.Kind.COUNT_LISTED: """
         SELECT e.district_id, COUNT(DISTINCT l.enterprise_id)
         FROM {listing} l JOIN {enterprise} e ON e.id = l.enterprise_id
@@ -279,7 +276,21 @@ def recompute_scenario(runs: int = 3) -> dict:
     )
     targets = Target.objects.count()
     districts = District.objects.count()
+    # The floor computes the same figures: the city totals must agree with the snapshots.
+    limit = hand_written_progress(quarter, vintage)
+    stored = {
+        s.target.key: s.actual
+        for s in ProgressSnapshot.objects.filter(
+            scope_kind="city",
+            year=quarter.year,
+            quarter=quarter.quarter,
+            basis=Basis.APPROVED,
+            vintage=vintage,
+        ).select_related("target")
+    }
+    agree = all(sum(limit[key].values(), Decimal(0)) == stored.get(key) for key in limit)
     return {
+        "same_figures_as_the_sql": agree,
         "quarter": str(quarter),
         "targets": targets,
         "districts": districts,

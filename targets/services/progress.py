@@ -112,25 +112,49 @@ def _share(value: Decimal | None, target: Target) -> Decimal | None:
     return (value / target.target_value).quantize(Decimal("0.0001"))
 
 
-def _write(target, quarter, figures, scope_kind, values: dict, district_id=None, sector_id=None):
+SNAPSHOT_KEY = ["target", "scope_key", "year", "quarter", "basis", "vintage"]
+SNAPSHOT_VALUES = [
+    "scope_kind",
+    "district",
+    "sector",
+    "actual",
+    "share_of_target",
+    "milestone_expected",
+    "projection",
+    "run_rate_needed",
+    "status",
+    "basis_note",
+    "computed_at",
+]
+
+
+def _snapshot(target, quarter, figures, scope_kind, values: dict, district_id=None, sector_id=None):
     scope_key = {
         ScopeKind.CITY: "city",
         ScopeKind.DISTRICT: f"district:{district_id}",
         ScopeKind.SECTOR: f"sector:{sector_id}",
     }[scope_kind]
-    ProgressSnapshot.objects.update_or_create(
+    return ProgressSnapshot(
         target=target,
         scope_key=scope_key,
         year=quarter.year,
         quarter=quarter.quarter,
         basis=figures.basis,
         vintage=figures.vintage,
-        defaults={
-            **values,
-            "scope_kind": scope_kind,
-            "district_id": district_id,
-            "sector_id": sector_id,
-        },
+        scope_kind=scope_kind,
+        district_id=district_id,
+        sector_id=sector_id,
+        **values,
+    )
+
+
+def _write(snapshots: list[ProgressSnapshot]) -> None:
+    """Insert the snapshots, or rewrite the ones of the same key: one statement."""
+    ProgressSnapshot.objects.bulk_create(
+        snapshots,
+        update_conflicts=True,
+        unique_fields=SNAPSHOT_KEY,
+        update_fields=SNAPSHOT_VALUES,
     )
 
 
@@ -162,23 +186,25 @@ def snapshot_target(
         own_kind, own = ScopeKind.SECTOR, {"sector_id": target.sector.parent_id or target.sector_id}
     else:
         own_kind, own = ScopeKind.CITY, {}
-    _write(
-        target,
-        quarter,
-        figures,
-        own_kind,
-        {
-            "actual": evaluation.actual,
-            "share_of_target": _share(evaluation.actual, target),
-            "milestone_expected": expected,
-            "projection": evaluation.projection,
-            "run_rate_needed": evaluation.run_rate_needed,
-            "status": status,
-            "basis_note": evaluation.note,
-        },
-        district_id=own.get("district_id"),
-        sector_id=own.get("sector_id"),
-    )
+    snapshots = [
+        _snapshot(
+            target,
+            quarter,
+            figures,
+            own_kind,
+            {
+                "actual": evaluation.actual,
+                "share_of_target": _share(evaluation.actual, target),
+                "milestone_expected": expected,
+                "projection": evaluation.projection,
+                "run_rate_needed": evaluation.run_rate_needed,
+                "status": status,
+                "basis_note": evaluation.note,
+            },
+            district_id=own.get("district_id"),
+            sector_id=own.get("sector_id"),
+        )
+    ]
     if own_kind == ScopeKind.CITY:
         # Every district and focus direction gets a row, zero included: a district that
         # contributes nothing is shown as such, and the work does not depend on the data.
@@ -201,7 +227,7 @@ def snapshot_target(
         for kind, key, scope_ids, actuals, projections in parts:
             for scope_id in scope_ids:
                 actual = actuals.get(scope_id, ZERO)
-                _write(
+                snapshot = _snapshot(
                     target,
                     quarter,
                     figures,
@@ -217,6 +243,8 @@ def snapshot_target(
                     },
                     **{key: scope_id},
                 )
+                snapshots.append(snapshot)
+    _write(snapshots)
     return evaluation
 
 
