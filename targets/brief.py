@@ -285,9 +285,11 @@ class Brief:
         else:
             summary = _("Contribution to the city's targets: %(lines)s.") % {"lines": lines or "—"}
         paragraphs.append((_("Targets"), summary, self.board_url))
-        top = self.districts[:3]
-        if top:
-            directions = [p for p in self.board.by_direction if p.actual][:2]
+        directions = [p for p in self.board.by_direction if p.actual][:3]
+        by_direction = _(", ").join(
+            f"{p.label} {yuan_as_yi(p.actual)} ({_share(p.share)})" for p in directions
+        )
+        if len(self.districts) > 1:
             paragraphs.append(
                 (
                     _("Drivers"),
@@ -297,36 +299,41 @@ class Brief:
                     )
                     % {
                         "districts": _(", ").join(
-                            f"{p.label} {yuan_as_yi(p.actual)} ({_share(p.share)})" for p in top
-                        ),
-                        "directions": _(", ").join(
                             f"{p.label} {yuan_as_yi(p.actual)} ({_share(p.share)})"
-                            for p in directions
-                        )
-                        or "—",
+                            for p in self.districts[:3]
+                        ),
+                        "directions": by_direction or "—",
                     },
                     self.board_url,
                 )
             )
-        if self.scope_growth is not None:
+            if self.scope_growth is not None:
+                paragraphs.append(
+                    (
+                        _("Districts ahead and behind"),
+                        _(
+                            "Output of the same firms grew %(growth)s year on year. Growing "
+                            "faster: %(ahead)s. Growing slower: %(behind)s."
+                        )
+                        % {
+                            "growth": _pct(self.scope_growth),
+                            "ahead": _(", ").join(
+                                f"{p.label} {_pct(p.year_on_year)}" for p in self.ahead
+                            )
+                            or _("none"),
+                            "behind": _(", ").join(
+                                f"{p.label} {_pct(p.year_on_year)}" for p in self.behind
+                            )
+                            or _("none"),
+                        },
+                        self.board_url,
+                    )
+                )
+        elif directions:
             paragraphs.append(
                 (
-                    _("Districts ahead and behind"),
-                    _(
-                        "Output grew %(growth)s year on year. Growing faster: %(ahead)s. "
-                        "Growing slower: %(behind)s."
-                    )
-                    % {
-                        "growth": _pct(self.scope_growth),
-                        "ahead": _(", ").join(
-                            f"{p.label} {_pct(p.year_on_year)}" for p in self.ahead
-                        )
-                        or _("none"),
-                        "behind": _(", ").join(
-                            f"{p.label} {_pct(p.year_on_year)}" for p in self.behind
-                        )
-                        or _("none"),
-                    },
+                    _("Drivers"),
+                    _("By focus direction: %(directions)s.") % {"directions": by_direction},
                     self.board_url,
                 )
             )
@@ -529,7 +536,7 @@ def brief_workbook(brief: Brief) -> bytes:
             _("District"),
             _("Output year to date (%(unit)s)") % {"unit": unit},
             _("Same period last year (%(unit)s)") % {"unit": unit},
-            _("Year on year (%)"),
+            _("Year on year, same firms (%)"),
             _("Share"),
             source,
         ],
@@ -570,7 +577,7 @@ def brief_workbook(brief: Brief) -> bytes:
             _("Focus direction"),
             _("Output year to date (%(unit)s)") % {"unit": unit},
             _("Share"),
-            _("Year on year (%)"),
+            _("Year on year, same firms (%)"),
             source,
         ],
         [

@@ -41,6 +41,10 @@ def test_brief_content_for_the_quarter(client, city_viewer, population, sip, kun
     assert "+6.7%" in narrative["产值"] and "3.2%" in narrative["产值"]
     assert [p.label.pk for p in brief.ahead] == [sip.pk]  # +8.3% against the city's +6.7%
     assert [p.label.pk for p in brief.behind] == [kunshan.pk]  # 0.0%
+    assert narrative["领先与落后的区县"] == (
+        "同口径企业产值同比+6.7%。增速高于平均的：苏州工业园区 +8.3%。"
+        "增速低于平均的：昆山市 +0.0%。"
+    )
     crossings = {c.target.key: c for c in brief.crossings}
     assert crossings["firms_output_over_1bn"].entered == [population["a"]]
     assert crossings["firms_output_over_1bn"].left == []
@@ -102,6 +106,10 @@ def test_a_district_users_brief_is_their_district(client, officer_sip, populatio
     brief, html = brief_of(client)
     assert brief.scope.district.code == "320571"
     assert brief.board.cards[0].actual == 26 * YI
+    # One district: no ranking of districts, the drivers are its focus directions.
+    narrative = {heading: text for heading, text, _url in brief.narrative()}
+    assert "领先与落后的区县" not in narrative
+    assert narrative["增长动力"].startswith("按重点发展方向：")
     assert "乙纳米公司" not in html  # Kunshan's firm
     workbook = client.get(reverse("targets:brief-download", args=["2025Q2", "xlsx"]))
     assert b"Beta Nano" not in workbook.content
