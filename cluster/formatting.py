@@ -21,6 +21,21 @@ def grouped(value: Decimal, places: int) -> str:
     return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
 
 
+def percent(share, places: int = 1) -> str:
+    """A share as a percentage: 0.0321 → '3.2%'; '—' when unknown."""
+    if share is None:
+        return "—"
+    return f"{grouped(Decimal(share) * 100, places)}%"
+
+
+def signed_percent(change, places: int = 1, missing: str = "—") -> str:
+    """A change already in percent, with its sign: 6.666 → '+6.7%'."""
+    if change is None:
+        return missing
+    quantum = Decimal(1).scaleb(-places)
+    return f"{Decimal(change).quantize(quantum, rounding=ROUND_HALF_UP):+}%"
+
+
 def yuan_as_wan(yuan: Decimal | None, places: int = 2) -> str:
     """¥12,345,678.90 → '1,234.57 万元' / '1,234.57 ten-thousand yuan'."""
     if yuan is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 
 from django.db.models import Q
@@ -23,11 +23,11 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from cluster.formatting import yuan_as_yi
+from cluster.formatting import percent, signed_percent, yuan_as_yi
 from cluster.quarters import Quarter
 from enterprises.models import Designation, Enterprise, Listing
 
-from .charts import bars_svg, money_unit, trend_svg
+from .charts import bars_svg, in_money_unit, money_unit, trend_svg
 from .choices import Severity, Status
 from .dashboard import AsOf, Board, BoardScope, Card, Contribution
 from .models import Alert, Metric, Target
@@ -35,18 +35,6 @@ from .services.metrics import evaluate
 
 RISKS_SHOWN = 10
 NEW_DESIGNATION_TYPES = ("gazelle", "gazelle_cultivation", "unicorn_cultivation", "little_giant")
-
-
-def _pct(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{Decimal(value).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):+}%"
-
-
-def _share(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 @dataclass
@@ -229,13 +217,13 @@ class Brief:
                 "quarter": self.quarter.label(),
                 "scope": self.scope.subject,
                 "actual": yuan_as_yi(card.actual),
-                "yoy": _pct(card.year_on_year),
-                "share": _share(card.share),
+                "yoy": signed_percent(card.year_on_year),
+                "share": percent(card.share),
                 "year": card.target.deadline.year,
                 "target": yuan_as_yi(card.target.target_value),
                 "projection": yuan_as_yi(card.snapshot.projection),
                 "status": card.status_label,
-                "of_city": _share(card.share_of_city),
+                "of_city": percent(card.share_of_city),
             }
             if self.scope.is_city:
                 text = (
@@ -287,7 +275,7 @@ class Brief:
         paragraphs.append((_("Targets"), summary, self.board_url))
         directions = [p for p in self.board.by_direction if p.actual][:3]
         by_direction = _(", ").join(
-            f"{p.label} {yuan_as_yi(p.actual)} ({_share(p.share)})" for p in directions
+            f"{p.label} {yuan_as_yi(p.actual)} ({percent(p.share)})" for p in directions
         )
         if len(self.districts) > 1:
             paragraphs.append(
@@ -299,7 +287,7 @@ class Brief:
                     )
                     % {
                         "districts": _(", ").join(
-                            f"{p.label} {yuan_as_yi(p.actual)} ({_share(p.share)})"
+                            f"{p.label} {yuan_as_yi(p.actual)} ({percent(p.share)})"
                             for p in self.districts[:3]
                         ),
                         "directions": by_direction or "—",
@@ -316,13 +304,13 @@ class Brief:
                             "faster: %(ahead)s. Growing slower: %(behind)s."
                         )
                         % {
-                            "growth": _pct(self.scope_growth),
+                            "growth": signed_percent(self.scope_growth),
                             "ahead": _(", ").join(
-                                f"{p.label} {_pct(p.year_on_year)}" for p in self.ahead
+                                f"{p.label} {signed_percent(p.year_on_year)}" for p in self.ahead
                             )
                             or _("none"),
                             "behind": _(", ").join(
-                                f"{p.label} {_pct(p.year_on_year)}" for p in self.behind
+                                f"{p.label} {signed_percent(p.year_on_year)}" for p in self.behind
                             )
                             or _("none"),
                         },
@@ -439,17 +427,10 @@ def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=No
     return sheet
 
 
-def _money(value) -> float | None:
-    if value is None:
-        return None
-    divisor, _unit = money_unit()
-    return float((Decimal(value) / divisor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
 def _number(card: Card, value) -> float | None:
     if value is None:
         return None
-    return _money(value) if card.is_money else float(value)
+    return in_money_unit(value) if card.is_money else float(value)
 
 
 def brief_workbook(brief: Brief) -> bytes:
@@ -543,8 +524,8 @@ def brief_workbook(brief: Brief) -> bytes:
         [
             [
                 str(p.label),
-                _money(p.actual),
-                _money(p.year_ago),
+                in_money_unit(p.actual),
+                in_money_unit(p.year_ago),
                 None if p.year_on_year is None else float(round(p.year_on_year, 1)),
                 None if p.share is None else float(p.share),
                 brief.district_url(p),
@@ -583,7 +564,7 @@ def brief_workbook(brief: Brief) -> bytes:
         [
             [
                 str(p.label),
-                _money(p.actual),
+                in_money_unit(p.actual),
                 None if p.share is None else float(p.share),
                 None if p.year_on_year is None else float(round(p.year_on_year, 1)),
                 brief.board_url,
@@ -625,7 +606,7 @@ def brief_workbook(brief: Brief) -> bytes:
                     _("gap to the threshold"),
                     line.enterprise.name,
                     str(line.enterprise.district),
-                    _money(line.gap),
+                    in_money_unit(line.gap),
                     brief.firm_url(line.enterprise),
                 ]
             )

@@ -7,7 +7,7 @@ a picture. The brief is printed and turned into PDF, so its charts are plain SVG
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -34,11 +34,12 @@ def money_unit() -> tuple[Decimal, str]:
     return YI, _("hundred-million yuan")
 
 
-def _money(value) -> float | None:
+def in_money_unit(value) -> float | None:
+    """A sum of yuan in the unit of `money_unit`, to the cent of that unit."""
     if value is None:
         return None
     divisor, _unit = money_unit()
-    return round(float(Decimal(value) / divisor), 2)
+    return float((Decimal(value) / divisor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def trend_chart(board: Board) -> dict:
@@ -52,13 +53,13 @@ def trend_chart(board: Board) -> dict:
         {
             "name": _("Output year to date"),
             "type": "bar",
-            "data": [_money(p.actual) for p in points],
+            "data": [in_money_unit(p.actual) for p in points],
             "itemStyle": {"color": COLOURS["actual"]},
         },
         {
             "name": _("Projection to the deadline"),
             "type": "line",
-            "data": [_money(p.projection) for p in points],
+            "data": [in_money_unit(p.projection) for p in points],
             "lineStyle": {"type": "dashed"},
             "itemStyle": {"color": COLOURS["projection"]},
         },
@@ -69,12 +70,12 @@ def trend_chart(board: Board) -> dict:
             {
                 "name": _("Milestone expected"),
                 "type": "line",
-                "data": [_money(p.milestone) for p in points],
+                "data": [in_money_unit(p.milestone) for p in points],
                 "itemStyle": {"color": COLOURS["milestone"]},
             },
         )
     if band and points:
-        low, high = _money(band[0]), _money(band[1])
+        low, high = in_money_unit(band[0]), in_money_unit(band[1])
         series.append(
             {
                 "name": _("Range of the last four projections"),
@@ -98,10 +99,10 @@ def trend_chart(board: Board) -> dict:
             "label": {
                 "position": "insideEndTop",
                 "formatter": _("Target %(value)s")
-                % {"value": _money(board.output_target.target_value)},
+                % {"value": in_money_unit(board.output_target.target_value)},
             },
             "lineStyle": {"color": "#b42318"},
-            "data": [{"yAxis": _money(board.output_target.target_value)}],
+            "data": [{"yAxis": in_money_unit(board.output_target.target_value)}],
         }
     return {
         "aria": {"enabled": True},
@@ -128,13 +129,13 @@ def contribution_chart(parts: list[Contribution]) -> dict:
             {
                 "name": _("Year to date"),
                 "type": "bar",
-                "data": [_money(p.actual) for p in parts],
+                "data": [in_money_unit(p.actual) for p in parts],
                 "itemStyle": {"color": COLOURS["actual"]},
             },
             {
                 "name": _("Same period last year"),
                 "type": "bar",
-                "data": [_money(p.year_ago) for p in parts],
+                "data": [in_money_unit(p.year_ago) for p in parts],
                 "itemStyle": {"color": COLOURS["previous"]},
             },
         ],
@@ -201,7 +202,7 @@ def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeStrin
                 f"{float(value) * scale:.1f}",
                 f"{label_width + float(value) * scale + 4:.1f}",
                 i * row + 17,
-                f"{_money(value):,.2f}",
+                f"{in_money_unit(value):,.2f}",
             )
             for i, (label, value) in enumerate(parts)
         ),

@@ -35,6 +35,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from cluster.formatting import percent
 from cluster.models import District, Sector
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, MilestoneKind
@@ -65,6 +66,8 @@ class AsOf:
     basis: str = Basis.APPROVED
     vintage: dt.datetime | None = None
     newest: bool = True  # the vintage is the newest there is for the quarter
+    # The quarter's vintages, newest first, for the page's selector.
+    vintages: tuple = field(default=(), compare=False)
 
     @property
     def basis_label(self) -> str:
@@ -127,7 +130,13 @@ def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
     # A vintage in between two known ones reproduces the older: what was known then.
     known = [v for v in vintages if asked is None or v <= asked]
     vintage = known[0] if known else (vintages[0] if vintages else None)
-    return AsOf(quarter, basis, vintage, newest=bool(vintages) and vintage == vintages[0])
+    return AsOf(
+        quarter,
+        basis,
+        vintage,
+        newest=bool(vintages) and vintage == vintages[0],
+        vintages=tuple(vintages),
+    )
 
 
 def newest_at(queryset, vintage: dt.datetime | None):
@@ -190,10 +199,6 @@ class BoardScope:
 # --- the cards -------------------------------------------------------------------------------
 
 
-def _percent(share: Decimal | None) -> str:
-    return "—" if share is None else f"{float(share) * 100:.1f}%"
-
-
 def _ratio(value, whole) -> Decimal | None:
     if value is None or not whole:
         return None
@@ -251,7 +256,7 @@ class Card:
             return str(_("no data"))
         if not self.status:
             # District and direction snapshots are contributions: the status is the city's.
-            return _("%(share)s of the city") % {"share": _percent(self.share_of_city)}
+            return _("%(share)s of the city") % {"share": percent(self.share_of_city)}
         return str(Status(self.status).label)
 
     @property

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from cluster.formatting import grouped, yuan_as_wan, yuan_as_yi
+from cluster.formatting import grouped, signed_percent, yuan_as_wan, yuan_as_yi
 
 register = template.Library()
 
@@ -29,9 +29,7 @@ def number(value, places=2):
 @register.filter
 def pct(value):
     """A signed percentage with one decimal: +12.3%."""
-    if value is None:
-        return ""
-    return f"{Decimal(value):+.1f}%"
+    return signed_percent(value, missing="")
 
 
 @register.filter

@@ -1,5 +1,6 @@
 from django import template
 
+from cluster.formatting import percent as as_percent
 from targets.models import Notification
 
 register = template.Library()
@@ -29,9 +30,7 @@ def bar_width(share) -> str:
 
 @register.filter
 def percent(share, places=1) -> str:
-    if share is None:
-        return "—"
-    return f"{float(share) * 100:.{int(places)}f}%"
+    return as_percent(share, int(places))
 
 
 @register.simple_tag(takes_context=True)

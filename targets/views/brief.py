@@ -37,7 +37,8 @@ def _scope(request) -> BoardScope:
     return BoardScope(kind=ScopeKind.DISTRICT, district=district)
 
 
-def _brief(request, period: str) -> Brief:
+def _brief(request, period: str) -> tuple[Brief, list[Quarter]]:
+    """The brief of `period` and the quarters that have one (newest first)."""
     try:
         quarter = Quarter.parse(period)
     except ValueError as bad:
@@ -48,7 +49,8 @@ def _brief(request, period: str) -> Brief:
     if quarter not in quarters:
         raise Http404
     as_of = resolve_as_of(params, quarters=quarters)
-    return Brief(request.user, _scope(request), as_of, base_url=request.build_absolute_uri("/"))
+    base_url = request.build_absolute_uri("/")
+    return Brief(request.user, _scope(request), as_of, base_url=base_url), quarters
 
 
 def brief_latest(request):
@@ -58,18 +60,18 @@ def brief_latest(request):
     return redirect("targets:brief", period=str(quarters[0]))
 
 
-def _context(request, brief: Brief) -> dict:
+def _context(request, brief: Brief, quarters: list[Quarter]) -> dict:
     return {
         "brief": brief,
-        "quarters": snapshot_quarters()[:12],
+        "quarters": quarters[:12],
         "section": "brief",
         "query": request.GET.urlencode(),
     }
 
 
 def brief_page(request, period: str):
-    brief = _brief(request, period)
-    return render(request, "dashboard/brief.html", _context(request, brief))
+    brief, quarters = _brief(request, period)
+    return render(request, "dashboard/brief.html", _context(request, brief, quarters))
 
 
 def brief_download(request, period: str, fmt: str):
@@ -79,12 +81,14 @@ def brief_download(request, period: str, fmt: str):
     if language not in ("zh-hans", "en"):
         language = "zh-hans"
     with translation.override(language):
-        brief = _brief(request, period)
+        brief, quarters = _brief(request, period)
         if fmt == "xlsx":
             content = brief_workbook(brief)
         else:
             html = render_to_string(
-                "dashboard/brief.html", {**_context(request, brief), "printing": True}, request
+                "dashboard/brief.html",
+                {**_context(request, brief, quarters), "printing": True},
+                request,
             )
             content = brief_pdf(html, base_url=request.build_absolute_uri("/"))
     response = HttpResponse(content, content_type=FORMATS[fmt])

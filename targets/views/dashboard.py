@@ -20,7 +20,6 @@ from ..dashboard import (
     firms_behind,
     resolve_as_of,
     snapshot_quarters,
-    snapshot_vintages,
 )
 
 FIRMS_PER_PAGE = 25
@@ -42,11 +41,7 @@ def _as_of_context(request):
     basis = Basis.PREVIEW if request.GET.get("basis") == Basis.PREVIEW else Basis.APPROVED
     quarters = snapshot_quarters(basis)
     as_of = resolve_as_of(request.GET, quarters=quarters)
-    return as_of, {
-        "as_of": as_of,
-        "quarters": quarters,
-        "vintages": snapshot_vintages(as_of.quarter, as_of.basis),
-    }
+    return as_of, {"as_of": as_of, "quarters": quarters, "vintages": as_of.vintages}
 
 
 def _board_page(request, scope: BoardScope):

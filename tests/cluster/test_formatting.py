@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from cluster.formatting import yuan_as_wan, yuan_as_yi
+from cluster.formatting import percent, signed_percent, yuan_as_wan, yuan_as_yi
 
 
 def test_wan_with_three_digit_grouping_in_both_languages():
@@ -29,3 +29,13 @@ def test_rounding_is_half_up_not_bankers():
     with translation.override("zh-hans"):
         assert yuan_as_wan(Decimal("125")) == "0.01 万元"
         assert yuan_as_wan(Decimal("250"), places=2) == "0.03 万元"
+
+
+def test_percentages_round_half_up_and_say_when_unknown():
+    assert percent(Decimal("0.032")) == "3.2%"
+    assert percent(Decimal("0.00125"), 2) == "0.13%"
+    assert percent(None) == "—"
+    assert signed_percent(Decimal("6.65")) == "+6.7%"
+    assert signed_percent(Decimal("-0.25")) == "-0.3%"
+    assert signed_percent(0) == "+0.0%"
+    assert signed_percent(None, missing="") == ""
