@@ -1,7 +1,11 @@
 """The frame of the plan: the cluster, the org units it spans, parks and focus sectors."""
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -9,11 +13,37 @@ from simple_history.models import HistoricalRecords
 from .dbchecks import fixed_alphabet
 
 
+@deconstructible
+class PlainTextValidator:
+    """A name is plain text: no markup (< >), no control characters, and it does not start
+    like a spreadsheet formula (= + - @), which Excel would run when the name is exported."""
+
+    code = "not_plain_text"
+
+    def __call__(self, value: str) -> None:
+        if re.search(r"[<>\x00-\x1f\x7f]", value):
+            raise ValidationError(
+                _("Names are plain text: remove < > and control characters."), code=self.code
+            )
+        if value.startswith(("=", "+", "-", "@")):
+            raise ValidationError(
+                _("A name cannot start with = + - or @ (spreadsheets run such text as a formula)."),
+                code=self.code,
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlainTextValidator)
+
+
 class BilingualNameMixin(models.Model):
     """Chinese name first; the English one is shown when the interface is in English."""
 
-    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
-    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    name_zh = models.CharField(
+        _("name (Chinese)"), max_length=200, validators=[PlainTextValidator()]
+    )
+    name_en = models.CharField(
+        _("name (English)"), max_length=200, blank=True, validators=[PlainTextValidator()]
+    )
 
     class Meta:
         abstract = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,15 @@ from functools import total_ordering
 from django.utils.translation import gettext as _
 
 _PATTERN = re.compile(r"^\s*(\d{4})\s*Q([1-4])\s*$", re.IGNORECASE)
+_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_Q = r"(?P<quarter>[1-4一二三四])"
+_SPELLINGS = [
+    re.compile(rf"^(?P<year>\d{{4}}|\d{{2}}) ?[-/._]? ?Q ?{_Q}$", re.IGNORECASE),
+    re.compile(rf"^Q ?{_Q} ?[-/._,]? ?(?P<year>\d{{4}})$", re.IGNORECASE),
+    re.compile(rf"^(?P<year>\d{{4}}) ?年 ?(?:第 ?)?{_Q} ?季(?:度)?$"),
+    re.compile(rf"^(?P<year>\d{{4}}) ?年 ?Q ?{_Q}$", re.IGNORECASE),
+]
+_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?: 00:00(?::00)?)?$")
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
@@ -48,6 +58,38 @@ class Quarter:
                 _("%(value)r is not a quarter; write it like 2025Q3") % {"value": text}
             )
         return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def parse_spelling(cls, value) -> Quarter:
+        """A period as people write it in spreadsheets, for the import (documented in
+        README, "Import: what is normalised"):
+
+        2025Q3, 2025 q3, 2025-Q3, 2025/Q3, 2025.Q3, 25Q3, Q3 2025, Q3-2025, 2025年第三季度,
+        2025年三季度, 2025年第3季度, 2025年3季度, 2025年Q3, full-width forms of all of
+        these (２０２５Ｑ３), and a date (an Excel date cell or 2025-09-30), meaning the
+        quarter holding it. Month spellings (2025年9月, 2025-3) are refused: they do not say
+        a quarter.
+        """
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            return cls.from_date(value)
+        text = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip()
+        text = re.sub(r"\s+", " ", text)
+        for pattern in _SPELLINGS:
+            match = pattern.match(text)
+            if match:
+                year, quarter = match.group("year"), match.group("quarter")
+                year = int(year) + 2000 if len(year) == 2 else int(year)
+                quarter = _CHINESE_DIGITS.get(quarter) or int(quarter)
+                return cls(year, quarter)
+        match = _ISO_DATE.match(text)
+        if match:
+            try:
+                return cls.from_date(dt.date(*map(int, match.groups())))
+            except ValueError:
+                pass
+        raise ValueError(_("Not a quarter; write it like 2025Q3, 2025-Q3 or 2025年第三季度."))
 
     @classmethod
     def from_date(cls, day: dt.date) -> Quarter:

@@ -292,6 +292,16 @@ IMPORT_TMP_DIR = Path(env_str("IMPORT_TMP_DIR", str(BASE_DIR / "var" / "imports"
 
 # Import files are read into memory whole; refuse anything bigger before parsing it.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+# An xlsx is a zip archive: refuse one that unpacks to more than this before parsing it.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int(
+    "IMPORT_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024, minimum=1024
+)
+# Rows per API bulk call (the same check as an import file, held in memory).
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000, minimum=1)
+# A money figure this many times an earlier quarter's (or that-many-th of it), or above this
+# amount for one firm in one quarter, is refused as a probable unit mistake (元 vs 万元).
+REPORT_UNIT_MISTAKE_RATIO = env_int("REPORT_UNIT_MISTAKE_RATIO", 1000, minimum=2)
+REPORT_MAX_QUARTERLY_YUAN = env_int("REPORT_MAX_QUARTERLY_YUAN", 100_000_000_000, minimum=1)
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

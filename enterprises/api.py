@@ -8,6 +8,7 @@ to the user's districts (another district's object answers 404).
 from __future__ import annotations
 
 import tablib
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -218,7 +219,7 @@ class BulkSerializer(serializers.Serializer):
     submit = serializers.BooleanField(
         default=False, help_text="Submit the rows for review after saving them."
     )
-    rows = BulkRowSerializer(many=True, allow_empty=False)
+    rows = BulkRowSerializer(many=True, allow_empty=False, max_length=settings.IMPORT_MAX_ROWS)
 
 
 # --- filters ----------------------------------------------------------------------------------

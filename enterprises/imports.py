@@ -12,6 +12,9 @@ nothing (unchanged rows are left alone).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -25,14 +28,21 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cluster.access import scope_of
-from cluster.numbers import parse_decimal
+from cluster.numbers import NumberError, parse_amount, parse_count
 from cluster.quarters import Quarter
+from cluster.spreadsheets import SheetError, Table, read_table, safe_cell
 
 from .choices import ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
 from .resources import ENTERPRISE_COLUMNS, EnterpriseResource
 from .selectors import to_display
-from .services.reports import CUMULATIVE_FIGURES, EntryMode, Unit, jumps_between
+from .services.reports import (
+    CUMULATIVE_FIGURES,
+    EntryMode,
+    Unit,
+    jumps_between,
+    unit_mistakes,
+)
 from .uscc import uscc_problem
 
 FORMATS = {"xlsx": XLSX(), "csv": CSV(encoding="utf-8-sig")}
@@ -75,12 +85,6 @@ def enterprise_template(fmt: str) -> tuple[bytes, str]:
     return render(tablib.Dataset(headers=bilingual(ENTERPRISE_COLUMNS)), fmt)
 
 
-def _cell(value) -> str:
-    """Text for a spreadsheet cell; a leading =, +, - or @ would make Excel run a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def export_reports(queryset, fmt: str) -> tuple[bytes, str]:
     """The reports in the import template's layout, money in yuan."""
     dataset = tablib.Dataset(headers=bilingual(REPORT_COLUMNS))
@@ -98,14 +102,60 @@ def export_enterprises(queryset, fmt: str) -> tuple[bytes, str]:
     exported = EnterpriseResource().export(queryset=queryset)
     dataset = tablib.Dataset(headers=bilingual(ENTERPRISE_COLUMNS))
     for row in exported.dict:
-        dataset.append([_cell(row[key]) for key in ENTERPRISE_COLUMNS])
+        dataset.append(
+            [safe_cell("" if row[key] is None else str(row[key])) for key in ENTERPRISE_COLUMNS]
+        )
     return render(dataset, fmt)
 
 
-def read_file(content: bytes, fmt: str) -> tablib.Dataset:
-    reader = FORMATS[fmt]
-    data = content if reader.is_binary() else content.decode("utf-8-sig")
-    return reader.create_dataset(data)
+def normalise_uscc(value) -> str:
+    """Codes as typed: full-width characters, inner spaces and lower case are normalised; the
+    check character is still checked."""
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _is_report_header(row: list) -> bool:
+    return all(key in _column_map(row) for key in REQUIRED_COLUMNS)
+
+
+def read_file(content: bytes, fmt: str) -> Table:
+    """A quarterly-report file as numbered rows (cluster.spreadsheets.read_table)."""
+    return read_table(content, fmt, _is_report_header)
+
+
+def _enterprise_columns(headers: list) -> dict[str, int]:
+    return _match_columns(headers, ENTERPRISE_COLUMNS)
+
+
+def read_enterprise_file(content: bytes, fmt: str) -> tablib.Dataset:
+    """An enterprise file for the resource, with the template's bilingual headers turned into
+    its column keys and the codes normalised."""
+    table = read_table(
+        content,
+        fmt,
+        lambda row: {"uscc", "name_zh"} <= set(_enterprise_columns(row)),
+    )
+    columns = _enterprise_columns(table.headers)
+    unknown = [
+        header
+        for index, header in enumerate(table.headers)
+        if header and index not in columns.values()
+    ]
+    if unknown:
+        raise SheetError(
+            _("Unknown column %(columns)s; the template's columns are: %(expected)s.")
+            % {"columns": "、".join(unknown), "expected": ", ".join(ENTERPRISE_COLUMNS)}
+        )
+    dataset = tablib.Dataset(headers=list(columns))
+    for _line, cells in table.rows:
+        values = [cells[i] if i < len(cells) else None for i in columns.values()]
+        if all(v in (None, "") for v in values):
+            continue
+        row = dict(zip(columns, values, strict=True))
+        row["uscc"] = normalise_uscc(row["uscc"])
+        dataset.append([row[key] for key in columns])
+    return dataset
 
 
 # --- the report import ------------------------------------------------------------------------
@@ -167,67 +217,100 @@ class ImportOutcome:
         return {kind: self.count(kind) for kind in ("new", "changed", "unchanged")}
 
 
-def _column_map(headers: list) -> dict[str, int]:
+def _match_columns(headers: list, columns: dict) -> dict[str, int]:
+    """Header cell → column key; a header is the key, its Chinese name or "key / 中文"."""
     spellings = {}
-    for key, zh in REPORT_COLUMNS.items():
+    for key, zh in columns.items():
         for spelling in (key, zh, f"{key} / {zh}", f"{key}/{zh}"):
             spellings[spelling.lower()] = key
     found = {}
     for index, header in enumerate(headers):
-        text = str(header or "").strip().lower()
+        text = unicodedata.normalize("NFKC", str(header or "")).strip().lower()
         key = spellings.get(text) or spellings.get(text.split("/")[0].strip())
         if key and key not in found:
             found[key] = index
     return found
 
 
-def _money(value: Decimal, unit: Unit) -> Decimal:
-    return (value * unit.factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def _column_map(headers: list) -> dict[str, int]:
+    return _match_columns(headers, REPORT_COLUMNS)
 
 
-def _parse_rows(dataset, unit: Unit, outcome: ImportOutcome):
+def _money(value: Decimal, factor: Decimal) -> Decimal:
+    return (value * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _as_table(dataset) -> Table:
+    if isinstance(dataset, Table):
+        return dataset
+    return Table(1, list(dataset.headers or []), [(i, list(r)) for i, r in enumerate(dataset, 2)])
+
+
+def _parse_rows(table: Table, unit: Unit, outcome: ImportOutcome):
     """Parse and check every row without the database."""
-    columns = _column_map(dataset.headers or [])
+    columns = _column_map(table.headers)
     missing = [key for key in REQUIRED_COLUMNS if key not in columns]
     if missing:
         outcome.errors.append(
-            RowError(1, ", ".join(missing), "", _("Required column missing from the header."))
+            RowError(
+                table.header_line,
+                ", ".join(missing),
+                "",
+                _("Required column missing from the header."),
+            )
         )
         return []
+    for index, header in enumerate(table.headers):
+        if header not in (None, "") and index not in columns.values():
+            # A misspelt figure column would otherwise be dropped without a word.
+            outcome.errors.append(
+                RowError(
+                    table.header_line,
+                    str(header),
+                    str(header),
+                    _("Unknown column; the template's columns are: %(expected)s.")
+                    % {"expected": ", ".join(REPORT_COLUMNS)},
+                )
+            )
     parsed, seen = [], {}
-    for index, values in enumerate(dataset, start=2):
+    for index, values in table.rows:
         cells = {key: values[i] if i < len(values) else None for key, i in columns.items()}
         if all(v in (None, "") for v in cells.values()):
             continue
         errors_before = len(outcome.errors)
-        uscc = str(cells.get("uscc") or "").strip()
+        uscc = normalise_uscc(cells.get("uscc"))
         problem = uscc_problem(uscc) if uscc else _("Empty.")
         if problem:
-            outcome.errors.append(RowError(index, "uscc", uscc, problem))
-        period_text = str(cells.get("period") or "").strip()
+            outcome.errors.append(RowError(index, "uscc", str(cells.get("uscc") or ""), problem))
+        period = cells.get("period")
+        period_text = "" if period is None else str(period).strip()
         try:
-            quarter = Quarter.parse(period_text)
-        except ValueError:
+            quarter = Quarter.parse_spelling(period)
+        except ValueError as exc:
             quarter = None
-            outcome.errors.append(
-                RowError(index, "period", period_text, _("Not a quarter; write it like 2025Q3."))
-            )
+            outcome.errors.append(RowError(index, "period", period_text, str(exc)))
         figures = {}
         for figure in FIGURES:
             if figure not in columns:
                 continue
             raw = cells.get(figure)
+            if isinstance(raw, dt.date):
+                outcome.errors.append(RowError(index, figure, str(raw), _("A date, not a number.")))
+                continue
             try:
-                value = parse_decimal(raw)
-            except ValueError:
-                outcome.errors.append(RowError(index, figure, str(raw), _("Not a number.")))
+                if figure in MONEY_FIGURES:
+                    value, factor = parse_amount(raw)
+                else:
+                    value, factor = parse_count(raw), None
+            except NumberError as exc:
+                outcome.errors.append(RowError(index, figure, str(raw), exc.reason))
                 continue
             if value is None:
                 figures[figure] = None
             elif value < 0:
                 outcome.errors.append(RowError(index, figure, str(raw), _("Cannot be negative.")))
             elif figure in MONEY_FIGURES:
-                figures[figure] = _money(value, unit)
+                figures[figure] = _money(value, factor or unit.factor)
             elif value != value.to_integral_value():
                 outcome.errors.append(
                     RowError(index, figure, str(raw), _("Must be a whole number."))
@@ -305,14 +388,14 @@ def _convert_year_to_date(planned: list[PlannedRow], stored: dict, outcome: Impo
         row.cumulative = cumulative
 
 
-def reports_import(*, actor, dataset: tablib.Dataset, unit: str, mode: str, dry_run: bool):
+def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: str, dry_run: bool):
     """Check a whole file of quarterly reports and, when it has no error and this is not a dry
     run, write it. Returns what was (or would be) new, changed and unchanged."""
     scope = scope_of(actor)
     if not scope.can_edit:
         raise PermissionDenied
     outcome = ImportOutcome()
-    parsed = _parse_rows(dataset, Unit(unit), outcome)
+    parsed = _parse_rows(_as_table(dataset), Unit(unit), outcome)
 
     usccs = {uscc for _, uscc, _, _ in parsed}
     firms = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=usccs)}
@@ -372,6 +455,16 @@ def reports_import(*, actor, dataset: tablib.Dataset, unit: str, mode: str, dry_
                     )
                 )
         previous = stored.get((row.enterprise.pk, row.quarter.previous()))
+        last_year = stored.get((row.enterprise.pk, row.quarter.same_quarter_last_year()))
+        mistakes = unit_mistakes(
+            row.figures,
+            [
+                {f: getattr(report, f) for f in MONEY_FIGURES} if report else None
+                for report in (previous, last_year)
+            ],
+        )
+        for figure, reason in mistakes.items():
+            outcome.errors.append(RowError(row.line, figure, str(row.figures[figure]), reason))
         jumps = jumps_between(
             row.figures,
             {f: getattr(previous, f) for f in FIGURES} if previous else None,

@@ -102,6 +102,43 @@ def jumps_between(figures: dict, previous: dict | None, threshold: float) -> lis
     return found
 
 
+def unit_mistakes(figures: dict, references: list[dict | None]) -> dict[str, str]:
+    """Money figures that look like a unit mistake (元 entered as 万元 or the reverse): at
+    least REPORT_UNIT_MISTAKE_RATIO times (or a that-many-th of) an earlier quarter's figure
+    of the same firm, or above REPORT_MAX_QUARTERLY_YUAN for one quarter. These are refused,
+    not warned about: a ×10,000 figure would swamp the city's total."""
+    ratio_limit = Decimal(settings.REPORT_UNIT_MISTAKE_RATIO)
+    ceiling = Decimal(settings.REPORT_MAX_QUARTERLY_YUAN)
+    found = {}
+    for figure in MONEY_FIGURES:
+        value = figures.get(figure)
+        if not value:
+            continue
+        if value > ceiling:
+            found[figure] = _(
+                "%(value)s 万元 in one quarter is more than %(ceiling)s 万元 for one firm: "
+                "check the unit (元, 万元 or 亿元)."
+            ) % {"value": f"{value / 10_000:,.2f}", "ceiling": f"{ceiling / 10_000:,.0f}"}
+            continue
+        for reference in references:
+            before = (reference or {}).get(figure)
+            if not before:
+                continue
+            ratio = max(value / before, before / value)
+            if ratio >= ratio_limit:
+                found[figure] = _(
+                    "%(value)s 万元 is about %(ratio)s times %(direction)s the same firm's "
+                    "%(before)s 万元 of an earlier quarter: check the unit (元, 万元 or 亿元)."
+                ) % {
+                    "value": f"{value / 10_000:,.2f}",
+                    "before": f"{before / 10_000:,.2f}",
+                    "ratio": f"{ratio:,.0f}",
+                    "direction": _("more than") if value > before else _("less than"),
+                }
+                break
+    return found
+
+
 def _figure_label(figure: str) -> str:
     return str(QuarterlyReport._meta.get_field(figure).verbose_name)
 
@@ -196,9 +233,12 @@ def report_save(
         QuarterlyReport.objects.filter(
             enterprise=enterprise, year=quarter.previous().year, quarter=quarter.previous().quarter
         )
-        .values(*JUMP_FIGURES)
+        .values(*MONEY_FIGURES)
         .first()
     )
+    mistakes = unit_mistakes(figures, [previous])
+    if mistakes:
+        raise ValidationError(mistakes)
     jumps = jumps_between(figures, previous, settings.REPORT_JUMP_THRESHOLD)
     if jumps and not anomaly_note.strip():
         raise ValidationError(

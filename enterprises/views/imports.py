@@ -16,10 +16,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cluster.access import scope_of
+from cluster.spreadsheets import SheetError
 
 from ..imports import (
     enterprise_template,
     file_format,
+    read_enterprise_file,
     read_file,
     report_template,
     reports_import,
@@ -96,12 +98,11 @@ def _discard(token: str) -> None:
 def _run(user, content: bytes, options: dict, *, dry_run: bool):
     fmt = file_format(options["name"])
     try:
-        dataset = read_file(content, fmt)
-    except Exception as exc:  # a damaged or mislabelled file: say so, whatever the parser
-        return {
-            "file_error": _("The file cannot be read as %(fmt)s: %(error)s")
-            % {"fmt": fmt, "error": exc}
-        }
+        dataset = (read_file if options["kind"] == "reports" else read_enterprise_file)(
+            content, fmt
+        )
+    except SheetError as exc:  # damaged, mislabelled, a zip bomb, no header row ...
+        return {"file_error": str(exc)}
     if options["kind"] == "reports":
         outcome = reports_import(
             actor=user,
