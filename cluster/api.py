@@ -4,7 +4,9 @@ the read-only endpoints of the reference data (districts, sectors)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Q
@@ -72,6 +74,11 @@ def _messages(detail):
     return str(detail)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
 def exception_handler(exc, context):
     """One error shape for every endpoint:
     {"code": "<machine code>", "message": "<translated text>", "errors": {...}}."""
@@ -83,6 +90,11 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            _("The request body is larger than the %(limit)d MB allowed; send fewer rows per call.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

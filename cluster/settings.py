@@ -302,6 +302,10 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000, minimum=1)
 # amount for one firm in one quarter, is refused as a probable unit mistake (元 vs 万元).
 REPORT_UNIT_MISTAKE_RATIO = env_int("REPORT_UNIT_MISTAKE_RATIO", 1000, minimum=2)
 REPORT_MAX_QUARTERLY_YUAN = env_int("REPORT_MAX_QUARTERLY_YUAN", 100_000_000_000, minimum=1)
+# Request bodies other than uploaded files (API JSON) are held in memory: bound them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_BYTES", 10 * 1024 * 1024, minimum=1024
+)
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

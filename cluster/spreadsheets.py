@@ -107,8 +107,11 @@ def _xlsx_rows(content: bytes) -> list[list]:
     except SheetError:
         raise
     except Exception as exc:  # any parser failure is a damaged file to the user
+        cause = exc
+        while cause.__cause__ or cause.__context__:  # openpyxl wraps the XML parser's error
+            cause = cause.__cause__ or cause.__context__
         raise SheetError(
-            _("The workbook cannot be read: %(error)s") % {"error": exc.__class__.__name__}
+            _("The workbook cannot be read: %(error)s") % {"error": cause.__class__.__name__}
         ) from None
     formulas = [
         (r, c)

@@ -219,7 +219,15 @@ class BulkSerializer(serializers.Serializer):
     submit = serializers.BooleanField(
         default=False, help_text="Submit the rows for review after saving them."
     )
-    rows = BulkRowSerializer(many=True, allow_empty=False, max_length=settings.IMPORT_MAX_ROWS)
+    rows = BulkRowSerializer(many=True, allow_empty=False)
+
+    def validate_rows(self, rows):
+        if len(rows) > settings.IMPORT_MAX_ROWS:
+            raise serializers.ValidationError(
+                _("Send no more than %(limit)d rows per call; this one has %(count)d.")
+                % {"limit": settings.IMPORT_MAX_ROWS, "count": len(rows)}
+            )
+        return rows
 
 
 # --- filters ----------------------------------------------------------------------------------

@@ -116,7 +116,10 @@ def normalise_uscc(value) -> str:
 
 
 def _is_report_header(row: list) -> bool:
-    return all(key in _column_map(row) for key in REQUIRED_COLUMNS)
+    """The code column and at least one more of the template's (a missing one is then named
+    as missing)."""
+    columns = _column_map(row)
+    return "uscc" in columns and len(columns) >= 2
 
 
 def read_file(content: bytes, fmt: str) -> Table:

@@ -9,7 +9,8 @@ register = template.Library()
 
 @register.filter
 def wan(yuan):
-    return yuan_as_wan(yuan)
+    # A missing value in a template arrives as "" (string_if_invalid).
+    return yuan_as_wan(None if yuan == "" else yuan)
 
 
 @register.filter

@@ -114,12 +114,6 @@ def unit_mistakes(figures: dict, references: list[dict | None]) -> dict[str, str
         value = figures.get(figure)
         if not value:
             continue
-        if value > ceiling:
-            found[figure] = _(
-                "%(value)s 万元 in one quarter is more than %(ceiling)s 万元 for one firm: "
-                "check the unit (元, 万元 or 亿元)."
-            ) % {"value": f"{value / 10_000:,.2f}", "ceiling": f"{ceiling / 10_000:,.0f}"}
-            continue
         for reference in references:
             before = (reference or {}).get(figure)
             if not before:
@@ -127,15 +121,19 @@ def unit_mistakes(figures: dict, references: list[dict | None]) -> dict[str, str
             ratio = max(value / before, before / value)
             if ratio >= ratio_limit:
                 found[figure] = _(
-                    "%(value)s 万元 is about %(ratio)s times %(direction)s the same firm's "
-                    "%(before)s 万元 of an earlier quarter: check the unit (元, 万元 or 亿元)."
+                    "%(value)s 万元 against the same firm's %(before)s 万元 in an earlier "
+                    "quarter, a factor of %(ratio)s: check the unit (元, 万元 or 亿元)."
                 ) % {
                     "value": f"{value / 10_000:,.2f}",
                     "before": f"{before / 10_000:,.2f}",
                     "ratio": f"{ratio:,.0f}",
-                    "direction": _("more than") if value > before else _("less than"),
                 }
                 break
+        if figure not in found and value > ceiling:
+            found[figure] = _(
+                "%(value)s 万元 in one quarter is more than %(ceiling)s 万元 for one firm: "
+                "check the unit (元, 万元 or 亿元)."
+            ) % {"value": f"{value / 10_000:,.2f}", "ceiling": f"{ceiling / 10_000:,.0f}"}
     return found
 
 
