@@ -172,6 +172,7 @@ def test_files_refused_whole(client, officer_sip, corpus_firms, name):
     preview, confirm = upload(client, name)
     assert REFUSED_FILES[name] in preview.context["file_error"]
     assert escape(REFUSED_FILES[name]) in preview.content.decode()
+    assert "nothing was imported" in confirm.content.decode()
     assert stored_figures() == Q2
 
 
