@@ -10,9 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cluster.settings")
 app = Celery("cluster")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["cluster"], related_name="jobs")
 
 # Every periodic job, in one place (run by `celery -A cluster beat`).
 app.conf.beat_schedule = {
+    # Jobs that could not be sent while the broker was down (cluster.jobs).
+    "dispatch-waiting-jobs": {"task": "cluster.dispatch_pending", "schedule": 60.0},
     "nightly-progress-recompute": {
         "task": "targets.recompute_progress",
         "schedule": crontab(hour=2, minute=0),

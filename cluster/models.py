@@ -237,3 +237,26 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.district or _('city')}"
+
+
+class PendingJob(models.Model):
+    """A background job not yet handed to the broker (a transactional outbox).
+
+    The row is written in the same transaction as the change that needs the job, so a
+    committed change always has its job: sent right after the commit, or, when the broker is
+    down, sent later by `dispatch_pending` (every minute from celery beat, and when a worker
+    starts). Sent jobs are deleted."""
+
+    task = models.CharField(_("task"), max_length=100)
+    args = models.JSONField(_("arguments"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("pending background job")
+        verbose_name_plural = _("pending background jobs")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)!r}"

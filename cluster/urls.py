@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from cluster.health import health
 from targets.views import dashboard
 
 admin.site.site_header = _("Nano New-Materials Cluster Monitor")
@@ -13,6 +14,7 @@ admin.site.index_title = _("Enterprise database of the Suzhou nano new-materials
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("cluster.api_urls")),
     path("", dashboard.home, name="home"),

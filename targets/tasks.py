@@ -9,6 +9,7 @@ database is unreachable.
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from cluster.jobs import enqueue_on_commit
 from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
 
@@ -33,7 +34,7 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
     then the alerts, which read the snapshots."""
     count = progress_recompute(target_ids=target_ids, basis=Basis.APPROVED)
     count += progress_recompute(target_ids=target_ids, basis=Basis.PREVIEW)
-    evaluate_alerts.delay()
+    enqueue_on_commit("targets.evaluate_alerts")
     return count
 
 
@@ -57,7 +58,7 @@ def recompute_for_reports(report_ids: list[int]) -> int:
                 if q.year in earliest and q.quarter >= earliest[q.year]
             ] or [Quarter(*max(periods))]
             count += progress_recompute(target_ids=[target.pk], quarters=quarters, basis=basis)
-    evaluate_alerts.delay()
+    enqueue_on_commit("targets.evaluate_alerts")
     return count
 
 
