@@ -56,7 +56,11 @@ class FilterSet(filters.FilterSet):
 
 
 class Router(DefaultRouter):
-    """Object ids in paths are 1 to 18 digits: a longer number is a 404, not an overflow."""
+    """Object ids in paths are 1 to 18 digits: a longer number is a 404, not an overflow.
+    No format-suffix routes (/enterprises.json): the API speaks JSON, and the suffix routes
+    broke the custom actions (found by tests/test_authorization.py)."""
+
+    include_format_suffixes = False
 
     def get_lookup_regex(self, viewset, lookup_prefix=""):
         if not hasattr(viewset, "lookup_value_regex"):

@@ -330,9 +330,10 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             .order_by("-severity", "-opened_at", "pk")
         )
 
-    def _act(self, service, **kwargs):
+    def _act(self, service, body):
+        # The alert first: another district's alert is a 404 whatever the body says.
         alert = self.get_object()
-        service(actor=self.request.user, alert_id=alert.pk, **kwargs)
+        service(actor=self.request.user, alert_id=alert.pk, **_body(body, self.request))
         return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
 
     @extend_schema(
@@ -342,7 +343,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        return self._act(alert_acknowledge, **_body(CommentSerializer, request))
+        return self._act(alert_acknowledge, CommentSerializer)
 
     @extend_schema(
         summary="Snooze until a date / 暂缓",
@@ -351,11 +352,11 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["post"])
     def snooze(self, request, pk=None):
-        return self._act(alert_snooze, **_body(SnoozeSerializer, request))
+        return self._act(alert_snooze, SnoozeSerializer)
 
     @extend_schema(
         summary="Resolve / 解除", request=COMMENT, responses={200: AlertSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return self._act(alert_resolve, **_body(CommentSerializer, request))
+        return self._act(alert_resolve, CommentSerializer)
