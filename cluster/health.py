@@ -37,9 +37,13 @@ def _database() -> dict:
 def _redis() -> dict:
     import redis
 
+    from .celery import app
+
     try:
         client = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+            app.conf.broker_write_url or app.conf.broker_url,
+            socket_connect_timeout=2,
+            socket_timeout=2,
         )
         client.ping()
     except redis.RedisError as exc:

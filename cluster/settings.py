@@ -310,8 +310,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task taken by a worker that dies without acknowledging it goes back to the queue after
 # this many seconds (Redis transport); it must exceed the longest task.
+_visibility = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    "visibility_timeout": _visibility,
+    # Look for such abandoned tasks at least this often.
+    "unacked_restore_interval": min(10, _visibility),
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 3,
 }
 # With Redis down, a page that enqueues a job waits at most about a second before the job is
