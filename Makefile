@@ -9,7 +9,7 @@ DEMO_FIRMS ?= 1500
 DEMO_SEED ?= 2025
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test bench lint format venv clean messages
+.PHONY: run test bench soak lint format venv clean messages
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (Django 6). Install python3.12 and try again." >&2; exit 1; }
@@ -35,6 +35,12 @@ test: venv
 SCALE ?= suzhou
 bench: venv
 	$(BIN)/python tests/run_with_services.py --exec $(BIN)/python bench/run.py --scale $(SCALE)
+
+# Load: 20 officers and 5 stewards for SECONDS through gunicorn; lost updates must be 0.
+# Report: bench/results/<date>-soak.json (CI runs a 15-second form in tests/test_soak.py).
+SECONDS_SOAK ?= 180
+soak: venv
+	$(BIN)/python tests/run_with_services.py --exec $(BIN)/python bench/soak.py --seconds $(SECONDS_SOAK)
 
 lint: venv
 	$(BIN)/ruff check .
