@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import StateConflict
 from .models import District, Sector
 
 BIGGEST = 2**63 - 1
@@ -78,6 +79,11 @@ def _messages(detail):
     return str(detail)
 
 
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_code = "too_large"
@@ -86,7 +92,9 @@ class PayloadTooLarge(exceptions.APIException):
 def exception_handler(exc, context):
     """One error shape for every endpoint:
     {"code": "<machine code>", "message": "<translated text>", "errors": {...}}."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, StateConflict):
+        exc = Conflict(" ".join(exc.messages))
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )

@@ -230,7 +230,7 @@ USE_TZ = True
 
 # --- Static files (whitenoise; JS libraries are vendored, never fetched from a CDN) -----
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Serve straight from the apps' static folders too, so a laptop needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {

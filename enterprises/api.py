@@ -462,7 +462,7 @@ class ReportViewSet(
     @extend_schema(
         summary="Approve (stewards) / 审核通过",
         request=None,
-        responses={200: ReportSerializer, **ERRORS},
+        responses={200: ReportSerializer, **ERRORS, 409: ErrorSerializer},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
@@ -474,7 +474,7 @@ class ReportViewSet(
     @extend_schema(
         summary="Return with a reason (stewards) / 退回",
         request=REASON,
-        responses={200: ReportSerializer, **ERRORS},
+        responses={200: ReportSerializer, **ERRORS, 409: ErrorSerializer},
     )
     @action(detail=True, methods=["post"], url_path="return")
     def send_back(self, request, pk=None):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from cluster.access import scope_of
+from cluster.errors import StateConflict
 from cluster.jobs import enqueue_on_commit
 from cluster.models import District
 from cluster.quarters import Quarter, YearToDateError
@@ -346,7 +347,7 @@ def _reviewable(actor, report_ids: list[int]) -> list[QuarterlyReport]:
     reports = _locked(QuarterlyReport.objects.visible_to(actor).filter(pk__in=report_ids))
     stale = [r for r in reports if r.status != ReportStatus.SUBMITTED]
     if len(reports) != len(set(report_ids)) or stale:
-        raise ValidationError(
+        raise StateConflict(
             _("Only submitted reports can be reviewed; these are no longer submitted: %(firms)s.")
             % {"firms": "、".join(f"{r.enterprise.name} {r.period}" for r in stale)}
         )

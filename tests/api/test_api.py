@@ -168,6 +168,11 @@ def test_report_lifecycle_with_optimistic_locking(world, officer_sip, city_stewa
     assert api(officer_sip).post(url + "approve/").status_code == 403
     approved = api(city_steward).post(url + "approve/").json()
     assert (approved["status"], approved["revision"]) == ("approved", 1)
+    # A second steward a moment later: the report moved on, a conflict, not a bad request.
+    again = api(city_steward).post(url + "approve/")
+    assert again.status_code == 409
+    assert again.json()["code"] == "conflict"
+    assert "no longer submitted" in again.json()["message"]
     other = world["kunshan_report"]
     QuarterlyReport.objects.filter(pk=other.pk).update(
         status="submitted", submitted_at=timezone.now()
