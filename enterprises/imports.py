@@ -131,9 +131,9 @@ def _enterprise_columns(headers: list) -> dict[str, int]:
     return _match_columns(headers, ENTERPRISE_COLUMNS)
 
 
-def read_enterprise_file(content: bytes, fmt: str) -> tablib.Dataset:
+def read_enterprise_rows(content: bytes, fmt: str) -> tuple[tablib.Dataset, list[int]]:
     """An enterprise file for the resource, with the template's bilingual headers turned into
-    its column keys and the codes normalised."""
+    its column keys and the codes normalised; and each dataset row's line in the file."""
     table = read_table(
         content,
         fmt,
@@ -150,15 +150,16 @@ def read_enterprise_file(content: bytes, fmt: str) -> tablib.Dataset:
             _("Unknown column %(columns)s; the template's columns are: %(expected)s.")
             % {"columns": "、".join(unknown), "expected": ", ".join(ENTERPRISE_COLUMNS)}
         )
-    dataset = tablib.Dataset(headers=list(columns))
-    for _line, cells in table.rows:
+    dataset, lines = tablib.Dataset(headers=list(columns)), []
+    for line, cells in table.rows:
         values = [cells[i] if i < len(cells) else None for i in columns.values()]
         if all(v in (None, "") for v in values):
             continue
         row = dict(zip(columns, values, strict=True))
         row["uscc"] = normalise_uscc(row["uscc"])
         dataset.append([row[key] for key in columns])
-    return dataset
+        lines.append(line)
+    return dataset, lines
 
 
 # --- the report import ------------------------------------------------------------------------

@@ -237,6 +237,15 @@ def test_enterprise_names_with_markup_or_formulas_are_refused(
     assert Enterprise.objects.count() == before
 
 
+def test_enterprise_errors_name_the_line_of_the_file(client, officer_sip, corpus_firms):
+    """A title line above the header and a blank line: the bad firm is on line 5."""
+    client.force_login(officer_sip)
+    preview, _confirm = upload(client, "enterprises-title-rows.xlsx", kind="enterprises")
+    assert preview.context["enterprise_lines"] == [4, 5]
+    assert '<tr class="invalid"><td>5</td><td>name_zh</td>' in preview.content.decode()
+    assert not Enterprise.objects.filter(uscc=valid_uscc(14)).exists()
+
+
 def test_markup_already_stored_is_escaped_and_formulas_neutralised_on_export(
     client, city_steward, enterprise_factory
 ):

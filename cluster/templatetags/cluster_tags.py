@@ -39,3 +39,12 @@ def period(row) -> str:
     from cluster.quarters import Quarter
 
     return Quarter(row.year, row.quarter).label()
+
+
+@register.filter
+def file_line(number, lines):
+    """The file's line of import row `number` (1-based data row): the header may sit below
+    title lines and blank rows are skipped, so it is looked up, not computed."""
+    if lines and 0 < number <= len(lines):
+        return lines[number - 1]
+    return number + 1

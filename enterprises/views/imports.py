@@ -21,7 +21,7 @@ from cluster.spreadsheets import SheetError
 from ..imports import (
     enterprise_template,
     file_format,
-    read_enterprise_file,
+    read_enterprise_rows,
     read_file,
     report_template,
     reports_import,
@@ -97,10 +97,12 @@ def _discard(token: str) -> None:
 
 def _run(user, content: bytes, options: dict, *, dry_run: bool):
     fmt = file_format(options["name"])
+    lines = []
     try:
-        dataset = (read_file if options["kind"] == "reports" else read_enterprise_file)(
-            content, fmt
-        )
+        if options["kind"] == "reports":
+            dataset = read_file(content, fmt)
+        else:
+            dataset, lines = read_enterprise_rows(content, fmt)
     except SheetError as exc:  # damaged, mislabelled, a zip bomb, no header row ...
         return {"file_error": str(exc)}
     if options["kind"] == "reports":
@@ -113,7 +115,7 @@ def _run(user, content: bytes, options: dict, *, dry_run: bool):
         )
         return {"outcome": outcome}
     result = EnterpriseResource().import_data(dataset, dry_run=dry_run, user=user)
-    return {"enterprise_result": result}
+    return {"enterprise_result": result, "enterprise_lines": lines}
 
 
 def import_page(request):

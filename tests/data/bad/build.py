@@ -73,9 +73,10 @@ def workbook(rows, merges=()):
         sheet.append(row)
     for ref in merges:
         sheet.merge_cells(ref)
+    book.properties.created = book.properties.modified = datetime(2025, 1, 1)
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    return rewrite_sheet(buffer.getvalue(), lambda xml: xml)
 
 
 def rewrite_sheet(content: bytes, change) -> bytes:
@@ -87,7 +88,13 @@ def rewrite_sheet(content: bytes, change) -> bytes:
             data = source.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
                 data = change(data)
-            target.writestr(info.filename, data)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-01-01T00:00:00Z", data
+                )
+            # A fixed time stamp, so that a rebuild gives the same bytes.
+            entry = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
+            target.writestr(entry, data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -260,6 +267,18 @@ def build() -> None:
             ],
         ],
         bom=True,
+    )
+
+    (HERE / "enterprises-title-rows.xlsx").write_bytes(
+        workbook(
+            [
+                ["苏州工业园区新增纳米企业"],
+                ENTERPRISE_HEADER,
+                [],
+                [uscc(14), "纳米甲（苏州）有限公司", "苏州工业园区", "1.02", "small", "active"],
+                [uscc(15), "纳米乙<b>有限公司", "苏州工业园区", "1.02", "small", "active"],
+            ]
+        )
     )
 
     # --- API payloads (POST /api/reports/bulk/ unless the name says otherwise) -------------------
