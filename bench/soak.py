@@ -53,7 +53,8 @@ from enterprises.uscc import check_character  # noqa: E402
 
 PASSWORD = "soak-password-2025"
 PERIOD = "2025Q3"
-VERSION = re.compile(r'name="version" value="(\d*)"')
+# Every worksheet row carries the report's version, editable or not.
+VERSION = re.compile(r'data-version="(\d*)"')
 
 
 def uscc(n: int) -> str:
@@ -106,6 +107,7 @@ class Stats:
         self.outcomes = Counter()
         self.latency = {}
         self.accepted = []  # (enterprise_id, version, output in 万元)
+        self.client_errors = []
 
     def record(self, kind: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -113,6 +115,22 @@ class Stats:
             self.latency.setdefault(kind, []).append(seconds)
 
 
+def guarded(loop):
+    """A client thread that fails is counted (and fails the run), never lost silently."""
+
+    def run(*args):
+        stats = args[-2]
+        try:
+            loop(*args)
+        except Exception as exc:
+            with stats.lock:
+                stats.outcomes[f"client exception {exc.__class__.__name__}"] += 1
+                stats.client_errors.append(repr(exc))
+
+    return run
+
+
+@guarded
 def officer(base: str, username: str, district: int, firms: list[int], stop, stats, seed) -> None:
     rng = random.Random(seed)
     session = requests.Session()
@@ -161,6 +179,7 @@ def officer(base: str, username: str, district: int, firms: list[int], stop, sta
             stats.record("submit", submitted.status_code, time.monotonic() - started)
 
 
+@guarded
 def steward(base: str, token: str, stop, stats, seed) -> None:
     rng = random.Random(seed)
     session = requests.Session()
@@ -276,7 +295,11 @@ def main() -> int:
         server.wait(30)
 
     checks = verify(stats)
-    errors = sum(n for key, n in stats.outcomes.items() if int(key.split()[1]) >= 500)
+    errors = sum(
+        n
+        for key, n in stats.outcomes.items()
+        if key.split()[-1].isdigit() and int(key.split()[-1]) >= 500
+    )
     report = {
         "date": str(dt.date.today()),
         "seconds": round(elapsed, 1),
@@ -287,6 +310,7 @@ def main() -> int:
         "accepted_saves": len(stats.accepted),
         "conflicts_409": stats.outcomes.get("save 409", 0),
         "server_errors_5xx": errors,
+        "client_exceptions": stats.client_errors[:10],
         "saves_per_second": round(len(stats.accepted) / elapsed, 1),
         "latency_ms": {
             kind: {
@@ -301,7 +325,8 @@ def main() -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(report, indent=2, ensure_ascii=False))
-    return 0 if report["lost_updates"] == 0 and errors == 0 else 1
+    ok = report["lost_updates"] == 0 and errors == 0 and not stats.client_errors
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def test_no_lost_update_and_no_server_error_under_load(tmp_path):
     assert report["accepted_saves"] > 20
     assert report["outcomes"].get("approve 200", 0) > 0
     assert report["server_errors_5xx"] == 0
+    assert report["client_exceptions"] == []
     assert report["missing_from_history"] == 0
     assert report["final_value_not_last_accepted"] == 0
     assert report["lost_updates"] == 0
