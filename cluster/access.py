@@ -93,6 +93,16 @@ class ScopedQuerySet(models.QuerySet):
         return scope_of(user).filter(self, self.district_path)
 
 
+def log_refused(user, model, lookup) -> None:
+    """One line per refused attempt on something outside the user's scope (pages, API)."""
+    security_log.warning(
+        "refused access: user=%s model=%s lookup=%s",
+        getattr(user, "username", None) or "anonymous",
+        model._meta.label,
+        lookup,
+    )
+
+
 def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
     """The object if `user` may see it; 404 otherwise, and an attempt on an object that exists
     outside the user's scope is logged as refused access."""
@@ -100,10 +110,5 @@ def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
         return queryset.visible_to(user).get(**lookup)
     except queryset.model.DoesNotExist:
         if queryset.filter(**lookup).exists():
-            security_log.warning(
-                "refused access: user=%s model=%s lookup=%s",
-                getattr(user, "username", "anonymous"),
-                queryset.model._meta.label,
-                lookup,
-            )
+            log_refused(user, queryset.model, lookup)
         raise Http404 from None

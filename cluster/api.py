@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .access import log_refused
 from .errors import StateConflict
 from .models import District, Sector
 
@@ -89,6 +90,22 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+def _log_if_refused(context) -> None:
+    """A 404 for an object that exists outside the caller's scope is a refused access."""
+    view = context.get("view")
+    kwargs = getattr(view, "kwargs", None) or {}
+    key = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk")
+    if key not in kwargs or not hasattr(view, "get_queryset"):
+        return
+    try:
+        model = view.get_queryset().model
+        value = kwargs[key]
+        if model._default_manager.filter(**{getattr(view, "lookup_field", "pk"): value}).exists():
+            log_refused(context["request"].user, model, {"pk": value})
+    except Exception:  # logging must never turn a 404 into a 500
+        return
+
+
 def exception_handler(exc, context):
     """One error shape for every endpoint:
     {"code": "<machine code>", "message": "<translated text>", "errors": {...}}."""
@@ -100,7 +117,8 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, Http404):
+    elif isinstance(exc, Http404 | exceptions.NotFound):
+        _log_if_refused(context)
         exc = exceptions.NotFound()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(

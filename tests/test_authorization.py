@@ -11,6 +11,7 @@ with A's objects, and nothing in the database may change.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -296,7 +297,8 @@ def fingerprint():
     )
 
 
-def test_officer_of_another_district_cannot_write_anything(client, world, stash_token):
+def test_officer_of_another_district_cannot_write_anything(client, world, stash_token, caplog):
+    caplog.set_level(logging.WARNING, logger="cluster.security")
     before = fingerprint()
     client.force_login(world["users"]["officer_b"])
     statuses = {}
@@ -308,6 +310,10 @@ def test_officer_of_another_district_cannot_write_anything(client, world, stash_
         statuses[name] = response.status_code
         assert response.status_code < 500, f"POST {url} as officer B: {response.status_code}"
     assert fingerprint() == before
+    # Each refusal to reach another district's object is in the security log.
+    refusals = [r for r in caplog.records if r.getMessage().startswith("refused access")]
+    assert len(refusals) >= 10
+    assert all("user=officer_b" in r.getMessage() for r in refusals)
     # Every route that names one of A's objects answered "not found".
     for name in (
         "enterprise-detail",

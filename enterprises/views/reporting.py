@@ -9,13 +9,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cluster.access import get_visible_or_404, scope_of
+from cluster.access import get_visible_or_404, log_refused, scope_of
+from cluster.models import District
 from cluster.numbers import parse_decimal
 from cluster.quarters import Quarter
 
@@ -51,7 +52,11 @@ def _quarter(text: str) -> Quarter:
 
 
 def _district(user, district_id: int):
-    district = get_object_or_404(visible_districts(user), pk=district_id)
+    district = visible_districts(user).filter(pk=district_id).first()
+    if district is None:
+        if District.objects.filter(pk=district_id).exists():
+            log_refused(user, District, {"pk": district_id})
+        raise Http404
     return district
 
 

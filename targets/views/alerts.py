@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from cluster.access import scope_of
+from cluster.access import log_refused, scope_of
 from cluster.models import District
 
 from ..choices import AlertKind, AlertState, Severity
@@ -115,6 +115,8 @@ def alert_act(request, pk: int, action: str):
     act = ACTIONS.get(action)
     alert = _alerts(request.user).filter(pk=pk).first()
     if act is None or alert is None:
+        if act is not None and Alert.objects.filter(pk=pk).exists():
+            log_refused(request.user, Alert, {"pk": pk})
         raise Http404
     errors, status = [], 200
     try:

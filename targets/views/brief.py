@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from cluster.access import scope_of
+from cluster.access import log_refused, scope_of
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -26,6 +26,7 @@ def _scope(request) -> BoardScope:
     asked = request.GET.get("district", "")
     if asked.isdigit():
         if not scope.covers(int(asked)):
+            log_refused(request.user, District, {"pk": asked})
             raise Http404
         district = get_object_or_404(District, pk=int(asked))
         return BoardScope(kind=ScopeKind.DISTRICT, district=district)

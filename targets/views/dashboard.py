@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from cluster.access import scope_of, security_log
+from cluster.access import log_refused, scope_of
 from cluster.models import District, Sector
 
 from .. import charts
@@ -85,9 +85,7 @@ def city_dashboard(request):
 def district_page(request, pk: int):
     district = get_object_or_404(District, pk=pk)
     if not scope_of(request.user).covers(district.pk):
-        security_log.warning(
-            "refused: %s asked for the dashboard of district %s", request.user, district.pk
-        )
+        log_refused(request.user, District, {"pk": pk})
         raise Http404
     return _board_page(request, BoardScope(kind=ScopeKind.DISTRICT, district=district))
 
@@ -96,8 +94,6 @@ def sector_page(request, pk: int):
     direction = get_object_or_404(Sector.objects.directions(), pk=pk)
     if not scope_of(request.user).is_city:
         # Sector snapshots are city-wide aggregates: a district user reads their district.
-        security_log.warning(
-            "refused: %s asked for the city-wide page of direction %s", request.user, pk
-        )
+        log_refused(request.user, Sector, {"pk": pk})
         raise Http404
     return _board_page(request, BoardScope(kind=ScopeKind.SECTOR, direction=direction))
