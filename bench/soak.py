@@ -25,7 +25,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -50,6 +49,8 @@ from cluster.access import Role  # noqa: E402
 from cluster.models import District, Membership, Sector  # noqa: E402
 from enterprises.models import Enterprise, QuarterlyReport  # noqa: E402
 from enterprises.uscc import check_character  # noqa: E402
+from tests.services import start_gunicorn  # noqa: E402
+from tests.services import stop as stop_process  # noqa: E402
 
 PASSWORD = "soak-password-2025"
 PERIOD = "2025Q3"
@@ -242,27 +243,10 @@ def main() -> int:
     args = parser.parse_args()
 
     plan = prepare(args.officers, args.stewards, args.firms_per_district)
-    port = 20000 + os.getpid() % 20000
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "cluster.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "LOG_LEVEL": "WARNING", "AXES_FAILURE_LIMIT": "1000"},
+    server, base = start_gunicorn(
+        {**os.environ, "LOG_LEVEL": "WARNING", "AXES_FAILURE_LIMIT": "1000"},
+        workers=args.workers,
+        threads=4,
     )
     try:
         for _ in range(120):
@@ -291,8 +275,7 @@ def main() -> int:
             thread.join(60)
         elapsed = time.monotonic() - started
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
     checks = verify(stats)
     errors = sum(

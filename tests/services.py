@@ -130,3 +130,26 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(30)
         except subprocess.TimeoutExpired:
             kill(process)
+
+
+def start_gunicorn(
+    env: dict, *, workers: int = 2, threads: int = 1
+) -> tuple[subprocess.Popen, str]:
+    """The production server as README "Deployment" runs it, on a free loopback port."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "cluster.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    if threads > 1:
+        command += ["--threads", str(threads), "--worker-class", "gthread"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    return server, f"http://127.0.0.1:{port}"

@@ -12,9 +12,9 @@ from django.conf import settings
 
 from tests.services import (
     ROOT,
-    free_port,
     require_services,
     service_env,
+    start_gunicorn,
     start_worker,
     stop,
     wait_for,
@@ -40,25 +40,7 @@ def test_gunicorn_whitenoise_worker_and_health_under_production_settings(tmp_pat
         env=env,
         check=True,
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "cluster.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    server, base = start_gunicorn(env)
     worker = start_worker(settings.CELERY_BROKER_URL, **production)
     try:
 
@@ -71,7 +53,7 @@ def test_gunicorn_whitenoise_worker_and_health_under_production_settings(tmp_pat
 
         plain = wait_for(serving, 60)
         assert plain.status_code == 301
-        assert plain.headers["Location"] == f"https://127.0.0.1:{port}/accounts/login/"
+        assert plain.headers["Location"] == base.replace("http://", "https://") + "/accounts/login/"
 
         page = requests.get(f"{base}/accounts/login/", headers=PROXIED, timeout=10)
         assert page.status_code == 200

@@ -1,7 +1,6 @@
 """A real Celery worker on the real Redis broker: a submitted and approved report leads to a
 recomputed snapshot and an opened alert, with nothing called by hand."""
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -12,18 +11,9 @@ from cluster.quarters import Quarter
 from enterprises.services.reports import report_save, reports_approve, reports_submit
 from targets.choices import Basis, ScopeKind
 from targets.models import Alert, AlertRule, ProgressSnapshot
+from tests.services import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
-
-
-def wait_for(check, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"not done within {seconds} s: {check.__doc__}")
 
 
 def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, enterprise_factory):
