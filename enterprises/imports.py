@@ -191,6 +191,7 @@ class PlannedRow:
     changes: dict = field(default_factory=dict)  # figure → (old, new)
     warnings: list[str] = field(default_factory=list)
     cumulative: dict = field(default_factory=dict)  # as written, in year-to-date mode
+    entered: dict = field(default_factory=dict)  # figure → the cell as the user wrote it
 
     @property
     def kind(self) -> str:
@@ -335,7 +336,8 @@ def _parse_rows(table: Table, unit: Unit, outcome: ImportOutcome):
                 )
             seen.setdefault(key, index)
         if len(outcome.errors) == errors_before:
-            parsed.append((index, uscc, quarter, figures))
+            entered = {f: "" if cells.get(f) is None else str(cells[f]) for f in figures}
+            parsed.append((index, uscc, quarter, figures, entered))
     return parsed
 
 
@@ -401,9 +403,9 @@ def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: s
     outcome = ImportOutcome()
     parsed = _parse_rows(_as_table(dataset), Unit(unit), outcome)
 
-    usccs = {uscc for _, uscc, _, _ in parsed}
+    usccs = {row[1] for row in parsed}
     firms = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=usccs)}
-    years = {quarter.year for _, _, quarter, _ in parsed}
+    years = {row[2].year for row in parsed}
     stored = {
         (r.enterprise_id, r.period): r
         for r in QuarterlyReport.objects.filter(
@@ -412,7 +414,7 @@ def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: s
         )
     }
     planned = []
-    for line, uscc, quarter, figures in parsed:
+    for line, uscc, quarter, figures, entered in parsed:
         firm = firms.get(uscc)
         if firm is None:
             outcome.errors.append(
@@ -424,7 +426,11 @@ def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: s
                 RowError(line, "uscc", uscc, _("The firm belongs to another district."))
             )
             continue
-        planned.append(PlannedRow(line, firm, quarter, figures, stored.get((firm.pk, quarter))))
+        planned.append(
+            PlannedRow(
+                line, firm, quarter, figures, stored.get((firm.pk, quarter)), entered=entered
+            )
+        )
     if mode == EntryMode.YEAR_TO_DATE:
         _convert_year_to_date(planned, stored, outcome)
 
@@ -468,7 +474,7 @@ def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: s
             ],
         )
         for figure, reason in mistakes.items():
-            outcome.errors.append(RowError(row.line, figure, str(row.figures[figure]), reason))
+            outcome.errors.append(RowError(row.line, figure, row.entered[figure], reason))
         jumps = jumps_between(
             row.figures,
             {f: getattr(previous, f) for f in FIGURES} if previous else None,

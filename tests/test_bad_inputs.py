@@ -150,7 +150,10 @@ def test_files_refused_row_by_row(client, officer_sip, corpus_firms, name):
     ]
     for error, (_line, _column, reason) in zip(errors, REFUSED_ROWS[name], strict=True):
         assert reason in error.reason
+
         assert escape(reason) in preview.content.decode()
+    if name == "unit-mistake.csv":  # the value shown is the cell as written, not yuan
+        assert errors[0].value == "12345000"
     # Confirming anyway writes nothing and keeps what was stored.
     assert "nothing was imported" in confirm.content.decode()
     assert stored_figures() == Q2
