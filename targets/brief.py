@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from cluster.formatting import percent, signed_percent, yuan_as_yi
 from cluster.quarters import Quarter
+from cluster.spreadsheets import safe_cell
 from enterprises.models import Designation, Enterprise, Listing
 
 from .charts import bars_svg, in_money_unit, money_unit, trend_svg
@@ -419,7 +420,8 @@ def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=No
     for cell in sheet[1]:
         cell.font, cell.fill = HEADER, HEADER_FILL
     for row in rows:
-        sheet.append(row)
+        # Firm names come from users: text that Excel would run as a formula is defused.
+        sheet.append([safe_cell(value) for value in row])
     for index, header in enumerate(headers, start=1):
         width = (widths or {}).get(index, max(12, min(len(str(header)) * 2 + 4, 60)))
         sheet.column_dimensions[get_column_letter(index)].width = width

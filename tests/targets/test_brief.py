@@ -115,3 +115,25 @@ def test_a_district_users_brief_is_their_district(client, officer_sip, populatio
     assert b"Beta Nano" not in workbook.content
     asked = client.get(reverse("targets:brief", args=["2025Q2"]), {"district": kunshan.pk})
     assert asked.status_code == 404
+
+
+def test_excel_workbook_defuses_formula_names(client, city_viewer, population):
+    """A firm name stored before the plain-text rule cannot run as a formula in Excel."""
+    from enterprises.models import Enterprise
+
+    payload = '=HYPERLINK("http://evil.example","x")'
+    Enterprise.objects.filter(pk=population["a"].pk).update(name_en=payload)
+    client.force_login(city_viewer)
+    response = client.get(
+        reverse("targets:brief-download", args=["2025Q2", "xlsx"]), {"lang": "en"}
+    )
+    workbook = load_workbook(io.BytesIO(response.content))
+    values = [
+        cell.value
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str)
+    ]
+    assert "'" + payload in values
+    assert not [value for value in values if value.startswith("=")]
