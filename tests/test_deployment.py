@@ -80,6 +80,9 @@ def test_gunicorn_whitenoise_worker_and_health_under_production_settings(tmp_pat
             return answer if answer.status_code == 200 else None
 
         health = wait_for(healthy, 90).json()
+        # A load balancer's plain-HTTP probe is answered, not redirected to HTTPS.
+        probe = requests.get(f"{base}/health/", allow_redirects=False, timeout=10)
+        assert probe.status_code == 200
         assert health["status"] == "ok"
         assert health["checks"]["database"]["ok"] and health["checks"]["broker"]["ok"]
         assert health["checks"]["workers"]["count"] >= 1
