@@ -201,16 +201,17 @@ def steward(base: str, token: str, stop, stats, seed) -> None:
 
 def verify(stats: Stats) -> dict:
     History = QuarterlyReport.history.model
-    stored = set(
-        History.objects.filter(year=2025, quarter=3).values_list(
-            "enterprise_id", "version", "output_value"
-        )
-    )
+    # Every saved state of the quarter's reports: (firm, version, output in yuan).
+    stored = {
+        (firm, version, int(output))
+        for firm, version, output in History.objects.filter(
+            year=2025, quarter=3, output_value__isnull=False
+        ).values_list("enterprise_id", "version", "output_value")
+    }
     missing = [
-        a
-        for a in stats.accepted
-        if (a[0], a[1], a[2] * 10_000)
-        not in {(e, v, int(o)) for e, v, o in stored if o is not None}
+        (firm, version, value)
+        for firm, version, value in stats.accepted
+        if (firm, version, value * 10_000) not in stored
     ]
     last = {}
     for firm, version, value in stats.accepted:
