@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from decimal import ROUND_HALF_UP, Decimal
 
 import tablib
@@ -181,6 +182,16 @@ class RowError:
         }
 
 
+class ParsedRow(NamedTuple):
+    """A row that passed the checks needing no database."""
+
+    line: int
+    uscc: str
+    quarter: Quarter
+    figures: dict
+    entered: dict  # figure → the cell as the user wrote it
+
+
 @dataclass
 class PlannedRow:
     line: int
@@ -337,7 +348,7 @@ def _parse_rows(table: Table, unit: Unit, outcome: ImportOutcome):
             seen.setdefault(key, index)
         if len(outcome.errors) == errors_before:
             entered = {f: "" if cells.get(f) is None else str(cells[f]) for f in figures}
-            parsed.append((index, uscc, quarter, figures, entered))
+            parsed.append(ParsedRow(index, uscc, quarter, figures, entered))
     return parsed
 
 
@@ -403,9 +414,9 @@ def reports_import(*, actor, dataset: Table | tablib.Dataset, unit: str, mode: s
     outcome = ImportOutcome()
     parsed = _parse_rows(_as_table(dataset), Unit(unit), outcome)
 
-    usccs = {row[1] for row in parsed}
+    usccs = {row.uscc for row in parsed}
     firms = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=usccs)}
-    years = {row[2].year for row in parsed}
+    years = {row.quarter.year for row in parsed}
     stored = {
         (r.enterprise_id, r.period): r
         for r in QuarterlyReport.objects.filter(
