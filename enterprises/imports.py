@@ -16,8 +16,8 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 import tablib
 from django.conf import settings
