@@ -103,12 +103,17 @@ def log_refused(user, model, lookup) -> None:
     )
 
 
-def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
-    """The object if `user` may see it; 404 otherwise, and an attempt on an object that exists
-    outside the user's scope is logged as refused access."""
+def get_or_refuse(visible, everything, user, **lookup):
+    """The object from `visible` (what `user` may see); 404 otherwise, and an attempt on an
+    object that exists in `everything` but outside the user's scope is logged as refused."""
     try:
-        return queryset.visible_to(user).get(**lookup)
-    except queryset.model.DoesNotExist:
-        if queryset.filter(**lookup).exists():
-            log_refused(user, queryset.model, lookup)
+        return visible.get(**lookup)
+    except visible.model.DoesNotExist:
+        if everything.filter(**lookup).exists():
+            log_refused(user, everything.model, lookup)
         raise Http404 from None
+
+
+def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
+    """get_or_refuse for the register's scoped querysets."""
+    return get_or_refuse(queryset.visible_to(user), queryset, user, **lookup)

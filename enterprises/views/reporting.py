@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cluster.access import get_visible_or_404, log_refused, scope_of
+from cluster.access import get_or_refuse, get_visible_or_404, scope_of
 from cluster.models import District
 from cluster.numbers import parse_decimal
 from cluster.quarters import Quarter
@@ -52,12 +52,7 @@ def _quarter(text: str) -> Quarter:
 
 
 def _district(user, district_id: int):
-    district = visible_districts(user).filter(pk=district_id).first()
-    if district is None:
-        if District.objects.filter(pk=district_id).exists():
-            log_refused(user, District, {"pk": district_id})
-        raise Http404
-    return district
+    return get_or_refuse(visible_districts(user), District.objects.all(), user, pk=district_id)
 
 
 def completeness_page(request):

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from cluster.access import log_refused, scope_of
+from cluster.access import get_or_refuse, scope_of
 from cluster.models import District
 
 from ..choices import AlertKind, AlertState, Severity
@@ -113,11 +113,9 @@ def _snooze_date(text: str):
 def alert_act(request, pk: int, action: str):
     """Acknowledge, snooze or resolve one alert; htmx swaps the alert's row in place."""
     act = ACTIONS.get(action)
-    alert = _alerts(request.user).filter(pk=pk).first()
-    if act is None or alert is None:
-        if act is not None and Alert.objects.filter(pk=pk).exists():
-            log_refused(request.user, Alert, {"pk": pk})
+    if act is None:
         raise Http404
+    alert = get_or_refuse(_alerts(request.user), Alert.objects.all(), request.user, pk=pk)
     errors, status = [], 200
     try:
         act(request.user, alert, request.POST)
