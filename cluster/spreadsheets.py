@@ -16,6 +16,7 @@ Normalised (README, "Import: what is normalised"):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -154,13 +155,10 @@ def _xlsx_rows(content: bytes) -> list[list]:
 
 def decode_text(content: bytes) -> str:
     """UTF-8 (BOM or not), UTF-16 with BOM, else GB18030 (a superset of GBK and GB2312)."""
-    if b"\x00" in content[:4096] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in content[:4096] and not utf16:
         raise SheetError(_("This is not a text (CSV) file."))
-    for encoding in (
-        ("utf-8-sig", "utf-16")
-        if content.startswith((b"\xff\xfe", b"\xfe\xff"))
-        else ("utf-8-sig", "gb18030")
-    ):
+    for encoding in ("utf-8-sig", "utf-16" if utf16 else "gb18030"):
         try:
             return content.decode(encoding)
         except UnicodeDecodeError:
