@@ -34,7 +34,7 @@ from enterprises.models import (
 )
 from targets.choices import Basis
 from targets.models import Metric, ProgressSnapshot, Target
-from targets.services.metrics import Figures
+from targets.selectors.metrics import Figures
 from targets.services.progress import progress_recompute
 
 from .measure import latency, median_seconds, peak_python_memory, queries

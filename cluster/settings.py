@@ -159,7 +159,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "targets:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that
@@ -252,8 +252,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cluster.api_access.ScopePermission"],
-    "DEFAULT_PAGINATION_CLASS": "cluster.api_access.Pagination",
+    "DEFAULT_PERMISSION_CLASSES": ["cluster.api.access.ScopePermission"],
+    "DEFAULT_PAGINATION_CLASS": "cluster.api.access.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -261,7 +261,7 @@ REST_FRAMEWORK = {
     # Per user (so per token); anonymous callers get 401 anyway.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "5000/hour")},
-    "EXCEPTION_HANDLER": "cluster.api.exception_handler",
+    "EXCEPTION_HANDLER": "cluster.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -1,3 +1,6 @@
+"""The project's URLs. The frame names the apps' URL modules by dotted path only, so
+`cluster` imports neither app (STYLE: cluster <- enterprises <- targets)."""
+
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
@@ -5,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from cluster.health import health
-from targets.views import dashboard
 
 admin.site.site_header = _("Nano New-Materials Cluster Monitor")
 admin.site.site_title = _("Cluster Monitor")
@@ -16,9 +18,10 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
-    path("api/", include("cluster.api_urls")),
-    path("", dashboard.home, name="home"),
-    # The monitor's pages first: its enterprise profile answers /enterprises/<pk>/.
+    path("api/", include("cluster.api.urls")),
+    path("api/", include("enterprises.api.urls")),
+    path("api/", include("targets.api.urls")),
+    # The monitor's pages first: its home page and its enterprise profile (/enterprises/<pk>/).
     path("", include("targets.urls")),
     path("", include("enterprises.urls")),
 ]

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from cluster.formatting import BILLION, YI
 
-from .dashboard import Board, Contribution
+from .selectors.dashboard import Board, Contribution
 
 COLOURS = {
     "actual": "#21507a",

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.choices import DesignationType
+
 
 class Status(models.TextChoices):
     ACHIEVED = "achieved", _("achieved")
@@ -51,3 +53,13 @@ class AlertEvent(models.TextChoices):
     OPENED = "opened", _("opened")
     ESCALATED = "escalated", _("escalated")
     RESOLVED = "resolved", _("resolved")
+
+
+# Designations whose expiry the alert rule watches (firms drop out of counts unless renewed).
+WATCHED_DESIGNATIONS = (
+    DesignationType.GAZELLE,
+    DesignationType.GAZELLE_CULTIVATION,
+    DesignationType.UNICORN_CULTIVATION,
+    DesignationType.LITTLE_GIANT,
+    DesignationType.HIGH_TECH,
+)

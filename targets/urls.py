@@ -4,6 +4,7 @@ from .views import alerts, brief, dashboard, notifications, profile
 
 app_name = "targets"
 urlpatterns = [
+    path("", dashboard.home, name="home"),
     path("dashboard/", dashboard.city_dashboard, name="dashboard"),
     path("dashboard/districts/<int:pk>/", dashboard.district_page, name="district"),
     path("dashboard/sectors/<int:pk>/", dashboard.sector_page, name="sector"),

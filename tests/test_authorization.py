@@ -69,7 +69,7 @@ EXPECTED = {
     "alert-acknowledge": (401, 405, 405, 405, 405),
     "alert-resolve": (401, 405, 405, 405, 405),
     "alert-snooze": (401, 405, 405, 405, 405),
-    "home": (LOGIN, 302, 302, 302, 302),
+    "targets:home": (LOGIN, 302, 302, 302, 302),
     "targets:dashboard": (LOGIN, 302, 302, 200, 200),
     "targets:district": (LOGIN, 200, 404, 200, 200),
     "targets:sector": (LOGIN, 404, 404, 200, 200),

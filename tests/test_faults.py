@@ -89,7 +89,7 @@ def test_redis_down_pages_and_imports_work_and_progress_catches_up(
         assert PendingJob.objects.count() >= 2  # the submission's and the approval's
 
         client.force_login(officer_sip)
-        dashboard = client.get(reverse("home"), follow=True)
+        dashboard = client.get(reverse("targets:home"), follow=True)
         assert dashboard.status_code == 200
         assert "苏州工业园区" in dashboard.content.decode()
         upload = client.post(

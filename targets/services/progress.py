@@ -16,7 +16,7 @@ from enterprises.models import QuarterlyReport
 
 from ..choices import Basis, ScopeKind, Status
 from ..models import Metric, ProgressSnapshot, Target, TargetMilestone
-from .metrics import Evaluation, Figures, evaluate
+from ..selectors.metrics import Evaluation, Figures, evaluate
 
 ZERO = Decimal(0)
 

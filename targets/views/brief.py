@@ -9,9 +9,10 @@ from cluster.access import log_refused, scope_of
 from cluster.models import District
 from cluster.quarters import Quarter
 
-from ..brief import Brief, brief_pdf, brief_workbook
 from ..choices import ScopeKind
-from ..dashboard import BoardScope, resolve_as_of, snapshot_quarters
+from ..exports import brief_pdf, brief_workbook
+from ..selectors.brief import Brief
+from ..selectors.dashboard import BoardScope, resolve_as_of, snapshot_quarters
 
 FORMATS = {
     "pdf": "application/pdf",

@@ -1,6 +1,6 @@
 """The target dashboard: the city page, a district's page and a focus direction's page.
 
-All three are the same board for a different scope (targets.dashboard.Board). A district
+All three are the same board for a different scope (targets.selectors.dashboard.Board). A district
 user's home is their district's page; the city dashboard is for city-wide users.
 """
 
@@ -13,7 +13,7 @@ from cluster.models import District, Sector
 
 from .. import charts
 from ..choices import Basis, ScopeKind
-from ..dashboard import (
+from ..selectors.dashboard import (
     FIRM_ORDERINGS,
     Board,
     BoardScope,

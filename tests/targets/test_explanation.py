@@ -6,7 +6,7 @@ import pytest
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType
 from targets.models import Target
-from targets.selectors import gap_explanation
+from targets.selectors.explanation import gap_explanation
 from targets.services.progress import progress_recompute
 
 from .conftest import YI

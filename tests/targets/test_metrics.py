@@ -11,7 +11,7 @@ from enterprises.choices import DesignationType, ListingVenue
 from enterprises.models import QuarterlyReport, ResearchProject
 from targets.choices import Basis
 from targets.models import Target
-from targets.services.metrics import Figures, evaluate
+from targets.selectors.metrics import Figures, evaluate
 
 from .conftest import YI
 

@@ -1,9 +1,9 @@
-"""Permission and pagination of the API, apart from cluster.api: DRF reads these settings
-while its views module loads, so they must not import it."""
+"""Permission and pagination of the API, apart from the other modules of cluster.api: DRF
+reads these settings while its views module loads, so this module must not import them."""
 
 from rest_framework import pagination, permissions
 
-from .access import scope_of
+from ..access import scope_of
 
 
 class ScopePermission(permissions.BasePermission):

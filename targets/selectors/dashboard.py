@@ -42,10 +42,10 @@ from enterprises.choices import DesignationType, MilestoneKind
 from enterprises.models import Designation, Listing, Milestone
 from enterprises.selectors import CompletenessCell, completeness
 
-from .choices import Basis, ScopeKind, Severity, Status
-from .models import Alert, Metric, ProgressSnapshot, Target
-from .selectors import FirmLine, threshold_pipeline
-from .services.metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
+from ..choices import Basis, ScopeKind, Severity, Status
+from ..models import Alert, Metric, ProgressSnapshot, Target
+from .explanation import FirmLine, threshold_pipeline
+from .metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8

@@ -1,9 +1,8 @@
-"""REST API of the targets engine: targets, progress snapshots (current or as of a vintage),
-gap explanation and alerts with their lifecycle."""
+"""Views of the targets engine's API: targets (with the gap explanation), progress snapshots
+(current or as of a vintage), alerts with their lifecycle."""
 
 from __future__ import annotations
 
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -16,158 +15,21 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cluster.access import scope_of
-from cluster.api import ERRORS, FilterSet
+from cluster.api.errors import ERRORS
 from cluster.quarters import Quarter
 
-from .choices import Basis
-from .dashboard import newest_at
-from .models import Alert, ProgressSnapshot, Target
-from .selectors import gap_explanation
-from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
-
-
-class TargetSerializer(serializers.ModelSerializer):
-    metric = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    metric_kind = serializers.CharField(source="metric.kind", read_only=True)
-    counting_rule = serializers.CharField(source="metric.description", read_only=True)
-    district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Target
-        fields = [
-            "id",
-            "key",
-            "name_zh",
-            "name_en",
-            "metric",
-            "metric_kind",
-            "counting_rule",
-            "comparison",
-            "target_value",
-            "unit",
-            "deadline",
-            "baseline_year",
-            "baseline_value",
-            "district",
-            "sector",
-            "source",
-            "at_risk_ratio",
-        ]
-
-
-class SnapshotSerializer(serializers.ModelSerializer):
-    target = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    period = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ProgressSnapshot
-        fields = [
-            "id",
-            "target",
-            "scope_kind",
-            "district",
-            "sector",
-            "period",
-            "year",
-            "quarter",
-            "basis",
-            "vintage",
-            "actual",
-            "share_of_target",
-            "milestone_expected",
-            "projection",
-            "run_rate_needed",
-            "status",
-            "basis_note",
-            "computed_at",
-        ]
-
-    def get_period(self, obj) -> str:
-        return f"{obj.year}Q{obj.quarter}"
-
-
-class AlertSerializer(serializers.ModelSerializer):
-    rule = serializers.SlugRelatedField(slug_field="kind", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    target = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
-    enterprise_uscc = serializers.CharField(
-        source="enterprise.uscc", read_only=True, default=None, allow_null=True
-    )
-    message = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = Alert
-        fields = [
-            "id",
-            "rule",
-            "severity",
-            "state",
-            "owner",
-            "target",
-            "enterprise",
-            "enterprise_uscc",
-            "designation",
-            "district",
-            "numbers",
-            "message",
-            "message_zh",
-            "message_en",
-            "opened_at",
-            "last_seen_at",
-            "escalated_at",
-            "acknowledged_at",
-            "comment",
-            "snoozed_until",
-            "resolved_at",
-            "resolved_automatically",
-        ]
-
-
-class SnapshotFilterSet(FilterSet):
-    target = filters.CharFilter(field_name="target__key")
-    district = filters.CharFilter(field_name="district__code")
-    sector = filters.CharFilter(field_name="sector__code")
-    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
-    vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
-    as_of = filters.IsoDateTimeFilter(
-        method="read_elsewhere",
-        label="the newest vintage not after this moment (default: the newest)",
-    )
-
-    class Meta:
-        model = ProgressSnapshot
-        fields = ["scope_kind", "year", "quarter", "basis", "status"]
-
-    def in_period(self, queryset, name, value):
-        try:
-            quarter = Quarter.parse(value)
-        except ValueError:
-            return queryset.none()
-        return queryset.filter(year=quarter.year, quarter=quarter.quarter)
-
-    def at_vintage(self, queryset, name, value):
-        return queryset.filter(vintage=value)
-
-    @property
-    def qs(self):
-        queryset = super().qs
-        if self.form.cleaned_data.get("vintage"):
-            return queryset
-        # One row per target, scope, quarter and basis: the newest vintage (as of a moment).
-        return newest_at(queryset, self.form.cleaned_data.get("as_of"))
-
-
-class AlertFilterSet(FilterSet):
-    rule = filters.CharFilter(field_name="rule__kind")
-    owner = filters.CharFilter(field_name="owner__code", label="owner district code")
-    city_level = filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
-
-    class Meta:
-        model = Alert
-        fields = ["state", "severity"]
+from ..choices import Basis
+from ..models import Alert, ProgressSnapshot, Target
+from ..selectors.explanation import gap_explanation
+from ..services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+from .filtersets import AlertFilterSet, SnapshotFilterSet
+from .serializers import (
+    AlertSerializer,
+    CommentSerializer,
+    SnapshotSerializer,
+    SnoozeSerializer,
+    TargetSerializer,
+)
 
 
 @extend_schema_view(
@@ -292,18 +154,6 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class CommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class SnoozeSerializer(serializers.Serializer):
-    until = serializers.DateField()
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-COMMENT, SNOOZE = CommentSerializer, SnoozeSerializer
-
-
 def _body(serializer_class, request) -> dict:
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
@@ -338,7 +188,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Acknowledge with a comment / 确认",
-        request=COMMENT,
+        request=CommentSerializer,
         responses={200: AlertSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
@@ -347,7 +197,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Snooze until a date / 暂缓",
-        request=SNOOZE,
+        request=SnoozeSerializer,
         responses={200: AlertSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
@@ -355,7 +205,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._act(alert_snooze, SnoozeSerializer)
 
     @extend_schema(
-        summary="Resolve / 解除", request=COMMENT, responses={200: AlertSerializer, **ERRORS}
+        summary="Resolve / 解除",
+        request=CommentSerializer,
+        responses={200: AlertSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):

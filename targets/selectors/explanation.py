@@ -11,9 +11,9 @@ from django.db.models import Sum
 from cluster.quarters import Quarter
 from enterprises.models import Enterprise
 
-from .choices import Basis, ScopeKind
-from .models import Metric, ProgressSnapshot, Target
-from .services.metrics import Figures, Scope, Seasonality, counted_firms, evaluate, firm_totals
+from ..choices import Basis, ScopeKind
+from ..models import Metric, ProgressSnapshot, Target
+from .metrics import Figures, Scope, Seasonality, counted_firms, evaluate, firm_totals
 
 TOP_FIRMS = 10
 CITY = Scope()

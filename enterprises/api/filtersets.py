@@ -1,0 +1,89 @@
+"""Filters of the register's API (django-filter)."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_filters import rest_framework as filters
+
+from cluster.api.filters import FilterSet, IntegerFilter
+from cluster.quarters import Quarter
+
+from ..choices import DesignationType
+from ..models import (
+    Designation,
+    Enterprise,
+    Listing,
+    QuarterlyReport,
+    ResearchProject,
+)
+
+
+class EnterpriseFilterSet(FilterSet):
+    q = filters.CharFilter(method="search", label="name contains, or exact USCC")
+    district = filters.CharFilter(field_name="district__code", label="district code")
+    district_id = IntegerFilter(field_name="district_id")
+    sector = filters.CharFilter(method="in_sector", label="sector code (direction or material)")
+    designation = filters.ChoiceFilter(
+        choices=DesignationType.choices, method="holding", label="holds a valid designation"
+    )
+    designation_valid_on = filters.DateFilter(
+        method="read_elsewhere", label="date for designation (default today)"
+    )
+    listed = filters.BooleanFilter(method="is_listed", label="listed today")
+
+    class Meta:
+        model = Enterprise
+        fields = ["status", "size_class", "above_designated_size", "is_demo"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(uscc=value.upper())
+        )
+
+    def in_sector(self, queryset, name, value):
+        return queryset.filter(
+            Q(primary_sector__code=value) | Q(primary_sector__parent__code=value)
+        )
+
+    def holding(self, queryset, name, value):
+        day = self.form.cleaned_data.get("designation_valid_on") or timezone.localdate()
+        valid = Designation.objects.valid_on(day).filter(enterprise=OuterRef("pk"), type=value)
+        return queryset.filter(Exists(valid))
+
+    def is_listed(self, queryset, name, value):
+        listed = Exists(
+            Listing.objects.listed_on(timezone.localdate()).filter(enterprise=OuterRef("pk"))
+        )
+        return queryset.filter(listed) if value else queryset.exclude(listed)
+
+
+class ReportFilterSet(FilterSet):
+    q = filters.CharFilter(method="search", label="firm name contains, or exact USCC")
+    district = filters.CharFilter(field_name="enterprise__district__code", label="district code")
+    enterprise = IntegerFilter(field_name="enterprise_id")
+    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+
+    class Meta:
+        model = QuarterlyReport
+        fields = ["status", "year", "quarter"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(enterprise__name_zh__icontains=value) | Q(enterprise__uscc=value.upper())
+        )
+
+    def in_period(self, queryset, name, value):
+        try:
+            return queryset.for_quarter(Quarter.parse(value))
+        except ValueError:
+            return queryset.none()
+
+
+class ProjectFilterSet(FilterSet):
+    district = filters.CharFilter(field_name="district__code")
+    started_since = filters.DateFilter(field_name="started_on", lookup_expr="gte")
+
+    class Meta:
+        model = ResearchProject
+        fields = ["level", "is_major", "status"]

@@ -1,0 +1,224 @@
+"""Serializers of the register's API: enterprises with their designations, listings and
+milestones, quarterly reports, bulk rows, research projects."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from cluster.models import District
+from cluster.quarters import Quarter
+
+from ..models import (
+    FIGURES,
+    Designation,
+    Enterprise,
+    Listing,
+    Milestone,
+    QuarterlyReport,
+    ResearchProject,
+)
+from ..services.reports import (
+    EntryMode,
+    Unit,
+)
+
+
+class DesignationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Designation
+        fields = ["id", "type", "tier", "issuer", "certificate_no", "valid_from", "valid_to"]
+
+
+class ListingSerializer(serializers.ModelSerializer):
+    is_listing = serializers.BooleanField(read_only=True, help_text="False for a NEEQ quotation.")
+
+    class Meta:
+        model = Listing
+        fields = ["id", "venue", "ticker", "listed_on", "delisted_on", "is_listing"]
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = ["id", "kind", "occurred_on", "amount", "note"]
+
+
+class EnterpriseSerializer(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=District.objects.exclude(code=None),
+        help_text="GB/T 2260 (or statistical) code of the district.",
+    )
+    designations = DesignationSerializer(many=True, read_only=True)
+    listings = ListingSerializer(many=True, read_only=True)
+    milestones = MilestoneSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Enterprise
+        fields = [
+            "id",
+            "uscc",
+            "name_zh",
+            "name_en",
+            "district",
+            "park",
+            "primary_sector",
+            "sectors",
+            "founded_on",
+            "size_class",
+            "status",
+            "in_cluster_from",
+            "in_cluster_until",
+            "above_designated_size",
+            "is_demo",
+            "designations",
+            "listings",
+            "milestones",
+        ]
+        read_only_fields = ["is_demo"]
+
+    def validate(self, attrs):
+        instance = Enterprise(**{k: v for k, v in attrs.items() if k != "sectors"})
+        if self.instance:
+            for field in Enterprise._meta.concrete_fields:
+                if field.name not in attrs:
+                    setattr(instance, field.attname, getattr(self.instance, field.attname))
+            instance.pk = self.instance.pk
+        instance.clean()
+        return attrs
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    enterprise = serializers.PrimaryKeyRelatedField(queryset=Enterprise.objects.all())
+    uscc = serializers.CharField(source="enterprise.uscc", read_only=True)
+    period = serializers.CharField(
+        help_text="The quarter, e.g. 2025Q3.", max_length=6, min_length=6
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Required on update: the version you read. A newer one answers 409.",
+    )
+
+    class Meta:
+        model = QuarterlyReport
+        fields = [
+            "id",
+            "enterprise",
+            "uscc",
+            "period",
+            *FIGURES,
+            "statistical_scope",
+            "status",
+            "version",
+            "revision",
+            "return_reason",
+            "change_reason",
+            "anomaly_note",
+            "submitted_at",
+            "approved_at",
+            "returned_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "statistical_scope",
+            "status",
+            "revision",
+            "return_reason",
+            "submitted_at",
+            "approved_at",
+            "returned_at",
+            "updated_at",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["enterprise"].queryset = Enterprise.objects.visible_to(request.user)
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["period"] = str(instance.period)
+        return data
+
+    def validate_period(self, value):
+        try:
+            return Quarter.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ResearchProjectSerializer(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ResearchProject
+        fields = [
+            "id",
+            "title",
+            "lead_enterprise",
+            "lead_institution",
+            "partners",
+            "partner_institutions",
+            "district",
+            "level",
+            "is_major",
+            "funding",
+            "started_on",
+            "ends_on",
+            "status",
+        ]
+
+
+class BulkRowSerializer(serializers.Serializer):
+    uscc = serializers.CharField()
+    period = serializers.CharField()
+    output_value = serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, allow_null=True
+    )
+    operating_revenue = serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, allow_null=True
+    )
+    rd_spending = serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, allow_null=True
+    )
+    employees = serializers.IntegerField(required=False, allow_null=True)
+    invention_patents = serializers.IntegerField(required=False, allow_null=True)
+    high_value_patents = serializers.IntegerField(required=False, allow_null=True)
+
+
+class BulkSerializer(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=Unit.choices, default=Unit.YUAN)
+    mode = serializers.ChoiceField(choices=EntryMode.choices, default=EntryMode.QUARTERLY)
+    submit = serializers.BooleanField(
+        default=False, help_text="Submit the rows for review after saving them."
+    )
+    rows = BulkRowSerializer(many=True, allow_empty=False)
+
+    def validate_rows(self, rows):
+        if len(rows) > settings.IMPORT_MAX_ROWS:
+            raise serializers.ValidationError(
+                _("Send no more than %(limit)d rows per call; this one has %(count)d.")
+                % {"limit": settings.IMPORT_MAX_ROWS, "count": len(rows)}
+            )
+        return rows
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+REPORT_CONFLICT = inline_serializer(
+    "Conflict",
+    {
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "errors": serializers.DictField(),
+        "current": ReportSerializer(),
+    },
+)

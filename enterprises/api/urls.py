@@ -1,0 +1,12 @@
+"""Routes of the register's API, included under /api/ by the project's URLs."""
+
+from cluster.api.routers import Router
+
+from .views import EnterpriseViewSet, ReportViewSet, ResearchProjectViewSet
+
+router = Router()
+router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("quarterly-reports", ReportViewSet, basename="quarterly-report")
+router.register("research-projects", ResearchProjectViewSet, basename="research-project")
+
+urlpatterns = router.urls

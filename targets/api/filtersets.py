@@ -1,0 +1,55 @@
+"""Filters of the targets engine's API (django-filter)."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+
+from cluster.api.filters import FilterSet
+from cluster.quarters import Quarter
+
+from ..models import Alert, ProgressSnapshot
+from ..selectors.dashboard import newest_at
+
+
+class SnapshotFilterSet(FilterSet):
+    target = filters.CharFilter(field_name="target__key")
+    district = filters.CharFilter(field_name="district__code")
+    sector = filters.CharFilter(field_name="sector__code")
+    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
+    as_of = filters.IsoDateTimeFilter(
+        method="read_elsewhere",
+        label="the newest vintage not after this moment (default: the newest)",
+    )
+
+    class Meta:
+        model = ProgressSnapshot
+        fields = ["scope_kind", "year", "quarter", "basis", "status"]
+
+    def in_period(self, queryset, name, value):
+        try:
+            quarter = Quarter.parse(value)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(year=quarter.year, quarter=quarter.quarter)
+
+    def at_vintage(self, queryset, name, value):
+        return queryset.filter(vintage=value)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if self.form.cleaned_data.get("vintage"):
+            return queryset
+        # One row per target, scope, quarter and basis: the newest vintage (as of a moment).
+        return newest_at(queryset, self.form.cleaned_data.get("as_of"))
+
+
+class AlertFilterSet(FilterSet):
+    rule = filters.CharFilter(field_name="rule__kind")
+    owner = filters.CharFilter(field_name="owner__code", label="owner district code")
+    city_level = filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
+
+    class Meta:
+        model = Alert
+        fields = ["state", "severity"]

@@ -1,0 +1,291 @@
+"""The quarterly brief as files: an Excel workbook with the brief's tables, and the PDF (the
+print-ready page printed by WeasyPrint). The figures are the brief's (targets.selectors.brief)."""
+
+from __future__ import annotations
+
+import io
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from cluster.spreadsheets import safe_cell
+
+from .charts import in_money_unit, money_unit
+from .selectors.brief import Brief
+from .selectors.dashboard import Card
+
+# --- Excel -----------------------------------------------------------------------------------
+
+HEADER = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE5EE")
+MONEY_FORMAT = "#,##0.00"
+
+
+def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=None):
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font, cell.fill = HEADER, HEADER_FILL
+    for row in rows:
+        # Firm names come from users: text that Excel would run as a formula is defused.
+        sheet.append([safe_cell(value) for value in row])
+    for index, header in enumerate(headers, start=1):
+        width = (widths or {}).get(index, max(12, min(len(str(header)) * 2 + 4, 60)))
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _number(card: Card, value) -> float | None:
+    if value is None:
+        return None
+    return in_money_unit(value) if card.is_money else float(value)
+
+
+def brief_workbook(brief: Brief) -> bytes:
+    """The brief as an Excel workbook: the narrative, then one sheet per table; money in the
+    brief's unit (亿元 / ¥ bn) as numbers; every row ends with the page it comes from."""
+    unit = money_unit()[1]
+    source = _("Source page")
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = _("Brief")[:31]
+    summary.append(
+        [
+            _("Quarterly brief: %(scope)s, %(quarter)s")
+            % {"scope": brief.scope.name, "quarter": brief.quarter.label()}
+        ]
+    )
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.append(
+        [
+            _("Figures: %(basis)s, as known on %(vintage)s; generated %(now)s")
+            % {
+                "basis": brief.as_of.basis_label,
+                "vintage": timezone.localtime(brief.as_of.vintage).strftime("%Y-%m-%d %H:%M")
+                if brief.as_of.vintage
+                else "—",
+                "now": timezone.localtime(brief.generated_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        ]
+    )
+    summary.append([])
+    for heading, text, url in brief.narrative():
+        summary.append([heading])
+        summary.cell(summary.max_row, 1).font = HEADER
+        summary.append([text])
+        summary.cell(summary.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        summary.append([f"{source}: {url}"])
+        summary.append([])
+    summary.column_dimensions["A"].width = 120
+
+    _sheet(
+        workbook,
+        _("Targets"),
+        [
+            _("Target"),
+            _("Unit"),
+            _("Actual"),
+            _("Target value"),
+            _("Share reached"),
+            _("Milestone expected"),
+            _("Projection to the deadline"),
+            _("Status"),
+            _("Change since last quarter"),
+            _("Basis of the projection"),
+            source,
+        ],
+        [
+            [
+                c.target.name,
+                unit if c.is_money else c.target.get_unit_display(),
+                _number(c, c.actual),
+                _number(c, c.target.target_value),
+                None if c.share is None else float(c.share),
+                _number(c, c.snapshot.milestone_expected) if c.snapshot else None,
+                _number(c, c.snapshot.projection) if c.snapshot else None,
+                c.status_label,
+                _number(c, c.change),
+                c.basis_text,
+                brief.board_url,
+            ]
+            for c in brief.cards
+        ],
+        widths={1: 26, 10: 60, 11: 50},
+    )
+    targets_sheet = workbook[_("Targets")[:31]]
+    for row in targets_sheet.iter_rows(min_row=2):
+        row[4].number_format = "0.0%"
+        for cell in (row[2], row[3], row[5], row[6], row[8]):
+            cell.number_format = MONEY_FORMAT
+
+    districts = _sheet(
+        workbook,
+        _("Districts"),
+        [
+            _("District"),
+            _("Output year to date (%(unit)s)") % {"unit": unit},
+            _("Same period last year (%(unit)s)") % {"unit": unit},
+            _("Year on year, same firms (%)"),
+            _("Share"),
+            source,
+        ],
+        [
+            [
+                str(p.label),
+                in_money_unit(p.actual),
+                in_money_unit(p.year_ago),
+                None if p.year_on_year is None else float(round(p.year_on_year, 1)),
+                None if p.share is None else float(p.share),
+                brief.district_url(p),
+            ]
+            for p in brief.districts
+        ],
+        widths={1: 22, 6: 60},
+    )
+    for row in districts.iter_rows(min_row=2):
+        row[1].number_format = row[2].number_format = MONEY_FORMAT
+        row[4].number_format = "0.0%"
+    if brief.districts:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = _("Output year to date by district")
+        chart.y_axis.title = unit
+        data = Reference(
+            districts, min_col=2, max_col=3, min_row=1, max_row=len(brief.districts) + 1
+        )
+        names = Reference(districts, min_col=1, min_row=2, max_row=len(brief.districts) + 1)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(names)
+        chart.height, chart.width = 10, 18
+        districts.add_chart(chart, "H2")
+
+    _sheet(
+        workbook,
+        _("Focus directions"),
+        [
+            _("Focus direction"),
+            _("Output year to date (%(unit)s)") % {"unit": unit},
+            _("Share"),
+            _("Year on year, same firms (%)"),
+            source,
+        ],
+        [
+            [
+                str(p.label),
+                in_money_unit(p.actual),
+                None if p.share is None else float(p.share),
+                None if p.year_on_year is None else float(round(p.year_on_year, 1)),
+                brief.board_url,
+            ]
+            for p in brief.board.by_direction
+        ],
+        widths={1: 30, 5: 60},
+    )
+
+    threshold_rows = []
+    for crossing in brief.crossings:
+        for firm in crossing.entered:
+            threshold_rows.append(
+                [
+                    crossing.target.name,
+                    _("passed the threshold"),
+                    firm.name,
+                    str(firm.district),
+                    None,
+                    brief.firm_url(firm),
+                ]
+            )
+        for firm in crossing.left:
+            threshold_rows.append(
+                [
+                    crossing.target.name,
+                    _("dropped below"),
+                    firm.name,
+                    str(firm.district),
+                    None,
+                    brief.firm_url(firm),
+                ]
+            )
+    for target, lines in brief.board.threshold_pipelines:
+        for line in lines:
+            threshold_rows.append(
+                [
+                    target.name,
+                    _("gap to the threshold"),
+                    line.enterprise.name,
+                    str(line.enterprise.district),
+                    in_money_unit(line.gap),
+                    brief.firm_url(line.enterprise),
+                ]
+            )
+    _sheet(
+        workbook,
+        _("Thresholds"),
+        [
+            _("Target"),
+            _("Event"),
+            _("Firm"),
+            _("District"),
+            _("Gap (%(unit)s)") % {"unit": unit},
+            source,
+        ],
+        threshold_rows,
+        widths={1: 22, 3: 36, 6: 60},
+    )
+    _sheet(
+        workbook,
+        _("Designations and listings"),
+        [_("Kind"), _("Firm"), _("District"), _("Date"), source],
+        [
+            [
+                d.get_type_display(),
+                d.enterprise.name,
+                str(d.enterprise.district),
+                d.valid_from,
+                brief.firm_url(d.enterprise),
+            ]
+            for d in brief.new_designations
+        ]
+        + [
+            [
+                _("Listing: %(venue)s") % {"venue": listing.get_venue_display()},
+                listing.enterprise.name,
+                str(listing.enterprise.district),
+                listing.listed_on,
+                brief.firm_url(listing.enterprise),
+            ]
+            for listing in brief.new_listings
+        ],
+        widths={1: 30, 2: 36, 5: 60},
+    )
+    _sheet(
+        workbook,
+        _("Risks"),
+        [_("Severity"), _("Rule"), _("Alert"), _("Opened"), source],
+        [
+            [
+                a.get_severity_display(),
+                a.rule.name,
+                a.message,
+                timezone.localtime(a.opened_at).date(),
+                brief.alerts_url,
+            ]
+            for a in brief.risks
+        ],
+        widths={2: 26, 3: 80, 5: 50},
+    )
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def brief_pdf(html: str, base_url: str) -> bytes:
+    """The print-ready page as PDF (WeasyPrint; fonts from the system, Noto CJK for Chinese)."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=base_url).write_pdf()
