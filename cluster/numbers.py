@@ -34,7 +34,7 @@ class NumberError(ValueError):
 
     def __init__(self, text: str, reason: str | None = None) -> None:
         self.text = text
-        self.reason = reason or _("Not a number.")
+        self.reason = reason or _("Not a number; write it like 1,234.56.")
         super().__init__(self.reason)
 
 

@@ -356,6 +356,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cluster-monitor@localhost")
 # --- Domain settings --------------------------------------------------------------------
 # Quarterly reports are due this many days after the quarter ends (completeness, overdue).
 REPORT_DEADLINE_DAYS = env_int("REPORT_DEADLINE_DAYS", 15, minimum=0)
+# Four-eyes review: whoever entered or last changed a report's figures does not approve or
+# return it. Off only for a one-person office.
+REPORT_FOUR_EYES = env_bool("REPORT_FOUR_EYES", True)
 # A figure that moves more than this share against the previous quarter needs a note.
 REPORT_JUMP_THRESHOLD = env_int("REPORT_JUMP_THRESHOLD_PERCENT", 50, minimum=1) / 100
 # Where uploaded import files wait between preview and confirmation.

@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -9,18 +11,21 @@ from cluster.admin import ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
 from cluster.models import Sector
 
-from .choices import DesignationType
+from .choices import DesignationType, EntryMode
 from .models import (
+    FIGURES,
     Designation,
     Enterprise,
     Listing,
     Milestone,
     QuarterlyReport,
+    ReportingPolicy,
     ReportRevision,
     ResearchProject,
 )
 from .resources import EnterpriseResource
-from .services.reports import EDITABLE, WORKFLOW_FIELDS
+from .services.report_entry import ReportConflict, report_save
+from .services.reports import WORKFLOW_FIELDS
 
 
 class DirectionFilter(admin.SimpleListFilter):
@@ -216,12 +221,83 @@ class MilestoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return yuan_as_wan(obj.amount) if obj.amount is not None else ""
 
 
+# The workflow's fields, shown read-only (the version travels as the form's hidden field).
+WORKFLOW_SHOWN = tuple(name for name in WORKFLOW_FIELDS if name != "version")
+
+
+class QuarterlyReportAdminForm(forms.ModelForm):
+    """The admin's door to report figures: the figures as written (in yuan) go through the
+    report pipeline like every other door's, with the version the form was loaded with.
+
+    The admin's change view runs in one transaction; the form saves through the pipeline while
+    it validates, so that the pipeline's errors land on the form's fields and nothing but the
+    pipeline writes a report."""
+
+    period = forms.CharField(label=_("quarter"), max_length=40, help_text=_("e.g. 2025Q3"))
+    mode = forms.ChoiceField(
+        label=_("values are"), choices=EntryMode.choices, initial=EntryMode.QUARTERLY
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = QuarterlyReport
+        fields = ["enterprise", "anomaly_note", "change_reason"]
+
+    request = None  # set by QuarterlyReportAdmin.get_form: the user whose figures these are
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for figure in FIGURES:
+            self.fields[figure] = forms.CharField(
+                label=QuarterlyReport._meta.get_field(figure).verbose_name,
+                required=False,
+                max_length=60,
+            )
+            value = getattr(self.instance, figure)
+            if value is not None:
+                self.initial[figure] = value
+        self.order_fields(["enterprise", "period", "mode", *FIGURES])
+        if self.instance.pk:
+            self.fields["enterprise"].disabled = True
+            self.fields["period"].disabled = True
+            self.initial["period"] = str(self.instance.period)
+            self.initial["version"] = self.instance.version
+
+    def _post_clean(self):
+        """Instead of the model's own validation: the pipeline, which also writes."""
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.instance = report_save(
+                actor=self.request.user,
+                enterprise=data["enterprise"],
+                quarter=self.instance.period if self.instance.pk else None,
+                period=None if self.instance.pk else data["period"],
+                values={figure: data[figure] for figure in FIGURES},
+                version=data.get("version"),
+                mode=data["mode"],
+                anomaly_note=data.get("anomaly_note") or "",
+                change_reason=data.get("change_reason") or "",
+                source="admin",
+            )
+        except ReportConflict as conflict:
+            if self.instance.pk:
+                self.add_error(None, str(conflict))
+            else:
+                self.add_error(None, _("This firm already has a report for this quarter."))
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+
+
 @admin.register(QuarterlyReport)
 class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    """Figures of draft and returned reports can be corrected here; the workflow itself
-    (submit, approve, return, revise) runs through the reporting pages and their services,
-    so that approvals always leave their revision."""
+    """Figures are entered and corrected through the report pipeline (the form above), like
+    on the worksheet; the workflow itself (submit, approve, return) runs through the reporting
+    pages and their services, so that approvals always leave their revision."""
 
+    form = QuarterlyReportAdminForm
     list_display = (
         "enterprise",
         "period_display",
@@ -235,15 +311,23 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("enterprise",)
     search_fields = ("enterprise__name_zh", "=enterprise__uscc")
     autocomplete_fields = ("enterprise",)
-    readonly_fields = (*WORKFLOW_FIELDS, "change_reason")
+    readonly_fields = WORKFLOW_SHOWN
+    fieldsets = (
+        (None, {"fields": ("enterprise", "period", "mode", "version")}),
+        (_("Figures (yuan and units)"), {"fields": FIGURES}),
+        (_("Notes"), {"fields": ("anomaly_note", "change_reason")}),
+        (_("Workflow"), {"fields": WORKFLOW_SHOWN}),
+    )
 
-    def _can_edit(self, request, obj=None) -> bool:
-        return super()._can_edit(request, obj) and (obj is None or obj.status in EDITABLE)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
 
     def save_model(self, request, obj, form, change):
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
+        """Saved by the form through the report pipeline."""
+
+    def save_related(self, request, form, formsets, change):
+        """A report has no related rows of its own to save here."""
 
     @admin.display(description=_("quarter"), ordering="year")
     def period_display(self, obj):
@@ -292,3 +376,16 @@ class ReportRevisionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("output value"), ordering="output_value")
     def output_display(self, obj):
         return yuan_as_wan(obj.output_value)
+
+
+@admin.register(ReportingPolicy)
+class ReportingPolicyAdmin(SimpleHistoryAdmin):
+    """The one row of the steward's reporting rules (enterprises.periods applies them)."""
+
+    list_display = ("__str__", "first_year", "current_quarter_drafts")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +73,29 @@ class ReportStatus(models.TextChoices):
     SUBMITTED = "submitted", _("submitted")
     APPROVED = "approved", _("approved")
     RETURNED = "returned", _("returned")
+
+    @classmethod
+    def editable(cls) -> tuple[str, ...]:
+        """Statuses in which the district changes figures freely (an approved report changes
+        only with a reason; a submitted one waits for review)."""
+        return (cls.DRAFT, cls.RETURNED)
+
+
+class EntryMode(models.TextChoices):
+    QUARTERLY = "quarterly", _("quarterly values")
+    YEAR_TO_DATE = "ytd", _("year-to-date (cumulative) values")
+
+
+class Unit(models.TextChoices):
+    """The unit money figures are written in (an import file, the bulk API, the worksheet)."""
+
+    YUAN = "yuan", _("yuan")
+    WAN = "wan", _("ten-thousand yuan (万元)")
+    YI = "yi", _("hundred-million yuan (亿元)")
+
+    @property
+    def factor(self) -> Decimal:
+        return {"yuan": Decimal(1), "wan": Decimal(10_000), "yi": Decimal(100_000_000)}[self]
 
 
 class ProjectLevel(models.TextChoices):

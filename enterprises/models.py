@@ -1,11 +1,13 @@
 """The firm register: enterprises, their designations, listings, milestones, quarterly
 reports and the research projects that count toward the plan's 重大科研项目 target."""
 
+from __future__ import annotations
+
 import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.text import format_lazy
@@ -377,6 +379,25 @@ class QuarterlyReport(models.Model):
         related_name="+",
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # Who entered the report and who last changed its figures: neither may review it when
+    # four-eyes review is on (REPORT_FOUR_EYES). Empty for reports entered before they were
+    # recorded.
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    figures_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("figures last changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     returned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("returned by"),
@@ -555,7 +576,7 @@ class ReportRevision(models.Model):
         return f"{self.report} r{self.revision}"
 
     @classmethod
-    def of(cls, report: QuarterlyReport) -> "ReportRevision":
+    def of(cls, report: QuarterlyReport) -> ReportRevision:
         """The revision recording `report` as just approved (not saved)."""
         return cls(
             report=report,
@@ -631,3 +652,48 @@ class ResearchProject(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ReportingPolicy(models.Model):
+    """The steward's rules for which quarters are open for reporting (one row).
+
+    A quarter is reported once it has ended; the current quarter opens for drafts on its first
+    day only if the steward allows it, and is submitted after it ends. Nothing is reported for
+    a quarter before the register's first year. `enterprises.periods` applies these rules for
+    every door."""
+
+    singleton = models.PositiveSmallIntegerField(default=1, editable=False, unique=True)
+    first_year = models.PositiveSmallIntegerField(
+        _("first year of the register"),
+        validators=[MinValueValidator(MIN_YEAR), MaxValueValidator(MAX_YEAR)],
+        help_text=_("No report is accepted for a quarter before this year."),
+    )
+    current_quarter_drafts = models.BooleanField(
+        _("open the current quarter for drafts"),
+        default=False,
+        help_text=_(
+            "Districts may enter drafts for the quarter under way from its first day; they "
+            "submit once it has ended."
+        ),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("reporting policy")
+        verbose_name_plural = _("reporting policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=1), name="reporting_policy_one_row"),
+            models.CheckConstraint(
+                condition=Q(first_year__gte=MIN_YEAR, first_year__lte=MAX_YEAR),
+                name="reporting_policy_first_year_in_range",
+                violation_error_message=_("The year is out of range."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def current(cls) -> ReportingPolicy:
+        """The policy in force (a data migration creates the row)."""
+        return cls.objects.get(singleton=1)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from cluster.access import scope_of
 from cluster.models import District
 from cluster.quarters import Quarter, quarter_range
 
-from .choices import ReportStatus
+from .choices import EntryMode, ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
-from .services.reports import CUMULATIVE_FIGURES, EDITABLE, JUMP_FIGURES, EntryMode
-
-WAN = Decimal(10_000)
-CENT = Decimal("0.01")
+from .periods import deadline_of
+from .services.report_entry import CUMULATIVE_FIGURES, in_wan, jumps_between
+from .services.reports import EDITABLE, review_problem
 
 
 def in_cluster_during(quarter: Quarter, prefix: str = "") -> Q:
@@ -34,24 +32,6 @@ def in_cluster_during(quarter: Quarter, prefix: str = "") -> Q:
 
 def visible_districts(user) -> QuerySet[District]:
     return scope_of(user).filter(District.objects.all(), "pk")
-
-
-def latest_reporting_quarter(user, today: dt.date) -> Quarter:
-    """The newest quarter anyone in the user's scope has reported for, else the last
-    quarter that has ended."""
-    latest = (
-        QuarterlyReport.objects.visible_to(user)
-        .order_by("-year", "-quarter")
-        .values_list("year", "quarter")
-        .first()
-    )
-    if latest:
-        return Quarter(*latest)
-    return Quarter.from_date(today).previous()
-
-
-def deadline_of(quarter: Quarter) -> dt.date:
-    return quarter.end + dt.timedelta(days=settings.REPORT_DEADLINE_DAYS)
 
 
 # --- worksheet ----------------------------------------------------------------------------
@@ -70,15 +50,6 @@ def worksheet_enterprises(user, district: District, quarter: Quarter, search: st
             Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
         )
     return queryset
-
-
-def to_display(figure: str, value):
-    """Money in 万元 (two decimals), counts as they are."""
-    if value is None:
-        return None
-    if figure in MONEY_FIGURES:
-        return (Decimal(value) / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
-    return value
 
 
 def change(value, before) -> Decimal | None:
@@ -119,7 +90,9 @@ class Row:
     needs_reason: bool
     reviewable: bool
     flagged: bool
+    review_blocked: str = ""  # why this user may not review it (four-eyes), shown instead
     errors: list[str] = field(default_factory=list)
+    field_errors: dict[str, str] = field(default_factory=dict)  # not tied to a figure
     revising: bool = False
     note: str = ""
     reason: str = ""
@@ -145,9 +118,12 @@ def _cumulative(by_period: dict, figure: str, year: int, upto: int):
     return sum(values)
 
 
-def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str) -> list[Row]:
+def build_rows(
+    user, enterprises: list[Enterprise], quarter: Quarter, mode: str, *, open_for_entry: bool = True
+) -> list[Row]:
     """One row per firm with this quarter's figures and, beside them, the previous quarter,
-    the same quarter last year and the changes, from one query over two years of reports."""
+    the same quarter last year and the changes, from one query over two years of reports.
+    Outside the reporting window (`open_for_entry` False) nothing is offered for entry."""
     scope = scope_of(user)
     reports = QuarterlyReport.objects.filter(
         enterprise__in=[e.pk for e in enterprises], year__in=[quarter.year - 1, quarter.year]
@@ -155,19 +131,31 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
     by_firm: dict[int, dict] = {}
     for report in reports:
         by_firm.setdefault(report.enterprise_id, {})[(report.year, report.quarter)] = report
-    previous, last_year = quarter.previous(), quarter.same_quarter_last_year()
-    threshold = Decimal(str(settings.REPORT_JUMP_THRESHOLD * 100))
+    # By position, so that the first quarter the calendar knows (1990Q1) has no neighbours
+    # rather than an error.
+    previous = (quarter.year - (quarter.quarter == 1), (quarter.quarter - 2) % 4 + 1)
+    last_year = (quarter.year - 1, quarter.quarter)
     rows = []
     for enterprise in enterprises:
         periods = by_firm.get(enterprise.pk, {})
         report = periods.get((quarter.year, quarter.quarter))
+        if report is not None:
+            report.enterprise = enterprise  # known already: no query per row
+        before_report = periods.get(previous)
+        jumped = {
+            jump.figure
+            for jump in jumps_between(
+                report.figures() if report else {},
+                before_report.figures() if before_report else None,
+            )
+        }
         cells = []
         for figure in FIGURES:
             current = getattr(report, figure, None)
-            before = getattr(periods.get((previous.year, previous.quarter)), figure, None)
-            year_ago = getattr(periods.get((last_year.year, last_year.quarter)), figure, None)
+            before = getattr(before_report, figure, None)
+            year_ago = getattr(periods.get(last_year), figure, None)
             qoq = change(current, before)
-            flagged = figure in JUMP_FIGURES and qoq is not None and abs(qoq) > threshold
+            flagged = figure in jumped
             shown, shown_before, shown_year_ago = current, before, year_ago
             if mode == EntryMode.YEAR_TO_DATE and figure in CUMULATIVE_FIGURES:
                 # Beside cumulative values only the year-on-year change of the cumulative
@@ -179,22 +167,23 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
                     if quarter.quarter > 1
                     else None
                 )
-                shown_year_ago = _cumulative(periods, figure, last_year.year, quarter.quarter)
+                shown_year_ago = _cumulative(periods, figure, quarter.year - 1, quarter.quarter)
             cells.append(
                 Cell(
                     figure=figure,
                     label=str(FIGURE_LABELS[figure]),
                     is_money=figure in MONEY_FIGURES,
-                    value=to_display(figure, shown),
-                    previous=to_display(figure, shown_before),
-                    last_year=to_display(figure, shown_year_ago),
+                    value=in_wan(figure, shown),
+                    previous=in_wan(figure, shown_before),
+                    last_year=in_wan(figure, shown_year_ago),
                     qoq=qoq,
                     yoy=change(shown, shown_year_ago),
                     flagged=flagged,
                 )
             )
         status = report.status if report else ReportStatus.DRAFT
-        in_scope = scope.can_edit and scope.covers(enterprise.district_id)
+        in_scope = open_for_entry and scope.can_edit and scope.covers(enterprise.district_id)
+        reviewable = scope.can_approve and status == ReportStatus.SUBMITTED
         rows.append(
             Row(
                 enterprise=enterprise,
@@ -202,7 +191,8 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
                 cells=cells,
                 editable=in_scope and status in EDITABLE,
                 needs_reason=in_scope and status == ReportStatus.APPROVED,
-                reviewable=scope.can_approve and status == ReportStatus.SUBMITTED,
+                reviewable=reviewable,
+                review_blocked=(review_problem(user, report) or "") if reviewable else "",
                 flagged=any(c.flagged for c in cells),
                 note=report.anomaly_note if report else "",
             )

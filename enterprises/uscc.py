@@ -5,6 +5,9 @@ character: with weights 3^(i-1) mod 31 for positions 1-17, check = 31 - (Σ valu
 mod 31), where 31 maps to 0.
 """
 
+import re
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.db.models.lookups import Exact
@@ -23,6 +26,13 @@ def check_character(first17: str) -> str:
     """The check character that completes the first 17 characters of a code."""
     total = sum(_VALUES[char] * weight for char, weight in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
+
+
+def normalise_uscc(value) -> str:
+    """A code as typed: full-width characters, inner spaces and lower case are normalised;
+    the check character is still checked (uscc_problem)."""
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    return re.sub(r"\s+", "", text).upper()
 
 
 def uscc_problem(code: str) -> str | None:

@@ -154,11 +154,12 @@ def reference_data(transactional_db):
 
     if District.objects.exists():
         return
-    for module in (
-        "cluster.migrations.0002_reference_data",
-        "targets.migrations.0002_plan_targets",
-        "enterprises.migrations.0003_roles",
-        "targets.migrations.0004_alert_rules",
+    for module, function in (
+        ("cluster.migrations.0002_reference_data", "load"),
+        ("targets.migrations.0002_plan_targets", "load"),
+        ("enterprises.migrations.0003_roles", "create_roles"),
+        ("targets.migrations.0004_alert_rules", "load"),
+        ("enterprises.migrations.0005_reporting_policy_and_reviewers", "create_policy"),
+        ("enterprises.migrations.0005_reporting_policy_and_reviewers", "grant_policy"),
     ):
-        migration = importlib.import_module(module)
-        (getattr(migration, "load", None) or migration.create_roles)(apps, None)
+        getattr(importlib.import_module(module), function)(apps, None)

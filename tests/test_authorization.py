@@ -57,6 +57,7 @@ EXPECTED = {
     "quarterly-report-approve": (401, 405, 405, 405, 405),
     "quarterly-report-send-back": (401, 405, 405, 405, 405),
     "quarterly-report-submit": (401, 405, 405, 405, 405),
+    "reporting-window": (401, 200, 200, 200, 200),
     "research-project-list": (401, 200, 200, 200, 200),
     "research-project-detail": (401, 200, 404, 200, 200),
     "target-list": (401, 200, 200, 200, 200),

@@ -18,7 +18,8 @@ from cluster.jobs import dispatch_pending
 from cluster.models import District, PendingJob
 from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
-from enterprises.services.reports import report_save, reports_approve, reports_submit
+from enterprises.services.report_entry import report_save
+from enterprises.services.reports import reports_approve, reports_submit
 from targets.choices import Basis, ScopeKind
 from targets.models import ProgressSnapshot
 from tests.factories import valid_uscc
@@ -82,7 +83,7 @@ def test_redis_down_pages_and_imports_work_and_progress_catches_up(
             enterprise=firm,
             quarter=quarter,
             version=None,
-            figures={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
+            values={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
         )
         reports_submit(actor=officer_sip, district=sip_district, quarter=quarter)
         reports_approve(actor=city_steward, report_ids=[firm.reports.get().pk])

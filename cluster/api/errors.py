@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..access import log_refused
-from ..errors import StateConflict
+from ..errors import NotAllowed, StateConflict
 
 
 def _messages(detail):
@@ -57,6 +57,8 @@ def exception_handler(exc, context):
     {"code": "<machine code>", "message": "<translated text>", "errors": {...}}."""
     if isinstance(exc, StateConflict):
         exc = Conflict(" ".join(exc.messages))
+    elif isinstance(exc, NotAllowed):
+        exc = exceptions.PermissionDenied(" ".join(exc.messages))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

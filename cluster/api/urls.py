@@ -20,6 +20,7 @@ router = RootRouter(
         "targets": "target-list",
         "progress-snapshots": "progress-snapshot-list",
         "alerts": "alert-list",
+        "reporting-window": "reporting-window",
     }
 )
 router.register("districts", DistrictViewSet, basename="district")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import inline_serializer
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from cluster.models import District
-from cluster.quarters import Quarter
 
+from ..choices import EntryMode, Unit
 from ..models import (
     FIGURES,
+    MONEY_FIGURES,
     Designation,
     Enterprise,
     Listing,
@@ -20,10 +23,41 @@ from ..models import (
     QuarterlyReport,
     ResearchProject,
 )
-from ..services.reports import (
-    EntryMode,
-    Unit,
-)
+
+
+class _FigureField(serializers.Field):
+    """A figure as written, a number or a text ("1,234.5", "1234.5万元"): the report
+    pipeline (enterprises.services.report_entry) parses and bounds it, for every door alike."""
+
+    default_error_messages = {"invalid": gettext_lazy("Not a number.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool | list | dict):
+            self.fail("invalid")
+        return data
+
+
+@extend_schema_field(OpenApiTypes.DECIMAL)
+class MoneyField(_FigureField):
+    """Money in yuan (or in the call's unit for the bulk API)."""
+
+    def to_representation(self, value):
+        return f"{value:.2f}"
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class CountField(_FigureField):
+    def to_representation(self, value):
+        return int(value)
+
+
+def figure_fields() -> dict:
+    return {figure: (MoneyField if figure in MONEY_FIGURES else CountField)() for figure in FIGURES}
 
 
 class DesignationSerializer(serializers.ModelSerializer):
@@ -92,15 +126,35 @@ class EnterpriseSerializer(serializers.ModelSerializer):
 
 
 class ReportSerializer(serializers.ModelSerializer):
+    """A quarterly report. Writes pass the figures as written to the report pipeline, which
+    checks them exactly as the worksheet, the import and the admin do."""
+
     enterprise = serializers.PrimaryKeyRelatedField(queryset=Enterprise.objects.all())
     uscc = serializers.CharField(source="enterprise.uscc", read_only=True)
-    period = serializers.CharField(
-        help_text="The quarter, e.g. 2025Q3.", max_length=6, min_length=6
-    )
+    period = serializers.CharField(help_text="The quarter, e.g. 2025Q3.", max_length=40)
     version = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**31 - 1,
         help_text="Required on update: the version you read. A newer one answers 409.",
+    )
+    mode = serializers.ChoiceField(
+        choices=EntryMode.choices,
+        default=EntryMode.QUARTERLY,
+        write_only=True,
+        help_text="ytd: the figures are year-to-date (cumulative) values.",
+    )
+    anomaly_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Note confirming a change of more than the jump threshold (波动说明).",
+    )
+    change_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Reason for changing an approved report (修改原因).",
     )
 
     class Meta:
@@ -110,6 +164,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "enterprise",
             "uscc",
             "period",
+            "mode",
             *FIGURES,
             "statistical_scope",
             "status",
@@ -136,6 +191,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
+        fields.update(figure_fields())
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             fields["enterprise"].queryset = Enterprise.objects.visible_to(request.user)
@@ -145,12 +201,6 @@ class ReportSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["period"] = str(instance.period)
         return data
-
-    def validate_period(self, value):
-        try:
-            return Quarter.parse(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
 
 
 class ResearchProjectSerializer(serializers.ModelSerializer):
@@ -176,20 +226,15 @@ class ResearchProjectSerializer(serializers.ModelSerializer):
 
 
 class BulkRowSerializer(serializers.Serializer):
-    uscc = serializers.CharField()
-    period = serializers.CharField()
-    output_value = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False, allow_null=True
-    )
-    operating_revenue = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False, allow_null=True
-    )
-    rd_spending = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False, allow_null=True
-    )
-    employees = serializers.IntegerField(required=False, allow_null=True)
-    invention_patents = serializers.IntegerField(required=False, allow_null=True)
-    high_value_patents = serializers.IntegerField(required=False, allow_null=True)
+    """One row of a bulk call, as written: the report pipeline parses and checks it."""
+
+    uscc = serializers.CharField(max_length=100)
+    period = serializers.CharField(max_length=40, help_text="The quarter, e.g. 2025Q3.")
+    anomaly_note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    change_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def get_fields(self):
+        return {**super().get_fields(), **figure_fields()}
 
 
 class BulkSerializer(serializers.Serializer):

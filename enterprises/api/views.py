@@ -3,17 +3,19 @@ import; every queryset is scoped to the user's districts (another district's obj
 
 from __future__ import annotations
 
-import tablib
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
+from cluster import clock
 from cluster.api.errors import ERRORS, ErrorSerializer, conflict_response
+from cluster.quarters import Quarter
 
-from ..imports import REPORT_COLUMNS, reports_import
+from ..choices import EntryMode
 from ..models import (
     FIGURES,
     Designation,
@@ -23,14 +25,10 @@ from ..models import (
     QuarterlyReport,
     ResearchProject,
 )
+from ..periods import ReportingWindow
 from ..services.register import enterprise_save
-from ..services.reports import (
-    ReportConflict,
-    report_save,
-    reports_approve,
-    reports_return,
-    reports_submit,
-)
+from ..services.report_entry import FigureRow, ReportConflict, report_save, reports_enter
+from ..services.reports import reports_approve, reports_return, reports_submit
 from .filtersets import EnterpriseFilterSet, ProjectFilterSet, ReportFilterSet
 from .serializers import (
     REPORT_CONFLICT,
@@ -96,6 +94,13 @@ class EnterpriseViewSet(
         )
 
 
+def _quarter_or_none(text) -> Quarter | None:
+    try:
+        return Quarter.parse_spelling(text)
+    except ValueError:
+        return None
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Quarterly reports / 季度报表",
@@ -134,20 +139,30 @@ class ReportViewSet(
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        enterprise = data.get("enterprise", instance.enterprise if instance else None)
-        quarter = data.get("period", instance.period if instance else None)
-        if instance is not None and "version" not in data:
-            raise serializers.ValidationError({"version": _("Send the version you read.")})
-        figures = {f: data.get(f, getattr(instance, f) if instance else None) for f in FIGURES}
+        if instance is not None:
+            if "version" not in data:
+                raise serializers.ValidationError({"version": _("Send the version you read.")})
+            moved = {}
+            if "enterprise" in data and data["enterprise"] != instance.enterprise:
+                moved["enterprise"] = _("A report's firm cannot change; enter a new report.")
+            if "period" in data and _quarter_or_none(data["period"]) != instance.period:
+                moved["period"] = _("A report's quarter cannot change; enter a new report.")
+            if moved:
+                raise serializers.ValidationError(moved)
+        # A partial update carries only the figures it names; the others keep their values.
+        carried = [f for f in FIGURES if f in data] if partial else FIGURES
         try:
             report = report_save(
                 actor=request.user,
-                enterprise=enterprise,
-                quarter=quarter,
-                figures=figures,
+                enterprise=instance.enterprise if instance else data["enterprise"],
+                quarter=instance.period if instance else None,
+                period=None if instance else data["period"],
+                values={figure: data.get(figure) for figure in carried},
                 version=data.get("version") if instance else None,
+                mode=data.get("mode", EntryMode.QUARTERLY),
                 anomaly_note=data.get("anomaly_note", ""),
                 change_reason=data.get("change_reason", ""),
+                source="api",
             )
         except ReportConflict as conflict:
             return conflict_response(ReportSerializer(conflict.current).data, str(conflict))
@@ -228,47 +243,45 @@ class ReportViewSet(
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """The rows are checked as a whole by the import's service: any error, nothing is
-        written, and the errors come back per row. Sending the same rows again changes
-        nothing."""
+        """The rows are checked as a whole by the report pipeline, as an import file is: any
+        error (submission included), nothing is written, and the errors come back per row.
+        Sending the same rows again changes nothing."""
         payload = BulkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        dataset = tablib.Dataset(headers=list(REPORT_COLUMNS))
-        for row in data["rows"]:
-            dataset.append([row.get(key) for key in REPORT_COLUMNS])
-        outcome = reports_import(
+        outcome = reports_enter(
             actor=request.user,
-            dataset=dataset,
+            rows=[
+                FigureRow(
+                    {figure: row[figure] for figure in FIGURES if figure in row},
+                    ref=index,
+                    uscc=row["uscc"],
+                    period=row["period"],
+                    anomaly_note=row.get("anomaly_note", ""),
+                    change_reason=row.get("change_reason", ""),
+                )
+                for index, row in enumerate(data["rows"])
+            ],
             unit=data["unit"],
             mode=data["mode"],
-            dry_run=False,
+            submit=data["submit"],
+            source="api",
         )
         if outcome.errors:
-            errors = {}
+            errors: dict = {}
             for error in outcome.errors:
-                errors.setdefault(f"rows[{error.line - 2}]", {}).setdefault(
-                    error.column, []
-                ).append(error.reason)
+                errors.setdefault(f"rows[{error.line}]", {}).setdefault(error.column, []).append(
+                    error.reason
+                )
             return Response(
                 {
                     "code": "invalid",
-                    "message": _("The file has errors; nothing was imported."),
+                    "message": _("The rows have errors; nothing was written."),
                     "errors": errors,
                 },
                 status=400,
             )
-        submitted = 0
-        if data["submit"]:
-            groups: dict[tuple, list[int]] = {}
-            for row in outcome.rows:
-                groups.setdefault((row.enterprise.district, row.quarter), []).append(
-                    row.enterprise.pk
-                )
-            for (district, quarter), ids in groups.items():
-                submitted += reports_submit(
-                    actor=request.user, district=district, quarter=quarter, enterprise_ids=ids
-                )
+        submitted = outcome.submitted
         return Response({**outcome.totals, "submitted": submitted})
 
 
@@ -291,3 +304,39 @@ class ResearchProjectViewSet(viewsets.ReadOnlyModelViewSet):
             .prefetch_related("partners")
             .order_by("-started_on", "pk")
         )
+
+
+@extend_schema(
+    summary="Which quarters are open for reporting / 可填报季度",
+    responses={
+        200: inline_serializer(
+            "ReportingWindow",
+            {
+                "first": serializers.CharField(help_text="The register's first quarter."),
+                "last": serializers.CharField(help_text="The latest quarter open for entry."),
+                "being_reported": serializers.CharField(
+                    help_text="The quarter districts are reporting now (the latest ended)."
+                ),
+                "current_quarter_drafts": serializers.BooleanField(),
+                "deadline_days": serializers.IntegerField(),
+                "statement": serializers.CharField(help_text="The rule in words."),
+            },
+        ),
+        **ERRORS,
+    },
+)
+@api_view(["GET"])
+def reporting_window(request):
+    """The reporting window every door applies (enterprises.periods): a report for a quarter
+    outside it is refused with the reason."""
+    window = ReportingWindow.on(clock.today())
+    return Response(
+        {
+            "first": str(window.first),
+            "last": str(window.last),
+            "being_reported": str(window.being_reported),
+            "current_quarter_drafts": window.current_open,
+            "deadline_days": settings.REPORT_DEADLINE_DAYS,
+            "statement": window.statement(),
+        }
+    )

@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from cluster import clock
 from cluster.access import scope_of
 from cluster.spreadsheets import SheetError
 
+from ..choices import EntryMode, Unit
 from ..imports import (
     enterprise_template,
     file_format,
@@ -26,8 +28,8 @@ from ..imports import (
     report_template,
     reports_import,
 )
+from ..periods import ReportingWindow
 from ..resources import EnterpriseResource
-from ..services.reports import EntryMode, Unit
 
 
 class UploadForm(forms.Form):
@@ -128,7 +130,11 @@ def import_page(request):
             return redirect("reports:import-preview", token=token)
     else:
         form = UploadForm()
-    return render(request, "reports/import.html", {"form": form})
+    return render(
+        request,
+        "reports/import.html",
+        {"form": form, "window": ReportingWindow.on(clock.today())},
+    )
 
 
 def preview_page(request, token: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,37 +9,29 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cluster import clock
 from cluster.access import get_or_refuse, get_visible_or_404, scope_of
 from cluster.models import District
-from cluster.numbers import parse_decimal
 from cluster.quarters import Quarter
 
-from ..models import FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
+from ..choices import EntryMode, Unit
+from ..models import FIGURES, Enterprise, QuarterlyReport
+from ..periods import ReportingWindow, deadline_of
 from ..selectors import (
     build_rows,
     completeness,
-    deadline_of,
-    latest_reporting_quarter,
     outstanding_enterprises,
     quarters_until,
     visible_districts,
     worksheet_enterprises,
 )
-from ..services.reports import (
-    EntryMode,
-    ReportConflict,
-    report_save,
-    reports_approve,
-    reports_return,
-    reports_submit,
-)
+from ..services.report_entry import ReportConflict, report_save
+from ..services.reports import reports_approve, reports_return, reports_submit
 
 PAGE_SIZE = 50
-WAN = Decimal(10_000)
 
 
 def _quarter(text: str) -> Quarter:
@@ -56,12 +46,14 @@ def _district(user, district_id: int):
 
 
 def completeness_page(request):
-    today = timezone.localdate()
+    today = clock.today()
+    window = ReportingWindow.on(today)
     try:
         last = Quarter.parse(request.GET["until"]) if "until" in request.GET else None
     except ValueError:
         last = None
-    last = last or latest_reporting_quarter(request.user, today)
+    # By default the quarter now being reported, never the latest one someone typed into.
+    last = last or window.being_reported
     quarters = quarters_until(last, 4)
     return render(
         request,
@@ -75,6 +67,7 @@ def completeness_page(request):
             "earlier": last - 4,
             "later": last + 4,
             "today": today,
+            "window": window,
         },
     )
 
@@ -96,7 +89,11 @@ def worksheet_page(request, district_id: int, period: str):
         else worksheet_enterprises(request.user, district, quarter, search)
     )
     page = Paginator(enterprises, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = build_rows(request.user, list(page.object_list), quarter, mode)
+    window = ReportingWindow.on(clock.today())
+    closed = window.problem(quarter)
+    rows = build_rows(
+        request.user, list(page.object_list), quarter, mode, open_for_entry=closed is None
+    )
     scope = scope_of(request.user)
     return render(
         request,
@@ -111,9 +108,11 @@ def worksheet_page(request, district_id: int, period: str):
             "page": page,
             "rows": rows,
             "figures": rows[0].cells if rows else [],
-            "can_edit": scope.can_edit and scope.covers(district.pk),
+            "can_edit": closed is None and scope.can_edit and scope.covers(district.pk),
             "can_approve": scope.can_approve,
             "deadline": deadline_of(quarter),
+            "window": window,
+            "closed": closed,
             "section": "reports",
             "previous_quarter": quarter.previous(),
             "next_quarter": quarter.next(),
@@ -121,28 +120,12 @@ def worksheet_page(request, district_id: int, period: str):
     )
 
 
-def _parse_figures(post) -> tuple[dict, dict, dict]:
-    """Worksheet inputs (money in 万元) → figures in yuan; errors per figure."""
-    figures, entered, errors = {}, {}, {}
-    for figure in FIGURES:
-        text = post.get(figure, "")
-        entered[figure] = text
-        try:
-            value = parse_decimal(text)
-        except ValueError:
-            errors[figure] = _("Enter a number, e.g. 1,234.56.")
-            continue
-        if value is None:
-            figures[figure] = None
-        elif value < 0:
-            errors[figure] = _("Cannot be negative.")
-        elif figure in MONEY_FIGURES:
-            figures[figure] = (value * WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        elif value != value.to_integral_value():
-            errors[figure] = _("Enter a whole number.")
-        else:
-            figures[figure] = int(value)
-    return figures, entered, errors
+def _version(text: str | None) -> int | None:
+    """The version the row was loaded with (0 or empty: a new report)."""
+    try:
+        return int(text or 0) or None
+    except ValueError:
+        return None
 
 
 def _render_row(request, row, quarter, mode, *, status=200):
@@ -155,7 +138,8 @@ def _render_row(request, row, quarter, mode, *, status=200):
 
 
 def _fresh_row(request, enterprise, quarter, mode):
-    return build_rows(request.user, [enterprise], quarter, mode)[0]
+    closed = ReportingWindow.on(clock.today()).problem(quarter)
+    return build_rows(request.user, [enterprise], quarter, mode, open_for_entry=closed is None)[0]
 
 
 def row_page(request, district_id: int, period: str, enterprise_id: int):
@@ -174,37 +158,35 @@ def row_page(request, district_id: int, period: str, enterprise_id: int):
         row.revising = request.GET.get("revise") == "1"
         return _render_row(request, row, quarter, mode)
 
-    figures, entered, errors = _parse_figures(request.POST)
+    entered = {figure: request.POST.get(figure, "") for figure in FIGURES}
     note = request.POST.get("anomaly_note", "")
     reason = request.POST.get("change_reason", "")
-    status = 200
-    if not errors:
-        try:
-            version = int(request.POST.get("version") or 0) or None
-            report_save(
-                actor=request.user,
-                enterprise=enterprise,
-                quarter=quarter,
-                figures=figures,
-                version=version,
-                anomaly_note=note,
-                change_reason=reason,
-                mode=mode,
-            )
-        except ReportConflict as conflict:
-            row = _fresh_row(request, enterprise, quarter, mode)
-            row.errors = [str(conflict)] + [
-                f"{cell.label}: {cell.input_value or '—'}" for cell in row.cells
-            ]
-            return _render_row(request, row, quarter, mode, status=409)
-        except ValidationError as error:
-            errors = (
-                error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-            )
-            errors = {key: " ".join(value) for key, value in errors.items()}
-        except PermissionDenied:
-            raise Http404 from None
+    errors: dict[str, str] = {}
+    try:
+        report_save(
+            actor=request.user,
+            enterprise=enterprise,
+            quarter=quarter,
+            values=entered,
+            version=_version(request.POST.get("version")),
+            unit=Unit.WAN,
+            mode=mode,
+            anomaly_note=note,
+            change_reason=reason,
+            source="worksheet",
+        )
+    except ReportConflict as conflict:
+        row = _fresh_row(request, enterprise, quarter, mode)
+        row.errors = [str(conflict)] + [
+            f"{cell.label}: {cell.input_value or '—'}" for cell in row.cells
+        ]
+        return _render_row(request, row, quarter, mode, status=409)
+    except ValidationError as error:
+        errors = {key: " ".join(value) for key, value in error.message_dict.items()}
+    except PermissionDenied:
+        raise Http404 from None
     row = _fresh_row(request, enterprise, quarter, mode)
+    status = 200
     if errors:
         status = 422
         for cell in row.cells:
@@ -214,6 +196,7 @@ def row_page(request, district_id: int, period: str, enterprise_id: int):
         row.revising = True
         if "anomaly_note" in errors:
             row.flagged = True
+        row.field_errors = errors
         row.errors = list(errors.values())
     else:
         row.saved = True
@@ -234,7 +217,7 @@ def submit_page(request, district_id: int, period: str):
                 actor=request.user,
                 district=district,
                 quarter=quarter,
-                enterprise_ids=None if everything else [int(pk) for pk in selected],
+                enterprise_ids=None if everything else [int(pk) for pk in selected if pk.isdigit()],
             )
         except PermissionDenied:
             raise Http404 from None
@@ -254,7 +237,7 @@ def review_page(request, district_id: int, period: str):
     quarter = _quarter(period)
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
-    ids = [int(pk) for pk in request.POST.getlist("report")]
+    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
     action = request.POST.get("action")
     reason = request.POST.get("reason", "")
     mode = _mode(request)

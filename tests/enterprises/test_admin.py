@@ -83,13 +83,7 @@ def test_admin_refuses_a_duplicate_report(client, steward, report_factory):
     client.force_login(steward)
     response = client.post(
         reverse("admin:enterprises_quarterlyreport_add"),
-        {
-            "enterprise": report.enterprise.pk,
-            "year": 2025,
-            "quarter": 1,
-            "statistical_scope": "self_reported",
-            "status": "draft",
-        },
+        {"enterprise": report.enterprise.pk, "period": "2025Q1", "mode": "quarterly"},
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     form = response.context["adminform"].form
@@ -292,11 +286,9 @@ def test_enterprise_filters_by_valid_designation_and_listing(
 def report_form(enterprise, **overrides):
     data = {
         "enterprise": enterprise.pk,
-        "year": 2025,
-        "quarter": 3,
+        "period": "2025Q3",
+        "mode": "quarterly",
         "output_value": "1000.00",
-        "statistical_scope": "self_reported",
-        "status": "draft",
     }
     data.update(overrides)
     return data
@@ -305,18 +297,19 @@ def report_form(enterprise, **overrides):
 @pytest.mark.parametrize(
     ("overrides", "field", "zh", "en"),
     [
-        ({"quarter": 5}, None, "季度必须在1到4之间。", "The quarter must be between 1 and 4."),
         (
-            {"output_value": "-1"},
-            "output_value",
-            "确保该值大于或等于0。",
-            "Ensure this value is greater than or equal to 0.",
+            {"period": "2025Q5"},
+            "period",
+            "不是有效的季度，请写成 2025Q3、2025-Q3 或 2025年第三季度。",
+            "Not a quarter; write it like 2025Q3, 2025-Q3 or 2025年第三季度.",
         ),
+        ({"output_value": "-1"}, "output_value", "不能为负数。", "Cannot be negative."),
+        ({"rd_spending": "-0.01"}, "rd_spending", "不能为负数。", "Cannot be negative."),
         (
-            {"rd_spending": "-0.01"},
-            "rd_spending",
-            "确保该值大于或等于0。",
-            "Ensure this value is greater than or equal to 0.",
+            {"employees": "十二"},
+            "employees",
+            "不是数字，请写成 1,234.56 这样的格式。",
+            "Not a number; write it like 1,234.56.",
         ),
     ],
 )

@@ -175,9 +175,9 @@ def test_row_save_with_bad_input_answers_422_with_the_reasons(
     assert response.status_code == 422
     errors = {c.figure: c.error for c in response.context["row"].cells if c.error}
     assert errors == {
-        "output_value": "Enter a number, e.g. 1,234.56.",
+        "output_value": "Not a number; write it like 1,234.56.",
         "operating_revenue": "Cannot be negative.",
-        "employees": "Enter a whole number.",
+        "employees": "Must be a whole number.",
     }
     assert 'value="12a"' in response.content.decode()  # what was typed is kept
     assert not QuarterlyReport.objects.exists()

@@ -6,16 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
 from cluster.quarters import Quarter
-from enterprises.choices import ReportStatus
+from enterprises.choices import EntryMode, ReportStatus
 from enterprises.models import QuarterlyReport, ReportRevision
-from enterprises.services.reports import (
-    EntryMode,
-    ReportConflict,
-    report_save,
-    reports_approve,
-    reports_return,
-    reports_submit,
-)
+from enterprises.services.report_entry import ReportConflict, report_save
+from enterprises.services.reports import reports_approve, reports_return, reports_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +35,7 @@ def save(actor, enterprise, quarter=Q3, version=None, **kwargs):
         actor=actor,
         enterprise=enterprise,
         quarter=quarter,
-        figures=values,
+        values=values,
         version=version,
         **kwargs,
     )
@@ -92,8 +86,7 @@ def test_jump_beyond_threshold_needs_a_note(officer_sip, enterprise_factory):
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         save(officer_sip, firm, values=figures(output="1600000", revenue="900000"))
     assert caught.value.message_dict["anomaly_note"] == [
-        "output value (yuan) changed by more than 50% against the previous quarter: "
-        "confirm with a note."
+        "output value changed by more than 50% against the previous quarter: confirm with a note."
     ]
     report = save(
         officer_sip,
@@ -142,7 +135,7 @@ def test_year_to_date_below_the_earlier_quarters_is_refused(officer_sip, enterpr
     save(officer_sip, firm, quarter=Quarter(2025, 2), values=figures("120", "100"))
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         save(officer_sip, firm, mode=EntryMode.YEAR_TO_DATE, values=figures("200", "300"))
-    assert "smaller than the one for the previous quarter (220.00)" in str(
+    assert "smaller than the previous quarter's (0.02 万元)" in str(
         caught.value.message_dict["output_value"]
     )
     assert not QuarterlyReport.objects.filter(quarter=3).exists()
@@ -152,7 +145,9 @@ def test_year_to_date_needs_the_earlier_quarters(officer_sip, enterprise_factory
     firm = enterprise_factory()
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         save(officer_sip, firm, mode=EntryMode.YEAR_TO_DATE, values=figures("300", "300"))
-    assert "missing: 2025Q1, 2025Q2" in str(caught.value)
+    assert caught.value.message_dict["output_value"] == [
+        "Year-to-date entry needs 2025Q1, which is neither among the rows sent nor stored."
+    ]
 
 
 def workflow(officer, steward, firm):
@@ -175,7 +170,7 @@ def test_submit_approve_creates_revision_one(officer_sip, city_steward, enterpri
         city_steward,
     )
     assert [h.history_change_reason for h in report.history.order_by("history_date")] == [
-        None,
+        "entry",
         "submit",
         "approve",
     ]

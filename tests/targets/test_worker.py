@@ -8,7 +8,8 @@ from django.conf import settings
 
 from cluster.celery import app
 from cluster.quarters import Quarter
-from enterprises.services.reports import report_save, reports_approve, reports_submit
+from enterprises.services.report_entry import report_save
+from enterprises.services.reports import reports_approve, reports_submit
 from targets.choices import Basis, ScopeKind
 from targets.models import Alert, AlertRule, ProgressSnapshot
 from tests.services import wait_for
@@ -32,7 +33,7 @@ def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, ent
             enterprise=firm,
             quarter=quarter,
             version=None,
-            figures={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
+            values={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
         )
         reports_submit(actor=officer_sip, district=firm.district, quarter=quarter)
 
