@@ -2,10 +2,20 @@
 
 from cluster.api.routers import Router
 
-from .views import EnterpriseViewSet, ReportViewSet, ResearchProjectViewSet
+from .views import (
+    DesignationViewSet,
+    EnterpriseViewSet,
+    ListingViewSet,
+    MilestoneViewSet,
+    ReportViewSet,
+    ResearchProjectViewSet,
+)
 
 router = Router()
 router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("designations", DesignationViewSet, basename="designation")
+router.register("listings", ListingViewSet, basename="listing")
+router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("quarterly-reports", ReportViewSet, basename="quarterly-report")
 router.register("research-projects", ResearchProjectViewSet, basename="research-project")
 
