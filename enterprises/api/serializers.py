@@ -251,7 +251,10 @@ class FirmRecordSerializer(serializers.ModelSerializer):
     )
     uscc = FirmUSCCField()
     district = serializers.CharField(
-        source="enterprise.district.code", read_only=True, help_text="The firm's district code."
+        source="enterprise.district.code",
+        read_only=True,
+        allow_null=True,
+        help_text="The firm's district code (none for an org unit without one).",
     )
 
     FIRM_FIELDS = ["id", "enterprise", "uscc", "district"]

@@ -417,3 +417,13 @@ def test_the_schema_documents_every_write(tmp_path):
         assert set(paths[f"/api/{kind}/{{id}}/"]) == {"get", "put", "patch", "delete"}
     designation = paths["/api/designations/"]["post"]
     assert set(designation["responses"]) == {"201", "400", "401", "403", "404", "429"}
+
+
+def test_a_firm_of_an_org_unit_without_a_code_shows_no_district_code(
+    enterprise_factory, designation_factory, city_steward
+):
+    # 太仓港口管委会 has no GB/T 2260 code (found by the schema fuzz: null is in the schema).
+    port = District.objects.get(code=None)
+    designation = designation_factory(enterprise=enterprise_factory(district=port))
+    shown = api(city_steward).get(f"/api/designations/{designation.pk}/").json()
+    assert (shown["uscc"], shown["district"]) == (designation.enterprise.uscc, None)
