@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "BasisEnum": "targets.choices.Basis",
         "TierEnum": "enterprises.choices.DesignationTier",
         "LevelEnum": "enterprises.choices.ProjectLevel",
+        "MilestoneKindEnum": "enterprises.choices.MilestoneKind",
     },
 }
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from cluster.formatting import yuan_as_wan
 from cluster.models import Sector
 
 from .choices import DesignationType, EntryMode
+from .forms import RegisterRecordForm
 from .models import (
     FIGURES,
     Designation,
@@ -24,6 +26,13 @@ from .models import (
     ResearchProject,
 )
 from .resources import EnterpriseResource
+from .services.register import (
+    project_delete,
+    project_save,
+    record_delete,
+    record_save,
+    records_save,
+)
 from .services.report_entry import ReportConflict, report_save
 from .services.reports import WORKFLOW_FIELDS
 
@@ -101,18 +110,43 @@ class DesignationValidityFilter(admin.SimpleListFilter):
 
 class DesignationInline(admin.TabularInline):
     model = Designation
+    form = RegisterRecordForm
     extra = 0
     fields = ("type", "tier", "issuer", "certificate_no", "valid_from", "valid_to")
 
 
 class ListingInline(admin.TabularInline):
     model = Listing
+    form = RegisterRecordForm
     extra = 0
 
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone
+    form = RegisterRecordForm
     extra = 0
+
+
+# The inlines whose rows are a firm's records, saved through the register's services.
+RECORD_INLINE_MODELS = (Designation, Listing, Milestone)
+
+
+class RecordAdminMixin:
+    """The admin of a firm's records: its form checks what the services check, and saving or
+    deleting (one object, or a selection) goes through the services."""
+
+    form = RegisterRecordForm
+
+    def save_model(self, request, obj, form, change):
+        record_save(actor=request.user, record=obj)
+
+    def delete_model(self, request, obj):
+        record_delete(actor=request.user, record=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for record in queryset:
+            record_delete(actor=request.user, record=record)
 
 
 class ReportInline(admin.TabularInline):
@@ -187,9 +221,15 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
         ),
     )
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model in RECORD_INLINE_MODELS:
+            records_save(actor=request.user, formset=formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
 
 @admin.register(Designation)
-class DesignationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class DesignationAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "type", "tier", "issuer", "valid_from", "valid_to")
     list_filter = ("type", "tier", DesignationValidityFilter, "enterprise__district")
     list_select_related = ("enterprise",)
@@ -199,7 +239,7 @@ class DesignationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ListingAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "venue", "ticker", "listed_on", "delisted_on")
     list_filter = ("venue", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -208,7 +248,7 @@ class ListingAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("enterprise", "kind", "occurred_on", "amount_display")
     list_filter = ("kind", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -344,11 +384,35 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(ResearchProject)
 class ResearchProjectAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Saving and deleting go through the services, which check the project's district
+    and every firm it names against the user's scope."""
+
+    form = RegisterRecordForm
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
     list_filter = ("level", "is_major", "status", "district")
     list_select_related = ("lead_enterprise", "district")
     search_fields = ("title", "lead_institution", "lead_enterprise__name_zh")
     autocomplete_fields = ("lead_enterprise", "partners")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "partners":
+            kwargs["queryset"] = Enterprise.objects.visible_to(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        project_save(actor=request.user, project=obj, partners=form.cleaned_data["partners"])
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left to save: project_save has set the partners (and the project has no
+        inlines)."""
+
+    def delete_model(self, request, obj):
+        project_delete(actor=request.user, project=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            project_delete(actor=request.user, project=project)
 
     @admin.display(description=_("lead"))
     def lead(self, obj):

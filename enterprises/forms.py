@@ -1,10 +1,12 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 
 from cluster.access import scope_of
 from cluster.models import District, Park, Sector
 
 from .models import Designation, Enterprise, Listing, Milestone
+from .services.register.rules import rules_validate
 
 
 class EnterpriseForm(forms.ModelForm):
@@ -47,9 +49,27 @@ class EnterpriseForm(forms.ModelForm):
         )
 
 
+class RegisterRecordForm(forms.ModelForm):
+    """A form for a firm's record or a research project (the page's rows, the admin): the
+    checks beyond its fields are the services' own (`rules_validate`), so a form names the
+    same field with the same message as the API."""
+
+    def validate_constraints(self):
+        try:
+            rules_validate(self.instance, exclude=self._get_validation_exclusions())
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 def _formset(model, fields, widgets=None):
     return inlineformset_factory(
-        Enterprise, model, fields=fields, extra=1, can_delete=True, widgets=widgets or {}
+        Enterprise,
+        model,
+        form=RegisterRecordForm,
+        fields=fields,
+        extra=1,
+        can_delete=True,
+        widgets=widgets or {},
     )
 
 

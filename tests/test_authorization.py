@@ -19,7 +19,14 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from enterprises.models import Enterprise, QuarterlyReport, ResearchProject
+from enterprises.models import (
+    Designation,
+    Enterprise,
+    Listing,
+    Milestone,
+    QuarterlyReport,
+    ResearchProject,
+)
 from targets.models import Alert, AlertRule, ProgressSnapshot, Target
 from tests.targets.conftest import approve, kunshan, population, sip  # noqa: F401
 
@@ -51,6 +58,12 @@ EXPECTED = {
     "sector-detail": (401, 200, 200, 200, 200),
     "enterprise-list": (401, 200, 200, 200, 200),
     "enterprise-detail": (401, 200, 404, 200, 200),
+    "designation-list": (401, 200, 200, 200, 200),
+    "designation-detail": (401, 200, 404, 200, 200),
+    "listing-list": (401, 200, 200, 200, 200),
+    "listing-detail": (401, 200, 404, 200, 200),
+    "milestone-list": (401, 200, 200, 200, 200),
+    "milestone-detail": (401, 200, 404, 200, 200),
     "quarterly-report-list": (401, 200, 200, 200, 200),
     "quarterly-report-bulk": (401, 405, 405, 405, 405),
     "quarterly-report-detail": (401, 200, 404, 200, 200),
@@ -158,6 +171,9 @@ def world(population, make_user, sip, kunshan):  # noqa: F811
         "steward": make_user("steward_c", Role.CITY_STEWARD, staff=True),
     }
     snapshot = ProgressSnapshot.objects.filter(scope_kind="district", district=sip).first()
+    listing = Listing.objects.create(
+        enterprise=firm, venue="star", ticker="688801", listed_on=timezone.localdate()
+    )
     return {
         "firm": firm,
         "other": other,
@@ -165,6 +181,7 @@ def world(population, make_user, sip, kunshan):  # noqa: F811
         "project": project,
         "alert": alert,
         "snapshot": snapshot,
+        "listing": listing,
         "users": users,
         "sip": sip,
     }
@@ -175,6 +192,9 @@ def api_object(name: str, world) -> int:
         "district": world["sip"].pk,
         "sector": world["firm"].primary_sector_id,
         "enterprise": world["firm"].pk,
+        "designation": Designation.objects.get(enterprise=world["firm"]).pk,
+        "listing": world["listing"].pk,
+        "milestone": Milestone.objects.get(enterprise__district=world["sip"]).pk,
         "quarterly-report": world["report"].pk,
         "research-project": world["project"].pk,
         "target": Target.objects.get(key="total_output").pk,
@@ -318,6 +338,9 @@ def test_officer_of_another_district_cannot_write_anything(client, world, stash_
     # Every route that names one of A's objects answered "not found".
     for name in (
         "enterprise-detail",
+        "designation-detail",
+        "listing-detail",
+        "milestone-detail",
         "quarterly-report-detail",
         "quarterly-report-approve",
         "quarterly-report-submit",

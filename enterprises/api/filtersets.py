@@ -14,6 +14,7 @@ from ..models import (
     Designation,
     Enterprise,
     Listing,
+    Milestone,
     QuarterlyReport,
     ResearchProject,
 )
@@ -80,10 +81,81 @@ class ReportFilterSet(FilterSet):
             return queryset.none()
 
 
+class FirmRecordFilterSet(FilterSet):
+    """Filters every endpoint of a firm's records shares: the firm and its district, each by
+    code and by id (NetBox style), and a search."""
+
+    q = filters.CharFilter(method="search", label="firm name contains, or exact USCC")
+    enterprise = filters.CharFilter(field_name="enterprise__uscc", label="firm USCC")
+    enterprise_id = IntegerFilter(field_name="enterprise_id", label="firm id")
+    district = filters.CharFilter(field_name="enterprise__district__code", label="district code")
+    district_id = IntegerFilter(field_name="enterprise__district_id", label="district id")
+
+    # Text fields of the record itself that the search also looks in.
+    searched: tuple[str, ...] = ()
+
+    def search(self, queryset, name, value):
+        condition = (
+            Q(enterprise__name_zh__icontains=value)
+            | Q(enterprise__name_en__icontains=value)
+            | Q(enterprise__uscc=value.upper())
+        )
+        for field in self.searched:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class DesignationFilterSet(FirmRecordFilterSet):
+    valid_on = filters.DateFilter(method="in_force", label="valid on this date")
+    searched = ("issuer", "certificate_no")
+
+    class Meta:
+        model = Designation
+        fields = ["type", "tier"]
+
+    def in_force(self, queryset, name, value):
+        return queryset.valid_on(value)
+
+
+class ListingFilterSet(FirmRecordFilterSet):
+    listed_as_of = filters.DateFilter(
+        method="listed", label="listed on this date (a NEEQ quotation is not a listing)"
+    )
+    searched = ("ticker",)
+
+    class Meta:
+        model = Listing
+        fields = ["venue", "ticker"]
+
+    def listed(self, queryset, name, value):
+        return queryset.listed_on(value)
+
+
+class MilestoneFilterSet(FirmRecordFilterSet):
+    occurred_since = filters.DateFilter(field_name="occurred_on", lookup_expr="gte")
+    occurred_until = filters.DateFilter(field_name="occurred_on", lookup_expr="lte")
+    searched = ("note",)
+
+    class Meta:
+        model = Milestone
+        fields = ["kind"]
+
+
 class ProjectFilterSet(FilterSet):
-    district = filters.CharFilter(field_name="district__code")
+    q = filters.CharFilter(method="search", label="title or lead institution contains")
+    district = filters.CharFilter(field_name="district__code", label="district code")
+    district_id = IntegerFilter(field_name="district_id", label="district id")
+    lead_enterprise = filters.CharFilter(field_name="lead_enterprise__uscc", label="lead firm USCC")
+    lead_enterprise_id = IntegerFilter(field_name="lead_enterprise_id", label="lead firm id")
+    partner = filters.CharFilter(
+        field_name="partners__uscc", distinct=True, label="partner firm USCC"
+    )
+    partner_id = IntegerFilter(field_name="partners", distinct=True, label="partner firm id")
     started_since = filters.DateFilter(field_name="started_on", lookup_expr="gte")
 
     class Meta:
         model = ResearchProject
         fields = ["level", "is_major", "status"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(lead_institution__icontains=value))

@@ -60,13 +60,15 @@ def figure_fields() -> dict:
     return {figure: (MoneyField if figure in MONEY_FIGURES else CountField)() for figure in FIGURES}
 
 
-class DesignationSerializer(serializers.ModelSerializer):
+class NestedDesignationSerializer(serializers.ModelSerializer):
+    """A designation inside its firm's representation."""
+
     class Meta:
         model = Designation
         fields = ["id", "type", "tier", "issuer", "certificate_no", "valid_from", "valid_to"]
 
 
-class ListingSerializer(serializers.ModelSerializer):
+class NestedListingSerializer(serializers.ModelSerializer):
     is_listing = serializers.BooleanField(read_only=True, help_text="False for a NEEQ quotation.")
 
     class Meta:
@@ -74,7 +76,7 @@ class ListingSerializer(serializers.ModelSerializer):
         fields = ["id", "venue", "ticker", "listed_on", "delisted_on", "is_listing"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class NestedMilestoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Milestone
         fields = ["id", "kind", "occurred_on", "amount", "note"]
@@ -86,9 +88,9 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         queryset=District.objects.exclude(code=None),
         help_text="GB/T 2260 (or statistical) code of the district.",
     )
-    designations = DesignationSerializer(many=True, read_only=True)
-    listings = ListingSerializer(many=True, read_only=True)
-    milestones = MilestoneSerializer(many=True, read_only=True)
+    designations = NestedDesignationSerializer(many=True, read_only=True)
+    listings = NestedListingSerializer(many=True, read_only=True)
+    milestones = NestedMilestoneSerializer(many=True, read_only=True)
 
     class Meta:
         model = Enterprise
@@ -203,28 +205,6 @@ class ReportSerializer(serializers.ModelSerializer):
         return data
 
 
-class ResearchProjectSerializer(serializers.ModelSerializer):
-    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
-
-    class Meta:
-        model = ResearchProject
-        fields = [
-            "id",
-            "title",
-            "lead_enterprise",
-            "lead_institution",
-            "partners",
-            "partner_institutions",
-            "district",
-            "level",
-            "is_major",
-            "funding",
-            "started_on",
-            "ends_on",
-            "status",
-        ]
-
-
 class BulkRowSerializer(serializers.Serializer):
     """One row of a bulk call, as written: the report pipeline parses and checks it."""
 
@@ -267,3 +247,146 @@ REPORT_CONFLICT = inline_serializer(
         "current": ReportSerializer(),
     },
 )
+
+
+# The register's records and projects, written through enterprises.services.register.
+
+
+class FirmUSCCField(serializers.CharField):
+    """The firm's USCC: shown on every row, and a way to name the firm when writing (instead
+    of its id). Only firms in the caller's districts can be named."""
+
+    default_error_messages = {"unknown": gettext_lazy("No firm with this code in your districts.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 18)
+        kwargs.setdefault(
+            "help_text", "The firm's unified social credit code, instead of `enterprise`."
+        )
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        return instance.enterprise.uscc
+
+    def run_validation(self, data=serializers.empty):
+        code = super().run_validation(data).strip().upper()
+        firm = visible_firms(self.context).filter(uscc=code).first()
+        if firm is None:
+            self.fail("unknown")
+        return firm
+
+
+def visible_firms(context):
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return Enterprise.objects.none()
+    return Enterprise.objects.visible_to(request.user)
+
+
+class FirmRecordSerializer(serializers.ModelSerializer):
+    """A designation, listing or milestone with the firm it belongs to, named by id
+    (`enterprise`) or by USCC (`uscc`)."""
+
+    enterprise = serializers.PrimaryKeyRelatedField(
+        queryset=Enterprise.objects.all(),
+        required=False,
+        help_text="The firm's id; or name the firm by `uscc`.",
+    )
+    uscc = FirmUSCCField()
+    district = serializers.CharField(
+        source="enterprise.district.code",
+        read_only=True,
+        allow_null=True,
+        help_text="The firm's district code (none for an org unit without one).",
+    )
+
+    FIRM_FIELDS = ["id", "enterprise", "uscc", "district"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["enterprise"].queryset = visible_firms(self.context)
+        return fields
+
+    def validate(self, attrs):
+        by_code = attrs.pop("uscc", None)
+        if by_code is not None:
+            if attrs.get("enterprise", by_code) != by_code:
+                raise serializers.ValidationError(
+                    {"uscc": _("This code names another firm than the enterprise id.")}
+                )
+            attrs["enterprise"] = by_code
+        if self.instance is None and "enterprise" not in attrs:
+            raise serializers.ValidationError(
+                {"enterprise": _("Name the firm by its id (enterprise) or its code (uscc).")}
+            )
+        return attrs
+
+
+class DesignationSerializer(FirmRecordSerializer):
+    class Meta:
+        model = Designation
+        fields = [*FirmRecordSerializer.FIRM_FIELDS, *NestedDesignationSerializer.Meta.fields[1:]]
+        # Uniqueness is the service's check (on the field it concerns), not the serializer's.
+        validators = []
+
+
+class ListingSerializer(FirmRecordSerializer):
+    is_listing = serializers.BooleanField(read_only=True, help_text="False for a NEEQ quotation.")
+
+    class Meta:
+        model = Listing
+        fields = [*FirmRecordSerializer.FIRM_FIELDS, *NestedListingSerializer.Meta.fields[1:]]
+        validators = []
+
+
+class MilestoneSerializer(FirmRecordSerializer):
+    class Meta:
+        model = Milestone
+        fields = [*FirmRecordSerializer.FIRM_FIELDS, *NestedMilestoneSerializer.Meta.fields[1:]]
+        validators = []
+
+
+class ResearchProjectSerializer(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=District.objects.exclude(code=None),
+        help_text="GB/T 2260 (or statistical) code of the project's district.",
+    )
+    lead_enterprise = serializers.PrimaryKeyRelatedField(
+        queryset=Enterprise.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the leading firm, if a firm leads the project.",
+    )
+    partners = serializers.PrimaryKeyRelatedField(
+        queryset=Enterprise.objects.all(),
+        many=True,
+        required=False,
+        help_text="Ids of the partner firms.",
+    )
+
+    class Meta:
+        model = ResearchProject
+        fields = [
+            "id",
+            "title",
+            "lead_enterprise",
+            "lead_institution",
+            "partners",
+            "partner_institutions",
+            "district",
+            "level",
+            "is_major",
+            "funding",
+            "started_on",
+            "ends_on",
+            "status",
+        ]
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["lead_enterprise"].queryset = visible_firms(self.context)
+        fields["partners"].child_relation.queryset = visible_firms(self.context)
+        return fields

@@ -5,10 +5,21 @@ from django.urls import path
 
 from cluster.api.routers import Router
 
-from .views import EnterpriseViewSet, ReportViewSet, ResearchProjectViewSet, reporting_window
+from .views import (
+    DesignationViewSet,
+    EnterpriseViewSet,
+    ListingViewSet,
+    MilestoneViewSet,
+    ReportViewSet,
+    ResearchProjectViewSet,
+    reporting_window,
+)
 
 router = Router()
 router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("designations", DesignationViewSet, basename="designation")
+router.register("listings", ListingViewSet, basename="listing")
+router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("quarterly-reports", ReportViewSet, basename="quarterly-report")
 router.register("research-projects", ResearchProjectViewSet, basename="research-project")
 

@@ -26,14 +26,30 @@ from ..models import (
     ResearchProject,
 )
 from ..periods import ReportingWindow
-from ..services.register import enterprise_save
+from ..services.register import (
+    enterprise_save,
+    project_delete,
+    project_save,
+    record_delete,
+    record_save,
+)
 from ..services.report_entry import FigureRow, ReportConflict, report_save, reports_enter
 from ..services.reports import reports_approve, reports_return, reports_submit
-from .filtersets import EnterpriseFilterSet, ProjectFilterSet, ReportFilterSet
+from .filtersets import (
+    DesignationFilterSet,
+    EnterpriseFilterSet,
+    ListingFilterSet,
+    MilestoneFilterSet,
+    ProjectFilterSet,
+    ReportFilterSet,
+)
 from .serializers import (
     REPORT_CONFLICT,
     BulkSerializer,
+    DesignationSerializer,
     EnterpriseSerializer,
+    ListingSerializer,
+    MilestoneSerializer,
     ReasonSerializer,
     ReportSerializer,
     ResearchProjectSerializer,
@@ -285,26 +301,118 @@ class ReportViewSet(
         return Response({**outcome.totals, "submitted": submitted})
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Research projects / 科研项目",
-        responses={200: ResearchProjectSerializer(many=True), **ERRORS},
-    ),
-    retrieve=extend_schema(responses={200: ResearchProjectSerializer, **ERRORS}),
-)
-class ResearchProjectViewSet(viewsets.ReadOnlyModelViewSet):
+def register_schema(serializer, name: str, name_zh: str):
+    """The documented operations of a register endpoint written through the services."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"{name.capitalize()} / {name_zh}列表",
+            responses={200: serializer(many=True), **ERRORS},
+        ),
+        retrieve=extend_schema(
+            summary=f"One of the {name} / {name_zh}", responses={200: serializer, **ERRORS}
+        ),
+        create=extend_schema(
+            summary=f"Add one of the {name} / 新增{name_zh}", responses={201: serializer, **ERRORS}
+        ),
+        update=extend_schema(
+            summary=f"Change one of the {name} / 修改{name_zh}",
+            responses={200: serializer, **ERRORS},
+        ),
+        partial_update=extend_schema(
+            summary=f"Change some fields of one of the {name} / 修改{name_zh}",
+            responses={200: serializer, **ERRORS},
+        ),
+        destroy=extend_schema(
+            summary=f"Delete one of the {name}; its history stays / 删除{name_zh}",
+            responses={204: None, **ERRORS},
+        ),
+    )
+
+
+class FirmRecordViewSet(viewsets.ModelViewSet):
+    """A firm's designations, listings or milestones. Only the caller's districts' records
+    exist (another district's answers 404); writes go through the register's services, the
+    same as the enterprise page's rows and the admin."""
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        record = serializer.Meta.model(**serializer.validated_data)
+        serializer.instance = record_save(actor=self.request.user, record=record)
+
+    def perform_update(self, serializer):
+        record = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(record, field, value)
+        record_save(actor=self.request.user, record=record)
+
+    def perform_destroy(self, instance):
+        record_delete(actor=self.request.user, record=instance)
+
+
+@register_schema(DesignationSerializer, "designations", "资质")
+class DesignationViewSet(FirmRecordViewSet):
+    queryset = Designation.objects.select_related("enterprise__district").order_by(
+        "-valid_from", "pk"
+    )
+    serializer_class = DesignationSerializer
+    filterset_class = DesignationFilterSet
+    ordering_fields = ["valid_from", "valid_to", "type"]
+
+
+@register_schema(ListingSerializer, "listings", "上市")
+class ListingViewSet(FirmRecordViewSet):
+    queryset = Listing.objects.select_related("enterprise__district").order_by("-listed_on", "pk")
+    serializer_class = ListingSerializer
+    filterset_class = ListingFilterSet
+    ordering_fields = ["listed_on", "delisted_on", "ticker"]
+
+
+@register_schema(MilestoneSerializer, "milestones", "大事记")
+class MilestoneViewSet(FirmRecordViewSet):
+    queryset = Milestone.objects.select_related("enterprise__district").order_by(
+        "-occurred_on", "pk"
+    )
+    serializer_class = MilestoneSerializer
+    filterset_class = MilestoneFilterSet
+    ordering_fields = ["occurred_on", "amount"]
+
+
+@register_schema(ResearchProjectSerializer, "research projects", "科研项目")
+class ResearchProjectViewSet(viewsets.ModelViewSet):
+    """Research projects of the caller's districts; writes go through the register's
+    services, which check the district and every firm the project names."""
+
+    queryset = (
+        ResearchProject.objects.select_related("district")
+        .prefetch_related("partners")
+        .order_by("-started_on", "pk")
+    )
     serializer_class = ResearchProjectSerializer
     filterset_class = ProjectFilterSet
     ordering_fields = ["started_on", "funding"]
 
     def get_queryset(self):
-        return (
-            ResearchProject.objects.visible_to(self.request.user)
-            .select_related("district")
-            .prefetch_related("partners")
-            .order_by("-started_on", "pk")
+        return super().get_queryset().visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        partners = data.pop("partners", None)
+        serializer.instance = project_save(
+            actor=self.request.user, project=ResearchProject(**data), partners=partners
         )
 
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        partners = data.pop("partners", None)
+        project = serializer.instance
+        for field, value in data.items():
+            setattr(project, field, value)
+        project_save(actor=self.request.user, project=project, partners=partners)
+
+    def perform_destroy(self, instance):
+        project_delete(actor=self.request.user, project=instance)
 
 @extend_schema(
     summary="Which quarters are open for reporting / 可填报季度",

@@ -1,7 +1,7 @@
 """Firm register pages for officers: list, profile, registration and editing."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -54,6 +54,7 @@ def _edit(request, enterprise):
     if not scope_of(request.user).can_edit:
         raise PermissionDenied
     data = request.POST if request.method == "POST" else None
+    enterprise_existed = enterprise.pk is not None
     form = EnterpriseForm(data, instance=enterprise, user=request.user)
     formsets = [cls(data, instance=enterprise, prefix=prefix) for prefix, cls in FORMSETS]
     if data is not None and form.is_valid() and all(f.is_valid() for f in formsets):
@@ -66,8 +67,16 @@ def _edit(request, enterprise):
             )
         except PermissionDenied:
             raise Http404 from None
-        messages.success(request, _("%(name)s saved.") % {"name": saved.name})
-        return redirect("targets:enterprise", pk=saved.pk)
+        except ValidationError as error:
+            # The rows passed the same checks a moment ago; another user's save in between
+            # (the same award or ticker) is reported here. Nothing was saved, so a new firm
+            # is new again.
+            if not enterprise_existed:
+                enterprise.pk = None
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
+            return redirect("targets:enterprise", pk=saved.pk)
     return render(
         request,
         "enterprises/form.html",

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from cluster.models import District
 from cluster.quarters import Quarter
-from enterprises.models import QuarterlyReport, ResearchProject
+from enterprises.models import Milestone, QuarterlyReport, ResearchProject
 from targets.models import Alert, AlertRule
 from targets.services.alerts import alerts_evaluate
 from targets.services.progress import progress_recompute
@@ -354,6 +354,9 @@ def test_another_districts_objects_answer_404(world, officer_kunshan):
         "/api/districts/",
         "/api/sectors/",
         "/api/enterprises/",
+        "/api/designations/",
+        "/api/listings/",
+        "/api/milestones/",
         "/api/quarterly-reports/",
         "/api/research-projects/",
         "/api/targets/",
@@ -374,13 +377,17 @@ def test_list_endpoints_have_a_constant_number_of_queries(
                 enterprise=firm, valid_from=dt.date(2024, 3, 1), valid_to=dt.date(2026, 3, 1)
             )
             listing_factory(enterprise=firm)
-            ResearchProject.objects.create(
+            Milestone.objects.create(
+                enterprise=firm, kind="financing_round", occurred_on=dt.date(2025, 3, 1), amount=1
+            )
+            project = ResearchProject.objects.create(
                 title=f"项目{firm.pk}",
                 lead_enterprise=firm,
                 district=firm.district,
                 level="city",
                 started_on=dt.date(2024, 1, 1),
             )
+            project.partners.set(enterprise_factory.create_batch(2))
         progress_recompute(quarters=[Quarter(2025, 4)])
         AlertRule.objects.exclude(kind="designation_expiring").update(enabled=False)
         alerts_evaluate(today=dt.date(2026, 2, 1))

@@ -345,7 +345,7 @@ def test_admin_refuses_a_designation_that_ends_before_it_starts(
         },
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
-    assert response.context["adminform"].form.non_field_errors() == [
+    assert response.context["adminform"].form.errors["valid_to"] == [
         "资质有效期止不能早于有效期起。"
     ]
     assert not enterprise.designations.exists()

@@ -1,0 +1,110 @@
+"""What every write of the register checks, defined once: who may write where, the model's
+validation with each error on the field a user would correct, and saving or deleting with
+the history credited to the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from cluster.access import scope_of
+
+from ...choices import ListingVenue
+from ...models import Listing
+
+# Constraints whose violation is about one field: the error is put on it, so that every door
+# (API field errors, a form's field, a formset row's cell) shows it beside that field.
+CONSTRAINT_FIELDS = {
+    "designation_valid_from_before_valid_to": "valid_to",
+    "designation_unique_award": "type",
+    "listing_ticker_unique": "ticker",
+    "listing_listed_on_before_delisted_on": "delisted_on",
+    "milestone_amount_non_negative": "amount",
+    "project_started_on_before_ends_on": "ends_on",
+    "project_funding_non_negative": "funding",
+    "project_has_lead": "lead_enterprise",
+}
+
+
+def require_writable(actor, district_ids: Iterable[int]) -> None:
+    """Who may write the register: a role that may edit, and every district the change
+    touches (where the object was, where it goes) in the actor's scope."""
+    scope = scope_of(actor)
+    if not scope.can_edit or not all(scope.covers(district) for district in district_ids):
+        raise PermissionDenied
+
+
+def quotation_is_not_a_listing(listing: Listing, exclude: set[str]) -> None:
+    """A NEEQ (新三板) quotation is not a listing, so it is not registered as one. Quotations
+    registered before this rule stay readable (counted as no listing) and can be corrected
+    or deleted; only a new row or a change of venue to a quotation is refused."""
+    if "venue" in exclude or listing.venue not in ListingVenue.quotations():
+        return
+    if listing.pk is not None:
+        stored = Listing.objects.filter(pk=listing.pk).values_list("venue", flat=True).first()
+        if stored == listing.venue:
+            return
+    raise ValidationError({"venue": _("A NEEQ (New Third Board) quotation is not a listing.")})
+
+
+# The register's rules beyond its models' own validation, per model.
+RULES = {Listing: (quotation_is_not_a_listing,)}
+
+
+def rules_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    """The model's constraints, each violation on its field, and the register's rules for
+    the model. Forms call this where Django would check constraints (they have validated
+    the fields already); `full_validate` calls it for the services."""
+    exclude = set(exclude)
+    errors: dict[str, list[ValidationError]] = {}
+    for constraint in instance._meta.constraints:
+        try:
+            constraint.validate(type(instance), instance, exclude=exclude)
+        except ValidationError as error:
+            field = CONSTRAINT_FIELDS.get(constraint.name, NON_FIELD_ERRORS)
+            errors.setdefault(field, []).extend(error.error_list)
+    for rule in RULES.get(type(instance), ()):
+        try:
+            rule(instance, exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def full_validate(instance: models.Model) -> None:
+    """Fields, the model's clean(), uniqueness, then `rules_validate` on the fields that
+    passed: every error at once, each on its field."""
+    errors: dict = {}
+    try:
+        instance.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        rules_validate(instance, exclude={name for name in errors if name != NON_FIELD_ERRORS})
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def store(instance: models.Model, *, actor) -> None:
+    """Save a validated `instance`, its history credited to `actor`. A concurrent write that
+    broke a constraint between the check and the save is answered like the check would
+    have answered it, not with a database error."""
+    instance._history_user = actor
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        full_validate(instance)
+        raise
+
+
+def remove(instance: models.Model, *, actor) -> None:
+    """Delete `instance`; its history keeps the deletion, credited to `actor`."""
+    instance._history_user = actor
+    instance.delete()
