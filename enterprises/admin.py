@@ -3,9 +3,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
-from cluster.admin import ScopedAdminMixin
+from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
 from cluster.models import Sector
 
@@ -20,6 +19,7 @@ from .models import (
     ResearchProject,
 )
 from .resources import EnterpriseResource
+from .services.register import enterprise_save
 from .services.reports import EDITABLE, WORKFLOW_FIELDS
 
 
@@ -135,7 +135,7 @@ class ReportInline(admin.TabularInline):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     resource_classes = [EnterpriseResource]
     list_display = (
         "uscc",
@@ -182,9 +182,18 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
         ),
     )
 
+    def save_model(self, request, obj, form, change):
+        # Through the register's service, as on the pages (a revert too): the district the
+        # firm leaves and the one it moves to must both be in the user's scope.
+        enterprise_save(actor=request.user, writer=form, district=obj.district)
+
+    def has_import_permission(self, request):
+        # An import adds and changes firms: only for those who may do both.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
 
 @admin.register(Designation)
-class DesignationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class DesignationAdmin(ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "type", "tier", "issuer", "valid_from", "valid_to")
     list_filter = ("type", "tier", DesignationValidityFilter, "enterprise__district")
     list_select_related = ("enterprise",)
@@ -194,7 +203,7 @@ class DesignationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ListingAdmin(ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "venue", "ticker", "listed_on", "delisted_on")
     list_filter = ("venue", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -203,7 +212,7 @@ class ListingAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "kind", "occurred_on", "amount_display")
     list_filter = ("kind", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -217,7 +226,7 @@ class MilestoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(QuarterlyReport)
-class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class QuarterlyReportAdmin(ScopedAdminMixin, HistoryAdmin):
     """Figures of draft and returned reports can be corrected here; the workflow itself
     (submit, approve, return, revise) runs through the reporting pages and their services,
     so that approvals always leave their revision."""
@@ -236,6 +245,10 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ("enterprise__name_zh", "=enterprise__uscc")
     autocomplete_fields = ("enterprise",)
     readonly_fields = (*WORKFLOW_FIELDS, "change_reason")
+    no_revert_reason = _(
+        "Quarterly reports change through their workflow (submit, approve, return); an "
+        "earlier version cannot be restored here."
+    )
 
     def _can_edit(self, request, obj=None) -> bool:
         return super()._can_edit(request, obj) and (obj is None or obj.status in EDITABLE)
@@ -259,7 +272,7 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ResearchProject)
-class ResearchProjectAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
     list_filter = ("level", "is_major", "status", "district")
     list_select_related = ("lead_enterprise", "district")
