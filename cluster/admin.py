@@ -151,12 +151,6 @@ class ScopedAdminMixin:
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if hasattr(related.objects.all(), "visible_to"):
-            kwargs["queryset"] = related.objects.visible_to(request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
     def _can_edit(self, request, obj=None) -> bool:
         return scope_of(request.user).can_edit
 

@@ -1,0 +1,31 @@
+"""The read-only administrator follows alerts and never acts on them (cluster.access,
+Scope.can_act_on_alerts): its group keeps the view permission on alerts only. 0004 had given
+it the change permission as well."""
+
+from django.db import migrations
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    change_alert = Permission.objects.filter(
+        content_type__app_label="targets", codename="change_alert"
+    )
+    for group in Group.objects.filter(name="administrator"):
+        group.permissions.remove(*change_alert)
+
+
+def grant(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    change_alert = Permission.objects.filter(
+        content_type__app_label="targets", codename="change_alert"
+    )
+    for group in Group.objects.filter(name="administrator"):
+        group.permissions.add(*change_alert)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("targets", "0005_plain_text_names")]
+
+    operations = [migrations.RunPython(revoke, grant)]
