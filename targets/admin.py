@@ -177,7 +177,7 @@ class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
         alerts = list(queryset.order_by("pk"))
         chosen = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
         beyond = chosen - {str(alert.pk) for alert in alerts}
-        if beyond:
+        if beyond and Alert.objects.filter(pk__in=beyond).exists():
             log_refused(request.user, Alert, {"pk__in": sorted(beyond)})
         if not alerts:
             self.message_user(request, _("None of the chosen alerts is yours to act on."))

@@ -294,3 +294,18 @@ def test_enterprise_delete_and_import_are_for_those_who_may_edit(client, staff, 
         == 403
     )
     assert Enterprise.objects.filter(pk=firm.pk).exists()
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", str(10**30), "1e308", "%00"])
+def test_a_bad_id_in_a_history_url_is_a_404(client, steward, two_districts, bad):
+    firm = two_districts["sip"]
+    record = firm.history.earliest().history_id
+    client.force_login(steward)
+    for url in (
+        f"/admin/enterprises/enterprise/{bad}/history/",
+        f"/admin/enterprises/enterprise/{bad}/history/{record}/",
+        f"/admin/enterprises/enterprise/{firm.pk}/history/{bad}/",
+        f"/admin/enterprises/enterprise/{bad}/change/",
+    ):
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {}).status_code == 404, url

@@ -4,6 +4,7 @@ lifecycle service, the alert centre, the API, the admin's action) and must leave
 state; the pages offer the actions only to those who may take them."""
 
 import datetime as dt
+import logging
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -90,8 +91,9 @@ DOORS = {
     ],
 )
 def test_who_may_acknowledge_an_alert_is_the_same_through_every_door(
-    request, client, alerts, door, role, owner, outcome
+    request, client, alerts, door, role, owner, outcome, caplog
 ):
+    caplog.set_level(logging.WARNING, logger="cluster.security")
     user = request.getfixturevalue(role)
     user.is_staff = True  # the admin is a door like the others
     user.save()
@@ -108,6 +110,10 @@ def test_who_may_acknowledge_an_alert_is_the_same_through_every_door(
         )
     else:
         assert (alert.state, alert.comment, alert.acknowledged_by) == (AlertState.OPEN, "", None)
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    # Reaching for another district's alert is logged at each door that a person uses.
+    logged = outcome == "out of scope" and door != "service"
+    assert [f"user={user.username}" in line for line in refusals] == ([True] if logged else [])
 
 
 @pytest.mark.parametrize(
