@@ -5,24 +5,25 @@ it the change permission as well."""
 from django.db import migrations
 
 
-def revoke(apps, schema_editor):
+def _change_alert_of_administrators(apps):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    change_alert = Permission.objects.filter(
-        content_type__app_label="targets", codename="change_alert"
+    change_alert = list(
+        Permission.objects.filter(content_type__app_label="targets", codename="change_alert")
     )
-    for group in Group.objects.filter(name="administrator"):
-        group.permissions.remove(*change_alert)
+    return [group.permissions for group in Group.objects.filter(name="administrator")], change_alert
+
+
+def revoke(apps, schema_editor):
+    permission_sets, change_alert = _change_alert_of_administrators(apps)
+    for permissions in permission_sets:
+        permissions.remove(*change_alert)
 
 
 def grant(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    change_alert = Permission.objects.filter(
-        content_type__app_label="targets", codename="change_alert"
-    )
-    for group in Group.objects.filter(name="administrator"):
-        group.permissions.add(*change_alert)
+    permission_sets, change_alert = _change_alert_of_administrators(apps)
+    for permissions in permission_sets:
+        permissions.add(*change_alert)
 
 
 class Migration(migrations.Migration):
