@@ -26,14 +26,26 @@ class Role(models.TextChoices):
 
 @dataclass(frozen=True)
 class Scope:
+    """Which districts a user's data lies in, and what their role may do with it. The rights
+    are the one definition of each role's powers: pages, htmx rows, API, admin and services
+    ask these, never the groups."""
+
     # None means the whole city; an empty set means nothing at all.
     district_ids: frozenset[int] | None
+    # Register firms and enter, import and submit reports of the districts in scope.
     can_edit: bool = False
     can_approve: bool = False
 
     @property
     def is_city(self) -> bool:
         return self.district_ids is None
+
+    @property
+    def can_act_on_alerts(self) -> bool:
+        """Acknowledge, snooze and resolve the alerts in scope: those who work the data act on
+        its alerts (a district officer on the district's, a steward on all of them); a read-
+        only administrator follows alerts and never changes them."""
+        return self.can_edit
 
     def filter(self, queryset: models.QuerySet, path: str) -> models.QuerySet:
         if self.district_ids is None:
@@ -91,6 +103,19 @@ class ScopedQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         return scope_of(user).filter(self, self.district_path)
+
+
+def visible_history(records: models.QuerySet, model: type[models.Model], user) -> models.QuerySet:
+    """The recorded states (django-simple-history records of `model`) that `user` may see.
+
+    A record carries the fields of the state it recorded, so the model's own `visible_to` is
+    applied to the records themselves: a state is visible when the object, as it was then,
+    would be. Models without a scope are city reference data: all their states are visible."""
+    live = model._default_manager.all()
+    if not hasattr(live, "visible_to"):
+        return records
+    as_recorded = type(live)(model=records.model).visible_to(user)
+    return records.filter(pk__in=as_recorded.values("pk"))
 
 
 def log_refused(user, model, lookup) -> None:

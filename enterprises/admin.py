@@ -6,13 +6,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
-from cluster.admin import ScopedAdminMixin
+from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
 from cluster.models import Sector
 
-from .choices import DesignationType, EntryMode
+from .choices import DesignationType, EntryMode, ReportStatus
 from .forms import RegisterRecordForm
 from .models import (
     FIGURES,
@@ -27,6 +26,7 @@ from .models import (
 )
 from .resources import EnterpriseResource
 from .services.register import (
+    enterprise_save,
     project_delete,
     project_save,
     record_delete,
@@ -174,7 +174,7 @@ class ReportInline(admin.TabularInline):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     resource_classes = [EnterpriseResource]
     list_display = (
         "uscc",
@@ -227,9 +227,18 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
         else:
             super().save_formset(request, form, formset, change)
 
+    def save_model(self, request, obj, form, change):
+        # Through the register's service, as on the pages (a revert too): the district the
+        # firm leaves and the one it moves to must both be in the user's scope.
+        enterprise_save(actor=request.user, writer=form, district=obj.district)
+
+    def has_import_permission(self, request):
+        # An import adds and changes firms: only for those who may do both.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
 
 @admin.register(Designation)
-class DesignationAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class DesignationAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "type", "tier", "issuer", "valid_from", "valid_to")
     list_filter = ("type", "tier", DesignationValidityFilter, "enterprise__district")
     list_select_related = ("enterprise",)
@@ -239,7 +248,7 @@ class DesignationAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class ListingAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "venue", "ticker", "listed_on", "delisted_on")
     list_filter = ("venue", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -248,7 +257,7 @@ class ListingAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(RecordAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
     list_display = ("enterprise", "kind", "occurred_on", "amount_display")
     list_filter = ("kind", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -287,7 +296,11 @@ class QuarterlyReportAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The figures as written (text), for the pipeline to parse; a user who may only view
+        # the report has them read-only, outside the form.
         for figure in FIGURES:
+            if figure not in self.fields:
+                continue
             self.fields[figure] = forms.CharField(
                 label=QuarterlyReport._meta.get_field(figure).verbose_name,
                 required=False,
@@ -298,8 +311,9 @@ class QuarterlyReportAdminForm(forms.ModelForm):
                 self.initial[figure] = value
         self.order_fields(["enterprise", "period", "mode", *FIGURES])
         if self.instance.pk:
-            self.fields["enterprise"].disabled = True
-            self.fields["period"].disabled = True
+            for name in ("enterprise", "period"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
             self.initial["period"] = str(self.instance.period)
             self.initial["version"] = self.instance.version
 
@@ -332,7 +346,7 @@ class QuarterlyReportAdminForm(forms.ModelForm):
 
 
 @admin.register(QuarterlyReport)
-class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class QuarterlyReportAdmin(ScopedAdminMixin, HistoryAdmin):
     """Figures are entered and corrected through the report pipeline (the form above), like
     on the worksheet; the workflow itself (submit, approve, return) runs through the reporting
     pages and their services, so that approvals always leave their revision."""
@@ -358,10 +372,20 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         (_("Notes"), {"fields": ("anomaly_note", "change_reason")}),
         (_("Workflow"), {"fields": WORKFLOW_SHOWN}),
     )
+    no_revert_reason = _(
+        "Quarterly reports change through their workflow (submit, approve, return); an "
+        "earlier version cannot be restored here."
+    )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"request": request})
+
+    def has_delete_permission(self, request, obj=None):
+        # A report past draft is part of the record (submitted, approved, revised): its
+        # workflow changes it, nobody deletes it.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.status in ReportStatus.editable())
 
     def save_model(self, request, obj, form, change):
         """Saved by the form through the report pipeline."""
@@ -383,7 +407,7 @@ class QuarterlyReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ResearchProject)
-class ResearchProjectAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
     """Saving and deleting go through the services, which check the project's district
     and every firm it names against the user's scope."""
 
@@ -443,7 +467,7 @@ class ReportRevisionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReportingPolicy)
-class ReportingPolicyAdmin(SimpleHistoryAdmin):
+class ReportingPolicyAdmin(HistoryAdmin):
     """The one row of the steward's reporting rules (enterprises.periods applies them)."""
 
     list_display = ("__str__", "first_year", "current_quarter_drafts")

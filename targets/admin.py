@@ -1,14 +1,23 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
+from django.utils.translation import ngettext
 
+from cluster.access import log_refused, scope_of
+from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
 
 from .models import Alert, AlertRule, Metric, ProgressSnapshot, Target, TargetMilestone
+from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
 
 
 @admin.register(Metric)
-class MetricAdmin(SimpleHistoryAdmin):
+class MetricAdmin(HistoryAdmin):
     list_display = (
         "key",
         "name_zh",
@@ -33,7 +42,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(HistoryAdmin):
     list_display = (
         "key",
         "name_zh",
@@ -63,8 +72,8 @@ class TargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProgressSnapshot)
-class ProgressSnapshotAdmin(admin.ModelAdmin):
-    """Computed by the progress job; read-only."""
+class ProgressSnapshotAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Computed by the progress job; read-only, in the user's scope."""
 
     list_display = (
         "target",
@@ -86,9 +95,12 @@ class ProgressSnapshotAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(SimpleHistoryAdmin):
+class AlertRuleAdmin(HistoryAdmin):
     list_display = (
         "kind",
         "name_zh",
@@ -104,37 +116,110 @@ class AlertRuleAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False  # one rule per kind, created by the migration
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the evaluation expects every kind; a rule is switched off instead
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label=_("Snooze until"), widget=AdminDateWidget)
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
 
 @admin.register(Alert)
-class AlertAdmin(SimpleHistoryAdmin):
+class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
+    """Alerts change only through their lifecycle services (the same ones as the alert
+    centre and the API): the actions ask for what the service needs on an intermediate page
+    and are offered to those who may act on alerts; every field is read-only."""
+
     list_display = ("message_zh", "rule", "severity", "state", "owner", "opened_at")
     list_filter = ("state", "severity", "rule", "owner")
     list_select_related = ("rule", "owner")
     search_fields = ("message_zh", "message_en", "dedup_key")
-    readonly_fields = (
-        "rule",
-        "severity",
-        "owner",
-        "target",
-        "enterprise",
-        "designation",
-        "district",
-        "dedup_key",
-        "numbers",
-        "message_zh",
-        "message_en",
-        "opened_at",
-        "last_seen_at",
-        "escalated_at",
-        "acknowledged_at",
-        "acknowledged_by",
-        "resolved_at",
-        "resolved_by",
-        "resolved_automatically",
+    actions = ["acknowledge_alerts", "snooze_alerts", "resolve_alerts"]
+    no_revert_reason = _(
+        "Alerts change through their lifecycle (acknowledge, snooze, resolve); an earlier "
+        "version cannot be restored here."
     )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_act_permission(self, request) -> bool:
+        return scope_of(request.user).can_act_on_alerts
+
+    @admin.action(description=_("Acknowledge with a comment"), permissions=["act"])
+    def acknowledge_alerts(self, request, queryset):
+        return self._act(request, queryset, alert_acknowledge, CommentForm, _("Acknowledge"))
+
+    @admin.action(description=_("Snooze until a date"), permissions=["act"])
+    def snooze_alerts(self, request, queryset):
+        return self._act(request, queryset, alert_snooze, SnoozeForm, _("Snooze"))
+
+    @admin.action(description=_("Resolve"), permissions=["act"])
+    def resolve_alerts(self, request, queryset):
+        return self._act(request, queryset, alert_resolve, CommentForm, _("Resolve"))
+
+    def _act(self, request, queryset, service, form_class, title):
+        alerts = list(queryset.order_by("pk"))
+        chosen = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        beyond = chosen - {str(alert.pk) for alert in alerts}
+        if beyond and Alert.objects.filter(pk__in=beyond).exists():
+            log_refused(request.user, Alert, {"pk__in": sorted(beyond)})
+        if not alerts:
+            self.message_user(request, _("None of the chosen alerts is yours to act on."))
+            return None
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                self._apply(request, alerts, service, form.cleaned_data)
+            except ValidationError as invalid:
+                form.add_error(None, invalid)
+            else:
+                self.message_user(
+                    request,
+                    ngettext("%(count)d alert updated.", "%(count)d alerts updated.", len(alerts))
+                    % {"count": len(alerts)},
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "alerts": alerts,
+            "form": form,
+            "media": self.media + form.media,
+            "action": request.POST.get("action"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/targets/alert/act.html", context)
+
+    @transaction.atomic
+    def _apply(self, request, alerts, service, data) -> None:
+        """All chosen alerts or none: the first the service refuses stops the action."""
+        for alert in alerts:
+            try:
+                service(actor=request.user, alert_id=alert.pk, **data)
+            except ValidationError as invalid:
+                if hasattr(invalid, "error_dict"):
+                    raise  # about what was typed: shown at the field
+                raise ValidationError(
+                    [
+                        _("%(alert)s: %(error)s") % {"alert": alert, "error": message}
+                        for message in invalid.messages
+                    ]
+                ) from invalid

@@ -7,8 +7,10 @@ from ..access import scope_of
 
 
 class ScopePermission(permissions.BasePermission):
-    """Reading needs a role; writing needs a role that may edit (district officer, steward).
-    Which objects exist for the user is decided by the scoped querysets (404 otherwise)."""
+    """Reading needs a role; writing needs the role's right that the view names in
+    `write_right` (a Scope right of cluster.access; by default `can_edit`: district
+    officer, steward). Which objects exist for the user is decided by the scoped querysets
+    (404 otherwise)."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -19,7 +21,7 @@ class ScopePermission(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        return scope.can_edit or getattr(view, "allows_read_only_writes", False)
+        return getattr(scope, getattr(view, "write_right", "can_edit"))
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -170,8 +170,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     ordering_fields = ["opened_at", "severity"]
-    # Read-only administrators may acknowledge, snooze and resolve alerts too.
-    allows_read_only_writes = True
+    write_right = "can_act_on_alerts"
 
     def get_queryset(self):
         return (

@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from cluster.access import Role
+from cluster.access import Role, scope_of
 from cluster.jobs import enqueue_on_commit
 
 from ..alert_rules import RULES, Condition
@@ -145,7 +145,10 @@ def alerts_evaluate(*, today: dt.date | None = None) -> EvaluationResult:
 
 
 def _acting(actor, alert_id: int) -> Alert:
-    """The alert, locked, if `actor` may see it."""
+    """The alert, locked, if `actor`'s role may act on alerts (cluster.access) and the alert
+    is in their scope; PermissionDenied otherwise, before anything typed is looked at."""
+    if not scope_of(actor).can_act_on_alerts:
+        raise PermissionDenied
     alert = Alert.objects.visible_to(actor).select_for_update().filter(pk=alert_id).first()
     if alert is None:
         raise PermissionDenied
@@ -154,9 +157,9 @@ def _acting(actor, alert_id: int) -> Alert:
 
 @transaction.atomic
 def alert_acknowledge(*, actor, alert_id: int, comment: str) -> Alert:
+    alert = _acting(actor, alert_id)
     if not comment.strip():
         raise ValidationError({"comment": _("Say what is being done about it.")})
-    alert = _acting(actor, alert_id)
     if alert.state == AlertState.RESOLVED:
         raise ValidationError(_("The alert is already resolved."))
     alert.state = AlertState.ACKNOWLEDGED
@@ -171,9 +174,9 @@ def alert_acknowledge(*, actor, alert_id: int, comment: str) -> Alert:
 
 @transaction.atomic
 def alert_snooze(*, actor, alert_id: int, until: dt.date, comment: str = "") -> Alert:
+    alert = _acting(actor, alert_id)
     if until <= timezone.localdate():
         raise ValidationError({"until": _("Snooze until a date after today.")})
-    alert = _acting(actor, alert_id)
     if alert.state == AlertState.RESOLVED:
         raise ValidationError(_("The alert is already resolved."))
     alert.state = AlertState.SNOOZED

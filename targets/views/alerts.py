@@ -2,7 +2,7 @@
 
 import django_filters as filters
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -82,7 +82,12 @@ def alert_list(request):
     return render(
         request,
         "dashboard/alerts.html",
-        {"filter": alerts, "page": page, "section": "alerts"},
+        {
+            "filter": alerts,
+            "page": page,
+            "section": "alerts",
+            "can_act": scope_of(request.user).can_act_on_alerts,
+        },
     )
 
 
@@ -111,7 +116,9 @@ def _snooze_date(text: str):
 
 @require_POST
 def alert_act(request, pk: int, action: str):
-    """Acknowledge, snooze or resolve one alert; htmx swaps the alert's row in place."""
+    """Acknowledge, snooze or resolve one alert; htmx swaps the alert's row in place.
+    Another district's alert is a 404; a role that may not act on alerts gets the
+    service's refusal (403)."""
     act = ACTIONS.get(action)
     if act is None:
         raise Http404
@@ -119,8 +126,6 @@ def alert_act(request, pk: int, action: str):
     errors, status = [], 200
     try:
         act(request.user, alert, request.POST)
-    except PermissionDenied as refused:
-        raise Http404 from refused
     except ValidationError as invalid:
         errors, status = invalid.messages, 422
     if not request.headers.get("HX-Request"):
@@ -130,6 +135,11 @@ def alert_act(request, pk: int, action: str):
     return render(
         request,
         "dashboard/_alert.html",
-        {"alert": _alerts(request.user).get(pk=pk), "errors": errors, "acted": not errors},
+        {
+            "alert": _alerts(request.user).get(pk=pk),
+            "errors": errors,
+            "acted": not errors,
+            "can_act": scope_of(request.user).can_act_on_alerts,
+        },
         status=status,
     )

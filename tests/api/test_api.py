@@ -305,16 +305,16 @@ def approve_report(city_steward):
     return approve
 
 
-def test_alerts_list_acknowledge_and_resolve(world, officer_sip, city_viewer):
+def test_alerts_list_acknowledge_and_resolve(world, officer_sip, city_steward):
     listed = api(officer_sip).get("/api/alerts/").json()
     assert listed["count"] == 1
     alert = listed["results"][0]
     assert (alert["rule"], alert["owner"], alert["state"]) == ("designation_expiring", SIP, "open")
     url = f"/api/alerts/{alert['id']}/"
-    no_comment = api(city_viewer).post(url + "acknowledge/", {}, format="json")
+    no_comment = api(city_steward).post(url + "acknowledge/", {}, format="json")
     assert no_comment.status_code == 400
     acknowledged = (
-        api(city_viewer).post(url + "acknowledge/", {"comment": "跟进中"}, format="json").json()
+        api(city_steward).post(url + "acknowledge/", {"comment": "跟进中"}, format="json").json()
     )
     assert (acknowledged["state"], acknowledged["comment"]) == ("acknowledged", "跟进中")
     resolved = api(officer_sip).post(url + "resolve/", {"comment": "已复审"}, format="json").json()

@@ -401,7 +401,7 @@ def test_admin_is_scoped_like_the_pages(client, make_user, two_districts):
     other = two_districts["sip"]
     assert (
         client.get(reverse("admin:enterprises_enterprise_change", args=[other.pk])).status_code
-        == 302
+        == 404
     )
     reports = client.get(reverse("admin:enterprises_quarterlyreport_changelist"))
     assert reports.context["cl"].result_count == 1

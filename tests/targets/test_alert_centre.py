@@ -1,17 +1,26 @@
 """The alert centre filters alerts and acts on them through the alert services; the
-enterprise profile shows a firm's figures, designations and open alerts."""
+enterprise profile shows a firm's figures, designations and open alerts.
+
+Who may act on an alert: a district officer on their district's alerts, a steward on every
+alert, a read-only administrator on none. The same case goes through every door (the
+lifecycle service, the alert centre, the API, the admin's action) and must leave the same
+state; the pages offer the actions only to those who may take them."""
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from enterprises.choices import DesignationType
 from targets.choices import AlertState
 from targets.models import Alert, AlertRule
-from targets.services.alerts import alerts_evaluate
+from targets.services.alerts import alert_acknowledge, alerts_evaluate
 
 from .conftest import YI
 
@@ -124,3 +133,120 @@ def test_profile_shows_output_year_on_year_designations_and_alerts(
     response = client.get(reverse("targets:enterprise", args=[firm.pk]))
     assert list(response.context["alerts"]) == [sip_alert]
     assert "甲纳米公司产值跨过10亿元" in response.content.decode()
+
+
+COMMENT = "已联系企业核实资质复审进度"
+
+
+def through_service(user, alert, client):
+    try:
+        alert_acknowledge(actor=user, alert_id=alert.pk, comment=COMMENT)
+    except PermissionDenied:
+        return "refused"
+    return "acted"
+
+
+def through_page(user, alert, client):
+    client.force_login(user)
+    url = reverse("targets:alert-act", args=[alert.pk, "acknowledge"])
+    return client.post(url, {"comment": COMMENT}, HTTP_HX_REQUEST="true").status_code
+
+
+def through_api(user, alert, client):
+    token, _ = Token.objects.get_or_create(user=user)
+    response = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}").post(
+        f"/api/alerts/{alert.pk}/acknowledge/", {"comment": COMMENT}, format="json"
+    )
+    return response.status_code
+
+
+def through_admin(user, alert, client):
+    """The admin's action asks for the comment on an intermediate page, then applies."""
+    client.force_login(user)
+    url = reverse("admin:targets_alert_changelist")
+    chosen = {"action": "acknowledge_alerts", "_selected_action": [alert.pk]}
+    asked = client.post(url, chosen)
+    if asked.status_code != 200 or 'name="comment"' not in asked.content.decode():
+        return "not offered"
+    done = client.post(url, {**chosen, "comment": COMMENT, "apply": "1"})
+    return done.status_code
+
+
+DOORS = {
+    "service": (through_service, "acted", "refused", "refused"),
+    "page": (through_page, 200, 404, 403),
+    "api": (through_api, 200, 404, 403),
+    "admin": (through_admin, 302, "not offered", "not offered"),
+}
+
+
+@pytest.mark.parametrize("door", list(DOORS))
+@pytest.mark.parametrize(
+    ("role", "owner", "outcome"),
+    [
+        ("officer_sip", "320571", "acted"),
+        ("officer_kunshan", "320571", "out of scope"),
+        ("city_steward", "320583", "acted"),
+        ("city_viewer", "320571", "read-only"),
+        ("sip_viewer", "320571", "read-only"),
+    ],
+)
+def test_who_may_acknowledge_an_alert_is_the_same_through_every_door(
+    request,
+    client,
+    alerts,
+    door,
+    role,
+    owner,
+    outcome,
+    caplog,
+):
+    caplog.set_level(logging.WARNING, logger="cluster.security")
+    user = request.getfixturevalue(role)
+    user.is_staff = True  # the admin is a door like the others
+    user.save()
+    alert = alerts[owner]
+    send, acted, out_of_scope, read_only = DOORS[door]
+    expected = {"acted": acted, "out of scope": out_of_scope, "read-only": read_only}[outcome]
+    assert send(user, alert, client) == expected
+    alert.refresh_from_db()
+    if outcome == "acted":
+        assert (alert.state, alert.comment, alert.acknowledged_by) == (
+            AlertState.ACKNOWLEDGED,
+            COMMENT,
+            user,
+        )
+    else:
+        assert (alert.state, alert.comment, alert.acknowledged_by) == (AlertState.OPEN, "", None)
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    # Reaching for another district's alert is logged at each door that a person uses.
+    logged = outcome == "out of scope" and door != "service"
+    assert [f"user={user.username}" in line for line in refusals] == ([True] if logged else [])
+
+
+@pytest.mark.parametrize(
+    ("role", "forms"), [("officer_sip", 3), ("city_steward", 3), ("city_viewer", 0)]
+)
+def test_the_alert_centre_offers_actions_only_to_those_who_may_act(
+    request,
+    client,
+    alerts,
+    role,
+    forms,
+):
+    client.force_login(request.getfixturevalue(role))
+    response = client.get(reverse("targets:alerts"), {"district": alerts["320571"].owner_id})
+    body = response.content.decode()
+    assert [a.pk for a in response.context["page"]] == [alerts["320571"].pk]
+    assert body.count('action="/alerts/') == forms
+    assert ("确认" in body.split('class="alert-actions"')[1]) == bool(forms)
+
+
+def test_a_read_only_administrator_cannot_snooze_either(client, city_viewer, alerts):
+    client.force_login(city_viewer)
+    alert = alerts["320571"]
+    url = reverse("targets:alert-act", args=[alert.pk, "snooze"])
+    response = client.post(url, {"until": "2099-01-01"})
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert (alert.state, alert.snoozed_until) == (AlertState.OPEN, None)

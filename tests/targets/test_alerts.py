@@ -211,7 +211,7 @@ def test_milestone_missed(enterprise_factory, approve):
 
 
 def test_lifecycle_acknowledge_snooze_resolve_and_notifications(
-    designation_factory, city_steward, officer_sip, city_viewer
+    designation_factory, city_steward, officer_sip
 ):
     designation_factory(
         type=DesignationType.GAZELLE, valid_from=dt.date(2024, 3, 1), valid_to=dt.date(2026, 3, 1)
@@ -233,12 +233,12 @@ def test_lifecycle_acknowledge_snooze_resolve_and_notifications(
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        alert_acknowledge(actor=city_viewer, alert_id=alert.pk, comment="  ")
-    alert_acknowledge(actor=city_viewer, alert_id=alert.pk, comment="已通知企业准备复审材料")
+        alert_acknowledge(actor=officer_sip, alert_id=alert.pk, comment="  ")
+    alert_acknowledge(actor=officer_sip, alert_id=alert.pk, comment="已通知企业准备复审材料")
     alert.refresh_from_db()
     assert (alert.state, alert.acknowledged_by, alert.comment) == (
         "acknowledged",
-        city_viewer,
+        officer_sip,
         "已通知企业准备复审材料",
     )
     alert_snooze(
