@@ -159,6 +159,7 @@ def reference_data(transactional_db):
         "targets.migrations.0002_plan_targets",
         "enterprises.migrations.0003_roles",
         "targets.migrations.0004_alert_rules",
+        "targets.migrations.0007_baseline_year_and_strict_thresholds",
     ):
         migration = importlib.import_module(module)
         (getattr(migration, "load", None) or migration.create_roles)(apps, None)
