@@ -8,7 +8,8 @@ Shape, after the white paper (China Nanotechnology Industry White Paper 2025) an
   firms sit in 苏州纳米城 (white paper 6.1);
 - firm sizes follow a rank-size law, so a handful of firms pass ¥1 bn and ¥5 bn while most
   are micro and small ones (white paper 4.5: micro and small firms are over 70%);
-- quarterly figures with a Q4-heavy seasonality and firm-specific growth;
+- quarterly figures from the baseline year 2022 to 2025, with a Q4-heavy seasonality and
+  firm-specific growth;
 - designations, listings, milestones and research projects with plausible dates.
 """
 
@@ -152,7 +153,9 @@ INSTITUTIONS = [
     "国家第三代半导体技术创新中心（苏州）",
     "姑苏实验室",
 ]
-PLAN_FIRST_QUARTER = Quarter(2023, 1)
+# From the plan's baseline year (2022, the year before it) to its end: the targets' baselines
+# and milestones come from the approved figures of 2022.
+FIRST_QUARTER = Quarter(2022, 1)
 PLAN_LAST_QUARTER = Quarter(2025, 4)
 RETURN_REASON = "【演示】产值环比波动较大，请核实后重新报送。"
 
@@ -212,7 +215,7 @@ class DemoGenerator:
         *,
         firms: int,
         seed: int,
-        first: Quarter = PLAN_FIRST_QUARTER,
+        first: Quarter = FIRST_QUARTER,
         last: Quarter = PLAN_LAST_QUARTER,
         batch_size: int = 500,
     ) -> None:

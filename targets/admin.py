@@ -14,35 +14,87 @@ from cluster.formatting import yuan_as_yi
 
 from .models import Alert, AlertRule, Metric, ProgressSnapshot, Target, TargetMilestone
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+from .services.rules import (
+    may_change_rules,
+    metric_save,
+    milestones_set_by_hand,
+    rule_change_reason,
+    target_save,
+)
+
+
+class RuleChangeForm(forms.ModelForm):
+    """A metric's or target's form: the change is saved with the reason it gives."""
+
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_(
+            "Kept in the history. A change of the counting rule starts a new rule version "
+            "and recomputes the figures; those of the old version are kept."
+        ),
+    )
+
+    def clean_reason(self) -> str:
+        try:
+            return rule_change_reason(self.cleaned_data.get("reason", ""))
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["reason"]) from None
+
+
+class RuleAdmin(HistoryAdmin):
+    """Counting rules are changed by a city steward, through the rule services only."""
+
+    form = RuleChangeForm
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and may_change_rules(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and may_change_rules(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and may_change_rules(request.user)
 
 
 @admin.register(Metric)
-class MetricAdmin(HistoryAdmin):
+class MetricAdmin(RuleAdmin):
     list_display = (
         "key",
         "name_zh",
         "kind",
         "figure",
         "threshold_display",
+        "comparison",
         "designation_type",
         "count_mode",
     )
     list_filter = ("kind", "count_mode")
     search_fields = ("key", "name_zh", "name_en")
+    readonly_fields = ("counting_rule_in_words",)
 
     @admin.display(description=_("threshold (yuan)"), ordering="threshold")
     def threshold_display(self, obj):
         return yuan_as_yi(obj.threshold, places=0) if obj.threshold is not None else ""
+
+    @admin.display(description=_("counting rule in words"))
+    def counting_rule_in_words(self, obj):
+        return obj.counting_rule() if obj.pk else ""
+
+    def save_model(self, request, obj, form, change):
+        metric_save(actor=request.user, metric=obj, reason=form.cleaned_data["reason"])
 
 
 class MilestoneInline(admin.TabularInline):
     model = TargetMilestone
     extra = 0
     fields = ("due_on", "expected_value", "interpolated")
+    readonly_fields = ("interpolated",)
 
 
 @admin.register(Target)
-class TargetAdmin(HistoryAdmin):
+class TargetAdmin(RuleAdmin):
     list_display = (
         "key",
         "name_zh",
@@ -52,23 +104,29 @@ class TargetAdmin(HistoryAdmin):
         "deadline",
         "district",
         "sector",
+        "rule_version",
     )
     list_filter = ("unit", "district")
     list_select_related = ("metric", "district", "sector")
     search_fields = ("key", "name_zh", "name_en")
+    readonly_fields = ("rule_version",)
     inlines = [MilestoneInline]
 
     @admin.display(description=_("target value"), ordering="target_value")
     def target_display(self, obj):
         return obj.display_value(obj.target_value, places=0)
 
+    def save_model(self, request, obj, form, change):
+        target_save(actor=request.user, target=obj, reason=form.cleaned_data["reason"])
+
     def save_formset(self, request, form, formset, change):
-        # A milestone the steward sets is no longer the interpolated default.
-        for milestone in formset.save(commit=False):
-            milestone.interpolated = False
-            milestone.save()
-        for milestone in formset.deleted_objects:
-            milestone.delete()
+        milestones_set_by_hand(
+            actor=request.user,
+            target=form.instance,
+            milestones=formset.save(commit=False),
+            deleted=formset.deleted_objects,
+            reason=form.cleaned_data["reason"],
+        )
 
 
 @admin.register(ProgressSnapshot)
@@ -82,11 +140,12 @@ class ProgressSnapshotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "quarter",
         "basis",
         "vintage",
+        "rule_version",
         "actual",
         "projection",
         "status",
     )
-    list_filter = ("target", "scope_kind", "basis", "status", "year", "quarter")
+    list_filter = ("target", "scope_kind", "basis", "rule_version", "status", "year", "quarter")
     list_select_related = ("target",)
 
     def has_add_permission(self, request):

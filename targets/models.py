@@ -5,15 +5,17 @@ metric must reach by a deadline, for the whole city or a district or sector. The
 seven 2025 targets (二、主要目标) are rows of these tables, loaded by a data migration.
 """
 
+import operator
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import formats, translation
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 from cluster.access import ScopedQuerySet
@@ -24,6 +26,38 @@ from enterprises.models import Designation, Enterprise
 from .choices import AlertEvent, AlertKind, AlertState, Basis, ScopeKind, Severity, Status
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Comparison(models.TextChoices):
+    """How a value is compared with a bound. The values are the ORM lookups, so one table
+    decides both a Python comparison and a database filter."""
+
+    ABOVE = "gt", _("strictly above")
+    AT_LEAST = "gte", _("at least")
+
+    def holds(self, value: Decimal, bound: Decimal) -> bool:
+        return {"gt": operator.gt, "gte": operator.ge}[self.value](value, bound)
+
+    def filter(self, field: str, bound: Decimal) -> Q:
+        return Q(**{f"{field}__{self.value}": bound})
+
+
+def both_languages(render) -> dict[str, str]:
+    """A text rendered in Chinese and in English."""
+    texts = {}
+    for key, language in (("zh", "zh-hans"), ("en", "en")):
+        with translation.override(language):
+            texts[key] = render()
+    return texts
+
+
+def _amount_in_words(yuan: Decimal) -> str:
+    """A threshold as people say it: 10 亿元 / ¥1 bn, with no more decimals than it has."""
+    from cluster.formatting import BILLION, YI, yuan_as_yi
+
+    unit = BILLION if (translation.get_language() or "").startswith("en") else YI
+    places = max(0, -(yuan / unit).normalize().as_tuple().exponent)
+    return yuan_as_yi(yuan, places=min(places, 4))
 
 
 class Metric(BilingualNameMixin):
@@ -55,8 +89,15 @@ class Metric(BilingualNameMixin):
         _("threshold (yuan)"),
         null=True,
         blank=True,
-        help_text=_("A firm counts when its annual figure is strictly above this."),
+        help_text=_("A firm counts when its figure for the year passes this (see the comparison)."),
         **MONEY,
+    )
+    comparison = models.CharField(
+        _("comparison with the threshold"),
+        max_length=3,
+        choices=Comparison,
+        default=Comparison.ABOVE,
+        help_text=_("超 N 亿元 is strictly above; 达到 N 亿元 is at least."),
     )
     designation_type = models.CharField(
         _("designation type"), max_length=24, choices=DesignationType, blank=True
@@ -67,8 +108,23 @@ class Metric(BilingualNameMixin):
     counted_since = models.DateField(
         _("counted since"), null=True, blank=True, help_text=_("Start date of a flow count.")
     )
-    description = models.TextField(_("counting rule in words"), blank=True)
+    description = models.TextField(
+        _("steward's note"),
+        blank=True,
+        help_text=_("Background only: the rule in words is generated from the fields above."),
+    )
     history = HistoricalRecords()
+
+    # The fields that decide what is counted: a change of any of them is a new rule version.
+    RULE_FIELDS = (
+        "kind",
+        "figure",
+        "threshold",
+        "comparison",
+        "designation_type",
+        "count_mode",
+        "counted_since",
+    )
 
     class Meta:
         verbose_name = _("metric")
@@ -101,6 +157,108 @@ class Metric(BilingualNameMixin):
         if self.kind != self.Kind.COUNT_FIRMS_OVER and self.threshold is not None:
             raise ValidationError({"threshold": _("Only a threshold metric has a threshold.")})
 
+    # -- the threshold: the one owner of "does this value pass it"
+
+    def passes(self, value: Decimal) -> bool:
+        """Whether a firm's figure passes the threshold."""
+        return Comparison(self.comparison).holds(value, self.threshold)
+
+    def passing(self, field: str) -> Q:
+        """The same decision as a database filter on `field` (a column or an annotation)."""
+        return Comparison(self.comparison).filter(field, self.threshold)
+
+    @property
+    def needs_more_than_gap(self) -> bool:
+        """Below a strict threshold a firm needs more than the gap; else the gap itself."""
+        return self.comparison == Comparison.ABOVE
+
+    def gap(self, value: Decimal) -> Decimal:
+        """What a figure still lacks to reach the threshold (more than that when strict)."""
+        return max(self.threshold - value, Decimal(0))
+
+    # -- the rule in words, generated from the fields
+
+    def rule(self) -> dict:
+        """The fields that decide what is counted, as plain values."""
+        return {
+            "kind": self.kind,
+            "figure": self.figure,
+            "threshold": None if self.threshold is None else f"{self.threshold:.2f}",
+            "comparison": self.comparison,
+            "designation_type": self.designation_type,
+            "count_mode": self.count_mode,
+            "counted_since": self.counted_since.isoformat() if self.counted_since else None,
+        }
+
+    def figure_name(self) -> str:
+        """The figure (口径) as a sentence names it, in the active language."""
+        return {
+            self.Figure.OUTPUT_VALUE: gettext("output value"),
+            self.Figure.OPERATING_REVENUE: gettext("operating revenue"),
+        }.get(self.figure, "")
+
+    def counting_rule(self) -> str:
+        """What the metric counts, in the active language."""
+        figure = self.figure_name()
+        since = formats.date_format(self.counted_since) if self.counted_since else ""
+        flow = self.count_mode == self.CountMode.FLOW
+        if self.kind == self.Kind.SUM_OUTPUT:
+            return gettext("Sum of the year-to-date %(figure)s of the firms in the cluster.") % {
+                "figure": figure
+            }
+        if self.kind == self.Kind.COUNT_FIRMS_OVER:
+            values = {"figure": figure, "threshold": _amount_in_words(self.threshold)}
+            if self.comparison == Comparison.AT_LEAST:
+                return (
+                    gettext(
+                        "Firms in the cluster whose year-to-date %(figure)s is at least "
+                        "%(threshold)s."
+                    )
+                    % values
+                )
+            return (
+                gettext(
+                    "Firms in the cluster whose year-to-date %(figure)s is strictly above "
+                    "%(threshold)s."
+                )
+                % values
+            )
+        if self.kind == self.Kind.COUNT_LISTED:
+            if flow:
+                return gettext(
+                    "Firms in the cluster newly listed from %(since)s to the date; a NEEQ "
+                    "quotation is not a listing."
+                ) % {"since": since}
+            return gettext(
+                "Firms in the cluster listed, and not delisted, on the date; a NEEQ quotation "
+                "is not a listing."
+            )
+        if self.kind == self.Kind.COUNT_DESIGNATED:
+            values = {"designation": DesignationType(self.designation_type).label, "since": since}
+            if flow:
+                return (
+                    gettext(
+                        "Firms in the cluster awarded a %(designation)s designation from %(since)s "
+                        "to the date."
+                    )
+                    % values
+                )
+            return (
+                gettext(
+                    "Firms in the cluster holding a valid %(designation)s designation on the date."
+                )
+                % values
+            )
+        if since:
+            return gettext(
+                "Major research projects started from %(since)s to the date, terminated ones "
+                "excluded."
+            ) % {"since": since}
+        return gettext("Major research projects started by the date, terminated ones excluded.")
+
+    def counting_rule_words(self) -> dict[str, str]:
+        return both_languages(self.counting_rule)
+
 
 class Target(BilingualNameMixin):
     class Comparison(models.TextChoices):
@@ -125,8 +283,29 @@ class Target(BilingualNameMixin):
     target_value = models.DecimalField(_("target value"), **MONEY)
     unit = models.CharField(_("unit"), max_length=10, choices=Unit)
     deadline = models.DateField(_("deadline"))
-    baseline_value = models.DecimalField(_("baseline value"), null=True, blank=True, **MONEY)
-    baseline_year = models.PositiveSmallIntegerField(_("baseline year"), null=True, blank=True)
+    baseline_year = models.PositiveSmallIntegerField(
+        _("baseline year"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The year whose year-end value the milestones start from (the year before the plan)."
+        ),
+    )
+    baseline_value = models.DecimalField(
+        _("baseline value"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Computed by the progress job from the approved figures of the baseline year, "
+            "unless set by hand."
+        ),
+        **MONEY,
+    )
+    baseline_set_by_hand = models.BooleanField(
+        _("baseline set by hand"),
+        default=False,
+        help_text=_("Ticked, the progress job leaves the baseline value as the steward set it."),
+    )
     district = models.ForeignKey(
         District,
         verbose_name=_("district scope"),
@@ -157,7 +336,26 @@ class Target(BilingualNameMixin):
             "A projection at or above this share of the target is at risk; below it, off track."
         ),
     )
+    rule_version = models.PositiveIntegerField(
+        _("rule version"),
+        default=1,
+        editable=False,
+        help_text=_("Raised by every change of the counting rule; snapshots record it."),
+    )
     history = HistoricalRecords()
+
+    # Besides its metric's rule, the fields that decide how a target is counted and judged.
+    RULE_FIELDS = (
+        "metric_id",
+        "target_value",
+        "comparison",
+        "deadline",
+        "district_id",
+        "sector_id",
+        "at_risk_ratio",
+        "baseline_year",
+        "baseline_set_by_hand",
+    )
 
     class Meta:
         verbose_name = _("target")
@@ -169,7 +367,29 @@ class Target(BilingualNameMixin):
                 name="target_value_non_negative",
                 violation_error_message=_("A target value cannot be negative."),
             ),
+            models.CheckConstraint(
+                condition=Q(baseline_set_by_hand=False) | Q(baseline_value__isnull=False),
+                name="target_hand_baseline_has_value",
+                violation_error_message=_("A baseline set by hand needs its value."),
+            ),
         ]
+
+    def meets(self, value: Decimal | None) -> bool:
+        """Whether a value reaches the target under its comparison."""
+        return value is not None and Comparison(self.comparison).holds(value, self.target_value)
+
+    def rule(self) -> dict:
+        """The whole counting rule of the target: its metric's and its own fields, as plain
+        values (money with two decimals, whatever form the value came in)."""
+
+        def plain(value):
+            if isinstance(value, Decimal):
+                return f"{value:.2f}"
+            return value.isoformat() if hasattr(value, "isoformat") else value
+
+        own = {name: plain(getattr(self, name)) for name in self.RULE_FIELDS}
+        own["baseline_value"] = plain(self.baseline_value) if self.baseline_set_by_hand else None
+        return {"metric": self.metric.rule(), "target": own}
 
     def display_value(self, value, places: int = 1) -> str:
         """A value of this target as people read it: 亿元 (¥ bn in English) for money, the
@@ -217,8 +437,45 @@ class TargetMilestone(models.Model):
         return f"{self.target.key} {self.due_on}"
 
 
+class RuleVersion(models.Model):
+    """A version of a target's counting rule, written by every change of it (and by the
+    creation of a target): when, by whom, why, and the rule itself. The plan's targets start
+    at version 1 as the data migration loaded them. Snapshots say which version they follow."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="rule_versions"
+    )
+    version = models.PositiveIntegerField(_("rule version"))
+    changed_at = models.DateTimeField(_("changed at"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason for the change"))
+    rule = models.JSONField(_("the rule"))
+
+    class Meta:
+        verbose_name = _("rule version")
+        verbose_name_plural = _("rule versions")
+        ordering = ["target", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "version"], name="rule_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.key} v{self.version}"
+
+
 class ProgressSnapshotQuerySet(ScopedQuerySet):
     district_path = "district"
+
+    def current(self):
+        """The snapshots computed under their target's current counting rule."""
+        return self.filter(rule_version=F("target__rule_version"))
 
     def visible_to(self, user):
         """City and sector snapshots are city-wide; a district user sees their district's."""
@@ -231,10 +488,12 @@ class ProgressSnapshotQuerySet(ScopedQuerySet):
 
 
 class ProgressSnapshot(models.Model):
-    """Where a target stood at the end of a quarter, computed from one vintage of figures.
+    """Where a target stood at the end of a quarter, computed from one vintage of figures
+    under one version of the counting rule.
 
-    Recomputing with the same figures writes the same row again (idempotent); figures
-    approved later give a new vintage and a new row, so the old view can be reproduced.
+    Recomputing with the same figures and rule writes the same row again (idempotent);
+    figures approved later give a new vintage, and a changed rule a new rule version, each a
+    new row, so the old view can be reproduced.
     """
 
     target = models.ForeignKey(
@@ -254,6 +513,9 @@ class ProgressSnapshot(models.Model):
     basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
     vintage = models.DateTimeField(
         _("vintage"), help_text=_("The latest approval (or submission, in preview) counted.")
+    )
+    rule_version = models.PositiveIntegerField(
+        _("rule version"), default=1, help_text=_("The version of the counting rule applied.")
     )
     actual = models.DecimalField(_("actual value"), **MONEY)
     share_of_target = models.DecimalField(
@@ -279,8 +541,16 @@ class ProgressSnapshot(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["target", "scope_key", "year", "quarter", "basis", "vintage"],
-                name="snapshot_unique",
+                fields=[
+                    "target",
+                    "scope_key",
+                    "year",
+                    "quarter",
+                    "basis",
+                    "vintage",
+                    "rule_version",
+                ],
+                name="snapshot_unique_per_rule",
             ),
             models.CheckConstraint(
                 condition=Q(quarter__gte=1, quarter__lte=4), name="snapshot_quarter_1_to_4"

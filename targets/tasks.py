@@ -41,22 +41,27 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
 @shared_task(name="targets.recompute_for_reports", **RELIABLE)
 def recompute_for_reports(report_ids: list[int]) -> int:
     """After reports were submitted or approved: the targets computed from reports, for
-    the reports' quarters and the later quarters of the same years (year-to-date sums)."""
+    the reports' quarters and the later quarters of the same years (year-to-date sums).
+    Figures of a target's baseline year move its baseline and milestones, and with them
+    every quarter's milestone: then all its quarters."""
     periods = set(QuarterlyReport.objects.filter(pk__in=report_ids).values_list("year", "quarter"))
     if not periods:
         return 0
-    targets = targets_touched_by_reports()
     earliest = {}
     for year, quarter in periods:
         earliest[year] = min(quarter, earliest.get(year, 4))
     count = 0
+    targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("cluster")
     for basis in (Basis.APPROVED, Basis.PREVIEW):
-        for target in Target.objects.filter(pk__in=targets).select_related("cluster"):
-            quarters = [
-                q
-                for q in reporting_quarters(target)
-                if q.year in earliest and q.quarter >= earliest[q.year]
-            ] or [Quarter(*max(periods))]
+        for target in targets:
+            if target.baseline_year in earliest:
+                quarters = None
+            else:
+                quarters = [
+                    q
+                    for q in reporting_quarters(target)
+                    if q.year in earliest and q.quarter >= earliest[q.year]
+                ] or [Quarter(*max(periods))]
             count += progress_recompute(target_ids=[target.pk], quarters=quarters, basis=basis)
     enqueue_on_commit("targets.evaluate_alerts")
     return count

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, brief, dashboard, notifications, profile
+from .views import alerts, brief, dashboard, firms, notifications, profile
 
 app_name = "targets"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("dashboard/", dashboard.city_dashboard, name="dashboard"),
     path("dashboard/districts/<int:pk>/", dashboard.district_page, name="district"),
     path("dashboard/sectors/<int:pk>/", dashboard.sector_page, name="sector"),
+    path("dashboard/targets/<int:pk>/firms/", firms.firms_page, name="firms"),
     path("enterprises/<int:pk>/", profile.enterprise_profile, name="enterprise"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:pk>/<str:action>/", alerts.alert_act, name="alert-act"),

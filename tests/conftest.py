@@ -161,5 +161,7 @@ def reference_data(transactional_db):
         ("targets.migrations.0004_alert_rules", "load"),
         ("enterprises.migrations.0005_reporting_policy_and_reviewers", "create_policy"),
         ("enterprises.migrations.0005_reporting_policy_and_reviewers", "grant_policy"),
+        ("targets.migrations.0006_read_only_administrators_view_alerts", "revoke"),
+        ("targets.migrations.0007_baseline_year_and_strict_thresholds", "load"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)

@@ -77,6 +77,7 @@ EXPECTED = {
     "target-list": (401, 200, 200, 200, 200),
     "target-detail": (401, 200, 200, 200, 200),
     "target-explanation": (401, 200, 200, 200, 200),
+    "target-firms": (401, 200, 200, 200, 200),
     "progress-snapshot-list": (401, 200, 200, 200, 200),
     "progress-snapshot-detail": (401, 200, 404, 200, 200),
     "alert-list": (401, 200, 200, 200, 200),
@@ -88,6 +89,7 @@ EXPECTED = {
     "targets:dashboard": (LOGIN, 302, 302, 200, 200),
     "targets:district": (LOGIN, 200, 404, 200, 200),
     "targets:sector": (LOGIN, 404, 404, 200, 200),
+    "targets:firms": (LOGIN, 200, 200, 200, 200),
     "targets:enterprise": (LOGIN, 200, 404, 200, 200),
     "targets:alerts": (LOGIN, 200, 200, 200, 200),
     "targets:alert-act": (LOGIN, 405, 405, 405, 405),
@@ -121,7 +123,7 @@ ADMIN_EXCEPTIONS = {
     "admin:logout": (LOGIN, 302, 302, 302, 405),
     "admin:enterprises_enterprise_process_import": (LOGIN, LOGIN, LOGIN, LOGIN, 405),
 }
-QUERIES = {"target-explanation": "?quarter=2025Q2"}
+QUERIES = {"target-explanation": "?quarter=2025Q2", "target-firms": "?quarter=2025Q2"}
 
 
 def routes():
@@ -224,6 +226,8 @@ def url_for(route: str, name: str, world, stash_token: str) -> str:
         values["pk"] = world["sip"].pk
     elif name == "targets:sector":
         values["pk"] = world["firm"].primary_sector.parent_id
+    elif name == "targets:firms":
+        values["pk"] = Target.objects.get(key="total_output").pk
     elif name == "targets:alert-act":
         values["pk"] = world["alert"].pk
     elif name == "targets:brief-download":

@@ -414,6 +414,7 @@ class ResearchProjectViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         project_delete(actor=self.request.user, project=instance)
 
+
 @extend_schema(
     summary="Which quarters are open for reporting / 可填报季度",
     responses={

@@ -18,10 +18,14 @@ from .registry import Condition, money, register
 
 
 def _latest_city_snapshots():
-    """The newest approved city snapshot of each target (newest quarter, newest vintage)."""
+    """The newest approved city snapshot of each target (newest quarter, newest vintage),
+    under the target's current counting rule."""
     latest = (
         ProgressSnapshot.objects.filter(
-            target=OuterRef("pk"), scope_kind=ScopeKind.CITY, basis=Basis.APPROVED
+            target=OuterRef("pk"),
+            rule_version=OuterRef("rule_version"),
+            scope_kind=ScopeKind.CITY,
+            basis=Basis.APPROVED,
         )
         .order_by("-year", "-quarter", "-vintage")
         .values("pk")[:1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from cluster.api.filters import FilterSet
+from cluster.api.filters import FilterSet, IntegerFilter
 from cluster.quarters import Quarter
 
 from ..models import Alert, ProgressSnapshot
@@ -20,6 +20,11 @@ class SnapshotFilterSet(FilterSet):
     as_of = filters.IsoDateTimeFilter(
         method="read_elsewhere",
         label="the newest vintage not after this moment (default: the newest)",
+    )
+    rule_version = IntegerFilter(
+        method="read_elsewhere",
+        min_value=1,
+        label="the version of the counting rule (default: each target's current one)",
     )
 
     class Meta:
@@ -39,9 +44,12 @@ class SnapshotFilterSet(FilterSet):
     @property
     def qs(self):
         queryset = super().qs
+        version = self.form.cleaned_data.get("rule_version")
+        queryset = queryset.current() if version is None else queryset.filter(rule_version=version)
         if self.form.cleaned_data.get("vintage"):
             return queryset
-        # One row per target, scope, quarter and basis: the newest vintage (as of a moment).
+        # One row per target, scope, quarter, basis and rule version: the newest vintage (as
+        # of a moment).
         return newest_at(queryset, self.form.cleaned_data.get("as_of"))
 
 

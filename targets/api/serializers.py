@@ -1,16 +1,54 @@
-"""Serializers of the targets engine's API: targets, progress snapshots, alerts."""
+"""Serializers of the targets engine's API: targets with their counting rule, progress
+snapshots, the firms behind a count, alerts."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from ..models import Alert, ProgressSnapshot, Target
+from cluster.models import District
+from cluster.quarters import Quarter
+
+from ..choices import Basis
+from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
+
+
+class CountingRuleSerializer(serializers.Serializer):
+    """A target's counting rule as fields, and in words generated from them."""
+
+    kind = serializers.ChoiceField(choices=Metric.Kind.choices)
+    figure = serializers.CharField()
+    threshold = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    comparison = serializers.CharField()
+    designation_type = serializers.CharField()
+    count_mode = serializers.CharField()
+    counted_since = serializers.DateField(allow_null=True)
+    rule_version = serializers.IntegerField()
+    words = serializers.DictField(child=serializers.CharField(), help_text="zh and en")
+
+    def to_representation(self, target: Target) -> dict:
+        metric = target.metric
+        return {
+            **metric.rule(),
+            "rule_version": target.rule_version,
+            "words": metric.counting_rule_words(),
+        }
+
+
+class RuleVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RuleVersion
+        fields = ["version", "changed_at", "reason", "rule"]
 
 
 class TargetSerializer(serializers.ModelSerializer):
     metric = serializers.SlugRelatedField(slug_field="key", read_only=True)
     metric_kind = serializers.CharField(source="metric.kind", read_only=True)
-    counting_rule = serializers.CharField(source="metric.description", read_only=True)
+    counting_rule = serializers.CharField(
+        source="metric.counting_rule", read_only=True, help_text="In the request's language."
+    )
+    rule = CountingRuleSerializer(source="*", read_only=True)
+    rule_versions = RuleVersionSerializer(many=True, read_only=True)
     district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
@@ -24,12 +62,16 @@ class TargetSerializer(serializers.ModelSerializer):
             "metric",
             "metric_kind",
             "counting_rule",
+            "rule",
+            "rule_version",
+            "rule_versions",
             "comparison",
             "target_value",
             "unit",
             "deadline",
             "baseline_year",
             "baseline_value",
+            "baseline_set_by_hand",
             "district",
             "sector",
             "source",
@@ -56,6 +98,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "quarter",
             "basis",
             "vintage",
+            "rule_version",
             "actual",
             "share_of_target",
             "milestone_expected",
@@ -68,6 +111,63 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     def get_period(self, obj) -> str:
         return f"{obj.year}Q{obj.quarter}"
+
+
+class FirmsQuerySerializer(serializers.Serializer):
+    """The parameters of the list of the firms behind a count."""
+
+    quarter = serializers.CharField(help_text="e.g. 2025Q4")
+    basis = serializers.ChoiceField(choices=Basis.choices, default=Basis.APPROVED)
+    vintage = serializers.DateTimeField(required=False, help_text="default: the newest")
+    district = serializers.CharField(required=False, help_text="district code, e.g. 320571")
+
+    def validate_quarter(self, value: str) -> Quarter:
+        try:
+            return Quarter.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_district(self, value: str) -> District:
+        district = District.objects.filter(code=value).first()
+        if district is None:
+            raise serializers.ValidationError(
+                _("No district has the code %(code)s.") % {"code": value}
+            )
+        return district
+
+
+class CountedRowSerializer(serializers.Serializer):
+    """A firm (or a research project) behind a count, with what is counted for it."""
+
+    enterprise = serializers.IntegerField(source="enterprise_id", allow_null=True)
+    uscc = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    district = serializers.CharField(source="district.code", allow_null=True, default=None)
+    value = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The year-to-date figure, for sums and thresholds.",
+    )
+    evidence = serializers.SerializerMethodField(
+        help_text="The listing, designation or project that counts (or the latest one held)."
+    )
+    counts = serializers.BooleanField()
+
+    def get_evidence(self, row) -> dict | None:
+        item = row.evidence
+        if item is None:
+            return None
+        fields = {
+            "listing": ("venue", "ticker", "listed_on", "delisted_on"),
+            "designation": ("type", "tier", "valid_from", "valid_to"),
+            "project": ("title", "level", "started_on", "status"),
+        }[row.evidence_kind]
+        values = {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, value in ((n, getattr(item, n)) for n in fields)
+        }
+        return {"kind": row.evidence_kind, "id": item.pk, **values, "text": row.evidence_text}
 
 
 class AlertSerializer(serializers.ModelSerializer):

@@ -20,12 +20,16 @@ from cluster.quarters import Quarter
 
 from ..choices import Basis
 from ..models import Alert, ProgressSnapshot, Target
-from ..selectors.explanation import gap_explanation
+from ..selectors.counted import FirmsBehindCount
+from ..selectors.explanation import gap_explanation, latest_vintage
+from ..selectors.metrics import Figures
 from ..services.alerts import alert_acknowledge, alert_resolve, alert_snooze
 from .filtersets import AlertFilterSet, SnapshotFilterSet
 from .serializers import (
     AlertSerializer,
     CommentSerializer,
+    CountedRowSerializer,
+    FirmsQuerySerializer,
     SnapshotSerializer,
     SnoozeSerializer,
     TargetSerializer,
@@ -40,7 +44,42 @@ from .serializers import (
 )
 class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TargetSerializer
-    queryset = Target.objects.select_related("metric", "district", "sector").order_by("sort_order")
+    queryset = (
+        Target.objects.select_related("metric", "district", "sector")
+        .prefetch_related("rule_versions")
+        .order_by("sort_order")
+    )
+
+    @extend_schema(
+        summary="The firms behind the target's figure / 计数明细",
+        parameters=[FirmsQuerySerializer],
+        responses={200: CountedRowSerializer(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def firms(self, request, pk=None):
+        """Each firm (or research project) the counting rule looks at, with the value or the
+        listing, designation or project counted for it and whether it counts; counted ones
+        first. A district user sees their district's rows only."""
+        target = self.get_object()
+        query = FirmsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        quarter, basis = params["quarter"], params["basis"]
+        vintage = (
+            params.get("vintage")
+            or latest_vintage(target, quarter, basis)
+            or Figures.latest(basis).vintage
+        )
+        district = params.get("district")
+        listing = FirmsBehindCount(
+            target,
+            quarter,
+            Figures(basis, vintage),
+            user=request.user,
+            district_id=district.pk if district else None,
+        )
+        page = self.paginate_queryset(listing.queryset)
+        return self.get_paginated_response(CountedRowSerializer(listing.rows(page), many=True).data)
 
     @extend_schema(
         summary="Why the target stands where it does / 差距分析",
@@ -113,6 +152,8 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
                 "name": line.enterprise.name,
                 "value": str(line.value),
                 "gap": None if line.gap is None else str(line.gap),
+                # Below a strict threshold ("超 N 亿元") the firm needs more than the gap.
+                "needs_more_than": line.needs_more_than,
             }
 
         def who(enterprise):

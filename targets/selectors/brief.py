@@ -26,10 +26,18 @@ from ..charts import bars_svg, trend_svg
 from ..choices import Severity, Status
 from ..models import Alert, Metric, Target
 from .dashboard import AsOf, Board, BoardScope, Card, Contribution
+from .explanation import FirmLine
 from .metrics import evaluate
 
 RISKS_SHOWN = 10
 NEW_DESIGNATION_TYPES = ("gazelle", "gazelle_cultivation", "unicorn_cultivation", "little_giant")
+
+
+def _closest(line: FirmLine) -> str:
+    values = {"firm": line.enterprise.name, "gap": yuan_as_yi(line.gap)}
+    if line.needs_more_than:
+        return _(", the closest %(firm)s needing more than %(gap)s") % values
+    return _(", the closest %(firm)s needing %(gap)s") % values
 
 
 @dataclass
@@ -83,7 +91,7 @@ class Brief:
 
     @cached_property
     def output_card(self) -> Card | None:
-        return next((c for c in self.cards if c.target.metric.kind == Metric.Kind.SUM_OUTPUT), None)
+        return next((c for c in self.cards if c.target == self.board.output_target), None)
 
     @cached_property
     def status_counts(self) -> dict[str, int]:
@@ -344,15 +352,7 @@ class Brief:
                         else "",
                         "left": len(crossing.left),
                         "pipeline": len(pipeline),
-                        "closest": (
-                            _(", the closest %(firm)s needing %(gap)s")
-                            % {
-                                "firm": pipeline[0].enterprise.name,
-                                "gap": yuan_as_yi(pipeline[0].gap),
-                            }
-                        )
-                        if pipeline
-                        else "",
+                        "closest": _closest(pipeline[0]) if pipeline else "",
                     },
                     self.board_url,
                 )

@@ -43,7 +43,7 @@ from enterprises.models import Designation, Listing, Milestone
 from enterprises.selectors import CompletenessCell, completeness
 
 from ..choices import Basis, ScopeKind, Severity, Status
-from ..models import Alert, Metric, ProgressSnapshot, Target
+from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
 from .explanation import FirmLine, threshold_pipeline
 from .metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
 
@@ -51,7 +51,12 @@ ZERO = Decimal(0)
 ALERTS_SHOWN = 8
 PIPELINE_SHOWN = 10
 EXPIRY_WATCHED = (DesignationType.GAZELLE, DesignationType.UNICORN_CULTIVATION)
-OUTPUT_TARGET = "total_output"
+
+
+def output_target(targets: list[Target]) -> Target | None:
+    """The target the board's output figures follow: the first whose metric is a sum (its
+    figure, 口径, is the one the breakdowns and the firms' output use)."""
+    return next((t for t in targets if t.metric.kind == Metric.Kind.SUM_OUTPUT), None)
 
 
 # --- "as of": which quarter, which figures, which vintage ------------------------------------
@@ -93,7 +98,7 @@ class AsOf:
 
 
 def _city_snapshots(basis: str):
-    return ProgressSnapshot.objects.filter(scope_kind=ScopeKind.CITY, basis=basis)
+    return ProgressSnapshot.objects.current().filter(scope_kind=ScopeKind.CITY, basis=basis)
 
 
 def snapshot_quarters(basis: str = Basis.APPROVED) -> list[Quarter]:
@@ -141,13 +146,14 @@ def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
 
 def newest_at(queryset, vintage: dt.datetime | None):
     """Snapshots reduced to the newest vintage known at `vintage`, per target, scope,
-    quarter and basis (one correlated subquery on the unique index)."""
+    quarter, basis and rule version (one correlated subquery on the unique index)."""
     newest = ProgressSnapshot.objects.filter(
         target=OuterRef("target"),
         scope_key=OuterRef("scope_key"),
         year=OuterRef("year"),
         quarter=OuterRef("quarter"),
         basis=OuterRef("basis"),
+        rule_version=OuterRef("rule_version"),
     )
     if vintage is not None:
         newest = newest.filter(vintage__lte=vintage)
@@ -214,6 +220,16 @@ class Card:
     previous: ProgressSnapshot | None = None
     year_ago: ProgressSnapshot | None = None
     city: ProgressSnapshot | None = None  # on a district or sector page, the city's figure
+    # The change that made the rule the figure follows, when it is not the first version.
+    rule_change: RuleVersion | None = None
+
+    @property
+    def counting_rule(self) -> str:
+        return self.target.metric.counting_rule()
+
+    @property
+    def baseline_missing(self) -> bool:
+        return self.target.baseline_value is None
 
     @property
     def actual(self) -> Decimal | None:
@@ -304,6 +320,7 @@ class Contribution:
     year_ago: Decimal = ZERO
     share: Decimal | None = None
     counts: dict = field(default_factory=dict)  # target key → snapshot actual
+    count_row: list = field(default_factory=list)  # the counts in the order of the columns
 
     @property
     def year_on_year(self) -> Decimal | None:
@@ -336,15 +353,35 @@ class Board:
         return list(Target.objects.select_related("metric").order_by("sort_order", "key"))
 
     @cached_property
+    def count_targets(self) -> list[Target]:
+        """The targets that count firms, for the columns of the district table."""
+        return [
+            t
+            for t in self.targets
+            if t.metric.kind not in (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_PROJECTS)
+        ]
+
+    @cached_property
+    def _rule_changes(self) -> dict[tuple[int, int], RuleVersion]:
+        """The changes behind the rule versions the targets follow now. One query."""
+        wanted = Q()
+        for target in self.targets:
+            if target.rule_version > 1:
+                wanted |= Q(target_id=target.pk, version=target.rule_version)
+        if not wanted:
+            return {}
+        return {(v.target_id, v.version): v for v in RuleVersion.objects.filter(wanted)}
+
+    @cached_property
     def _series(self) -> dict[tuple[str, int, Quarter], ProgressSnapshot]:
         """Snapshots of this scope (and the city) for every quarter up to the one shown, at
         the newest vintage known then. One query."""
         keys = {self.scope.key, "city"}
         quarter = self.as_of.quarter
         rows = newest_at(
-            ProgressSnapshot.objects.filter(
-                scope_key__in=keys, basis=self.as_of.basis, year__lte=quarter.year
-            ).exclude(year=quarter.year, quarter__gt=quarter.quarter),
+            ProgressSnapshot.objects.current()
+            .filter(scope_key__in=keys, basis=self.as_of.basis, year__lte=quarter.year)
+            .exclude(year=quarter.year, quarter__gt=quarter.quarter),
             self.as_of.vintage,
         )
         return {(s.scope_key, s.target_id, Quarter(s.year, s.quarter)): s for s in rows}
@@ -362,13 +399,14 @@ class Board:
                 previous=self._at(target, quarter.previous()),
                 year_ago=self._at(target, quarter.same_quarter_last_year()),
                 city=None if self.scope.is_city else self._at(target, quarter, "city"),
+                rule_change=self._rule_changes.get((target.pk, target.rule_version)),
             )
             for target in self.targets
         ]
 
     @cached_property
     def output_target(self) -> Target | None:
-        return next((t for t in self.targets if t.key == OUTPUT_TARGET), None)
+        return output_target(self.targets)
 
     @cached_property
     def trend(self) -> list[TrendPoint]:
@@ -410,7 +448,7 @@ class Board:
         quarter = self.as_of.quarter
         return list(
             newest_at(
-                ProgressSnapshot.objects.filter(
+                ProgressSnapshot.objects.current().filter(
                     scope_kind__in=[ScopeKind.DISTRICT, ScopeKind.SECTOR],
                     basis=self.as_of.basis,
                     year=quarter.year,
@@ -477,6 +515,7 @@ class Board:
             parts.append(Contribution(district_id, self._districts[district_id]))
         for part in parts:
             part.counts = counts.get(part.key, {})
+            part.count_row = [part.counts.get(t.key, ZERO) for t in self.count_targets]
         return parts
 
     def _direction_of(self, row) -> int | None:
@@ -631,14 +670,17 @@ FIRM_ORDERINGS = {
 }
 
 
-def firms_behind(user, scope: BoardScope, as_of: AsOf, *, search: str = "", order: str = ""):
-    """The firms of a scope counted at the quarter shown, each with its year-to-date output,
-    last year's for the same period and the growth; sortable and searchable. The sums are
-    correlated subqueries, so a page of firms costs the same whatever their number."""
+def firms_behind(
+    user, scope: BoardScope, as_of: AsOf, *, metric: Metric, search: str = "", order: str = ""
+):
+    """The firms of a scope counted at the quarter shown, each with its year-to-date figure
+    of `metric` (the output target's: its 口径), last year's for the same period and the
+    growth; sortable and searchable. The sums are correlated subqueries, so a page of firms
+    costs the same whatever their number."""
     quarter = as_of.quarter
     money = DecimalField(max_digits=20, decimal_places=2)
     rows = as_of.figures.rows()
-    figure = Metric.Figure.OUTPUT_VALUE
+    figure = metric.figure
 
     def ytd(year):
         return Coalesce(

@@ -21,10 +21,10 @@ PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just
 
 
 def latest_vintage(target: Target, quarter: Quarter, basis: str = Basis.APPROVED):
+    """The newest vintage of the target's snapshots of the quarter, under its current rule."""
     return (
-        ProgressSnapshot.objects.filter(
-            target=target, year=quarter.year, quarter=quarter.quarter, basis=basis
-        )
+        ProgressSnapshot.objects.current()
+        .filter(target=target, year=quarter.year, quarter=quarter.quarter, basis=basis)
         .order_by("-vintage")
         .values_list("vintage", flat=True)
         .first()
@@ -38,18 +38,25 @@ def snapshots_at(
     basis: str = Basis.APPROVED,
     vintage: dt.datetime | None = None,
 ):
-    """The snapshots of one target and quarter at a vintage (the newest by default)."""
+    """The snapshots of one target and quarter at a vintage (the newest by default), under
+    the target's current rule."""
     vintage = vintage or latest_vintage(target, quarter, basis)
-    return ProgressSnapshot.objects.filter(
-        target=target, year=quarter.year, quarter=quarter.quarter, basis=basis, vintage=vintage
-    ).select_related("district", "sector")
+    return (
+        ProgressSnapshot.objects.current()
+        .filter(
+            target=target, year=quarter.year, quarter=quarter.quarter, basis=basis, vintage=vintage
+        )
+        .select_related("district", "sector")
+    )
 
 
 @dataclass
 class FirmLine:
     enterprise: Enterprise
     value: Decimal
-    gap: Decimal | None = None  # what it still needs to pass the threshold
+    # What it still lacks to pass the threshold: more than that below a strict threshold.
+    gap: Decimal | None = None
+    needs_more_than: bool = False
 
 
 @dataclass
@@ -89,30 +96,30 @@ def top_firms(
 def threshold_pipeline(
     metric: Metric, quarter: Quarter, figures: Figures, scope: Scope = CITY
 ) -> list[FirmLine]:
-    """Firms of `scope` below the metric's threshold but at half of it or more, on their
-    year completed with their district's usual seasonality, with what each still needs;
-    smallest gap first. Two aggregate queries and one for the names."""
-    threshold = metric.threshold
+    """Firms of `scope` that do not pass the metric's threshold but reach half of it or more
+    on their year completed with their district's usual seasonality, with what each still
+    lacks; smallest gap first. A firm that passes, now or on its completed year, is not in
+    the pipeline. Two aggregate queries and one for the names."""
+    floor = metric.threshold * PIPELINE_FLOOR
     seasons = Seasonality.of(figures, metric, quarter.year)
     smallest_share = min(
         [seasons.share(None, quarter.quarter)]
         + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
     )
     candidates = firm_totals(
-        figures,
-        metric,
-        quarter,
-        counted_firms(quarter.end, scope),
-        threshold * PIPELINE_FLOOR * smallest_share,
+        figures, metric, quarter, counted_firms(quarter.end, scope), floor * smallest_share
     )
     lines = []
     for row in candidates:
         projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)
-        if threshold * PIPELINE_FLOOR <= projected <= threshold:
-            lines.append((row["enterprise"], projected, threshold - projected))
+        if projected >= floor and not metric.passes(row["total"]) and not metric.passes(projected):
+            lines.append((row["enterprise"], projected, metric.gap(projected)))
     names = Enterprise.objects.select_related("district").in_bulk([pk for pk, _, _ in lines])
     return sorted(
-        (FirmLine(names[pk], value, gap) for pk, value, gap in lines),
+        (
+            FirmLine(names[pk], value, gap, needs_more_than=metric.needs_more_than_gap)
+            for pk, value, gap in lines
+        ),
         key=lambda f: (f.gap, f.enterprise.pk),
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Max, Q, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cluster.quarters import Quarter
@@ -29,7 +29,7 @@ from enterprises.models import (
 )
 
 from ..choices import Basis
-from ..models import Metric, Target
+from ..models import Metric, Target, both_languages
 
 ZERO = Decimal(0)
 YI = Decimal(100_000_000)
@@ -106,15 +106,6 @@ class Evaluation:
     projection_by_direction: dict = field(default_factory=dict)
     counted: frozenset[int] = frozenset()
     seasonal_share: Decimal | None = None
-
-
-def _both_languages(render) -> dict:
-    """Render a sentence in Chinese and English."""
-    texts = {}
-    for key, language in (("zh", "zh-hans"), ("en", "en")):
-        with translation.override(language):
-            texts[key] = render()
-    return texts
 
 
 def _yi(value: Decimal) -> str:
@@ -270,7 +261,7 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
         actual=_q(actual),
         projection=_q(projection),
         run_rate_needed=None if run_rate is None else _q(run_rate),
-        note=_both_languages(note),
+        note=both_languages(note),
         by_district={k: _q(v) for k, v in by_district.items()},
         by_direction={k: _q(v) for k, v in by_direction.items()},
         projection_by_district={k: _q(v) for k, v in projection_by_district.items()},
@@ -279,14 +270,14 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
     )
 
 
-def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, minimum: Decimal):
-    """Year-to-date totals of the firms above `minimum`: a few rows, aggregated by the
-    database."""
+def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, floor: Decimal):
+    """Year-to-date totals of the firms at `floor` or above (candidates, not the rule): a
+    few rows, aggregated by the database."""
     return list(
         _year_to_date(figures, metric, quarter, firms.values("pk"))
         .values("enterprise", "enterprise__district", "enterprise__primary_sector__parent")
         .annotate(total=Sum(metric.figure))
-        .filter(total__gt=minimum)
+        .filter(total__gte=floor)
     )
 
 
@@ -308,11 +299,11 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
     projection_by_district, projection_by_direction = defaultdict(int), defaultdict(int)
     for row in candidates:
         district, direction = row["enterprise__district"], row["enterprise__primary_sector__parent"]
-        if row["total"] > threshold:
+        if metric.passes(row["total"]):
             counted.add(row["enterprise"])
             by_district[district] += 1
             by_direction[direction] += 1
-        if row["total"] / seasons.share(district, quarter.quarter) * factor > threshold:
+        if metric.passes(row["total"] / seasons.share(district, quarter.quarter) * factor):
             projected.add(row["enterprise"])
             projection_by_district[district] += 1
             projection_by_direction[direction] += 1
@@ -321,7 +312,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
 
     def note():
         return _(
-            "%(now)d firms are above the threshold with the year-to-date figures; "
+            "%(now)d firms pass the threshold with the year-to-date figures; "
             "%(more)d more pass it when each firm's year is completed with its district's "
             "usual seasonality%(growth)s."
         ) % {
@@ -333,7 +324,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
     return Evaluation(
         actual=Decimal(len(counted)),
         projection=projection,
-        note=_both_languages(note),
+        note=both_languages(note),
         by_district={k: Decimal(v) for k, v in by_district.items()},
         by_direction={k: Decimal(v) for k, v in by_direction.items()},
         projection_by_district={k: Decimal(v) for k, v in projection_by_district.items()},
@@ -361,17 +352,46 @@ def _grouped_count(queryset) -> tuple[dict, dict, set]:
     return by_district, by_direction, ids
 
 
+def listings_counted(metric: Metric, day: dt.date, listings=None):
+    """The listings that count on `day`: listed and not delisted then (stock), or listed
+    since the metric's start date (flow). A 新三板 quotation is never a listing."""
+    listings = (listings if listings is not None else Listing.objects.all()).listings()
+    if metric.count_mode == Metric.CountMode.FLOW:
+        return listings.filter(listed_on__gte=metric.counted_since, listed_on__lte=day)
+    return listings.filter(
+        Q(listed_on__lte=day), Q(delisted_on__isnull=True) | Q(delisted_on__gt=day)
+    )
+
+
+def designations_counted(metric: Metric, day: dt.date, designations=None):
+    """The designations of the metric's type that count on `day`: valid then (stock), or
+    awarded since the metric's start date (flow)."""
+    designations = (designations if designations is not None else Designation.objects).filter(
+        type=metric.designation_type
+    )
+    if metric.count_mode == Metric.CountMode.FLOW:
+        return designations.filter(valid_from__gte=metric.counted_since, valid_from__lte=day)
+    return designations.valid_on(day)
+
+
+def projects_counted(metric: Metric, day: dt.date, projects=None):
+    """The research projects that count on `day`: major, started by then (and since the
+    metric's start date, if it has one), not terminated."""
+    projects = (projects if projects is not None else ResearchProject.objects.all()).filter(
+        is_major=True, started_on__lte=day
+    )
+    projects = projects.exclude(status=ProjectStatus.TERMINATED)
+    if metric.counted_since:
+        projects = projects.filter(started_on__gte=metric.counted_since)
+    return projects
+
+
 def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
-    metric = target.metric
     day = quarter.end
     firms = counted_firms(day, Scope.of(target))
-    listings = Listing.objects.listings().filter(enterprise__in=firms.values("pk"))
-    if metric.count_mode == Metric.CountMode.FLOW:
-        listings = listings.filter(listed_on__gte=metric.counted_since, listed_on__lte=day)
-    else:
-        listings = listings.filter(
-            Q(listed_on__lte=day), Q(delisted_on__isnull=True) | Q(delisted_on__gt=day)
-        )
+    listings = listings_counted(
+        target.metric, day, Listing.objects.filter(enterprise__in=firms.values("pk"))
+    )
     by_district, by_direction, ids = _grouped_count(listings)
     pipeline = (
         Milestone.objects.filter(
@@ -396,7 +416,7 @@ def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluat
     return Evaluation(
         actual=actual,
         projection=actual + pipeline,
-        note=_both_languages(note),
+        note=both_languages(note),
         by_district=by_district,
         by_direction=by_direction,
         counted=frozenset(ids),
@@ -410,10 +430,7 @@ def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Eva
     designations = Designation.objects.filter(
         type=metric.designation_type, enterprise__in=firms.values("pk")
     )
-    if metric.count_mode == Metric.CountMode.FLOW:
-        current = designations.filter(valid_from__gte=metric.counted_since, valid_from__lte=day)
-    else:
-        current = designations.valid_on(day)
+    current = designations_counted(metric, day, designations)
     by_district, by_direction, ids = _grouped_count(current)
     still_valid = set(
         designations.valid_on(target.deadline)
@@ -451,7 +468,7 @@ def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Eva
     return Evaluation(
         actual=Decimal(len(ids)),
         projection=projection,
-        note=_both_languages(note),
+        note=both_languages(note),
         by_district=by_district,
         by_direction=by_direction,
         counted=frozenset(ids),
@@ -461,11 +478,7 @@ def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Eva
 def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     day = quarter.end
-    projects = ResearchProject.objects.filter(is_major=True, started_on__lte=day).exclude(
-        status=ProjectStatus.TERMINATED
-    )
-    if metric.counted_since:
-        projects = projects.filter(started_on__gte=metric.counted_since)
+    projects = projects_counted(metric, day)
     if target.district_id:
         projects = projects.filter(district_id=target.district_id)
     by_district = {
@@ -493,7 +506,7 @@ def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evalu
     return Evaluation(
         actual=actual,
         projection=projection,
-        note=_both_languages(note),
+        note=both_languages(note),
         by_district=by_district,
         counted=frozenset(projects.values_list("pk", flat=True)),
     )

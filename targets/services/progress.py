@@ -1,4 +1,4 @@
-"""Progress against the targets: snapshots, milestones and status."""
+"""Progress against the targets: baselines, milestones, snapshots and status."""
 
 from __future__ import annotations
 
@@ -16,27 +16,24 @@ from enterprises.models import QuarterlyReport
 
 from ..choices import Basis, ScopeKind, Status
 from ..models import Metric, ProgressSnapshot, Target, TargetMilestone
-from ..selectors.metrics import Evaluation, Figures, evaluate
+from ..selectors.metrics import Evaluation, Figures, counted_firms, evaluate
+from ..selectors.metrics import Scope as MetricScope
 
 ZERO = Decimal(0)
-
-
-def meets(target: Target, value: Decimal | None) -> bool:
-    if value is None:
-        return False
-    if target.comparison == Target.Comparison.ABOVE:
-        return value > target.target_value
-    return value >= target.target_value
+CENT = Decimal("0.01")
+# The name the progress job's own changes carry in the history (it has no user).
+JOB = "progress job (targets.recompute_progress)"
+REPORTED_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER)
 
 
 def status_of(target: Target, quarter: Quarter, actual: Decimal, projection: Decimal | None) -> str:
-    if meets(target, actual) and (
+    if target.meets(actual) and (
         quarter.end >= target.deadline or target.metric.kind != Metric.Kind.SUM_OUTPUT
     ):
         return Status.ACHIEVED
     if quarter.end >= target.deadline:
         return Status.OFF_TRACK
-    if meets(target, projection):
+    if target.meets(projection):
         return Status.ON_TRACK
     if projection is not None and projection >= target.target_value * target.at_risk_ratio:
         return Status.AT_RISK
@@ -73,34 +70,77 @@ def milestone_expected(target: Target, quarter: Quarter, seasonal_share: Decimal
     return None if value is None else value.quantize(Decimal("0.01"))
 
 
-@transaction.atomic
-def milestones_ensure_defaults(target: Target, figures: Figures) -> None:
-    """Give a target without milestones a baseline and yearly milestones, interpolated
-    linearly from the baseline to the target value. The baseline is the year before the
-    plan (2022) or, without data for it, the first year-end with figures."""
-    if target.milestones.exists():
-        return
-    if target.baseline_value is None:
-        start = target.cluster.plan_start_year
-        for year in range(start - 1, target.deadline.year):
-            evaluation = evaluate(target, Quarter(year, 4), figures)
-            if evaluation.actual > 0 or year == target.deadline.year - 1:
-                target.baseline_year, target.baseline_value = year, evaluation.actual
-                break
-        target._change_reason = "baseline from data"
-        target.save(update_fields=["baseline_year", "baseline_value"])
-    first, last = target.baseline_year, target.deadline.year
-    milestones = []
-    for year in range(first + 1, last + 1):
+def _baseline_from_data(target: Target, approved: Figures) -> Decimal | None:
+    """The target's value at the end of its baseline year. Figures from reports count only
+    when approved, and without an approved figure of that year in scope it is unknown;
+    listings, designations and projects are dated in the register itself."""
+    year_end = Quarter(target.baseline_year, 4)
+    if target.metric.kind in REPORTED_KINDS:
+        firms = counted_firms(year_end.end, MetricScope.of(target)).values("pk")
+        if not approved.rows().filter(year=target.baseline_year, enterprise__in=firms).exists():
+            return None
+    return evaluate(target, year_end, approved).actual
+
+
+def baseline_refresh(target: Target, approved: Figures) -> bool:
+    """Compute the baseline of `target` from the approved figures of its baseline year,
+    unless a steward set it by hand. The change is the job's: no user in its history.
+    Returns whether the value changed."""
+    if target.baseline_set_by_hand or target.baseline_year is None:
+        return False
+    value = _baseline_from_data(target, approved)
+    if value == target.baseline_value:
+        return False
+    target.baseline_value = value
+    target._history_user = None
+    target._change_reason = (
+        f"{JOB}: baseline from the approved figures of {target.baseline_year}"
+        if value is not None
+        else f"{JOB}: no approved figures of {target.baseline_year}, baseline unknown"
+    )
+    target.save(update_fields=["baseline_value"])
+    return True
+
+
+def _interpolated_milestones(target: Target, by_hand: dict[int, Decimal]) -> dict:
+    """Due date → value of the yearly milestones from the baseline to the target value,
+    linear between the known points: the baseline, the hand-set milestones, the target."""
+    last = target.deadline.year
+    points = sorted(
+        {target.baseline_year: target.baseline_value, last: target.target_value, **by_hand}.items()
+    )
+    wanted = {}
+    for year in range(target.baseline_year + 1, last + 1):
+        if year in by_hand:
+            continue
+        (y0, v0), (y1, v1) = next((a, b) for a, b in pairwise(points) if a[0] < year <= b[0])
         due = target.deadline if year == last else dt.date(year, 12, 31)
-        fraction = Decimal(year - first) / Decimal(last - first)
-        value = target.baseline_value + (target.target_value - target.baseline_value) * fraction
-        milestones.append(
-            TargetMilestone(
-                target=target, due_on=due, expected_value=value.quantize(Decimal("0.01"))
-            )
-        )
-    TargetMilestone.objects.bulk_create(milestones)
+        wanted[due] = (v0 + (v1 - v0) * Decimal(year - y0) / Decimal(y1 - y0)).quantize(CENT)
+    return wanted
+
+
+@transaction.atomic
+def milestones_interpolate(target: Target) -> None:
+    """Keep the interpolated milestones in line with the baseline and the hand-set
+    milestones (which stay as the steward set them). Without a baseline nothing is
+    interpolated. Writes only what changed."""
+    current = list(target.milestones.all())
+    by_hand = {m.due_on.year: m.expected_value for m in current if not m.interpolated}
+    wanted = {}
+    if target.baseline_value is not None and target.baseline_year is not None:
+        wanted = _interpolated_milestones(target, by_hand)
+    stale = [m for m in current if m.interpolated and wanted.get(m.due_on) != m.expected_value]
+    kept = {m.due_on for m in current if m.interpolated and m not in stale}
+    for milestone in stale:
+        # The job's change, not the change of whoever's request happened to run the job.
+        milestone._history_user = None
+        milestone._change_reason = f"{JOB}: interpolated again"
+        milestone.delete()
+    TargetMilestone.objects.bulk_create(
+        TargetMilestone(target=target, due_on=due, expected_value=value)
+        for due, value in sorted(wanted.items())
+        if due not in kept
+    )
 
 
 # --- snapshots ------------------------------------------------------------------------------
@@ -112,7 +152,7 @@ def _share(value: Decimal | None, target: Target) -> Decimal | None:
     return (value / target.target_value).quantize(Decimal("0.0001"))
 
 
-SNAPSHOT_KEY = ["target", "scope_key", "year", "quarter", "basis", "vintage"]
+SNAPSHOT_KEY = ["target", "scope_key", "year", "quarter", "basis", "vintage", "rule_version"]
 SNAPSHOT_VALUES = [
     "scope_kind",
     "district",
@@ -141,6 +181,7 @@ def _snapshot(target, quarter, figures, scope_kind, values: dict, district_id=No
         quarter=quarter.quarter,
         basis=figures.basis,
         vintage=figures.vintage,
+        rule_version=target.rule_version,
         scope_kind=scope_kind,
         district_id=district_id,
         sector_id=sector_id,
@@ -149,7 +190,8 @@ def _snapshot(target, quarter, figures, scope_kind, values: dict, district_id=No
 
 
 def _write(snapshots: list[ProgressSnapshot]) -> None:
-    """Insert the snapshots, or rewrite the ones of the same key: one statement."""
+    """Insert the snapshots, or rewrite the ones of the same key (same figures, same rule
+    version): one statement. Rows of another rule version are never touched."""
     ProgressSnapshot.objects.bulk_create(
         snapshots,
         update_conflicts=True,
@@ -268,17 +310,20 @@ def progress_recompute(
     quarters: list[Quarter] | None = None,
     basis: str = Basis.APPROVED,
 ) -> int:
-    """Recompute the snapshots of the given targets (all by default) for the given quarters
-    (the plan's reporting quarters by default), from the newest vintage. Idempotent: the
-    same figures give the same rows. Returns the number of target-quarters computed."""
+    """Recompute the baselines, milestones and snapshots of the given targets (all by
+    default) for the given quarters (the plan's reporting quarters by default), from the
+    newest vintage, under each target's current rule version. Idempotent: the same figures
+    and rules give the same rows. Returns the number of target-quarters computed."""
     figures = Figures.latest(basis)
+    approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
     targets = Target.objects.select_related("metric", "cluster", "sector")
     if target_ids is not None:
         targets = targets.filter(pk__in=target_ids)
     breakdown = Breakdown.load()
     count = 0
     for target in targets:
-        milestones_ensure_defaults(target, figures)
+        baseline_refresh(target, approved)
+        milestones_interpolate(target)
         for quarter in quarters or reporting_quarters(target):
             with transaction.atomic():
                 snapshot_target(target, quarter, figures, breakdown)
@@ -288,8 +333,4 @@ def progress_recompute(
 
 def targets_touched_by_reports() -> list[int]:
     """Targets whose figures come from quarterly reports (sums and thresholds)."""
-    return list(
-        Target.objects.filter(
-            metric__kind__in=[Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER]
-        ).values_list("pk", flat=True)
-    )
+    return list(Target.objects.filter(metric__kind__in=REPORTED_KINDS).values_list("pk", flat=True))

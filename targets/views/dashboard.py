@@ -60,17 +60,17 @@ def _board_page(request, scope: BoardScope):
             "money_unit": charts.money_unit()[1],
         }
     )
-    if not scope.is_city:
-        context.update(_firms_context(request, scope, as_of))
+    if not scope.is_city and board.output_target is not None:
+        context.update(_firms_context(request, scope, as_of, board.output_target.metric))
     return render(request, "dashboard/board.html", context)
 
 
-def _firms_context(request, scope: BoardScope, as_of) -> dict:
+def _firms_context(request, scope: BoardScope, as_of, metric) -> dict:
     search = request.GET.get("q", "").strip()
     order = request.GET.get("order", "-output")
     if order not in FIRM_ORDERINGS:
         order = "-output"
-    firms = firms_behind(request.user, scope, as_of, search=search, order=order)
+    firms = firms_behind(request.user, scope, as_of, metric=metric, search=search, order=order)
     page = Paginator(firms, FIRMS_PER_PAGE).get_page(request.GET.get("page"))
     return {"firms": page, "search": search, "order": order}
 

@@ -89,10 +89,10 @@ def test_population_shape_sip_first_and_a_heavy_tail():
     assert values[-1] > 5_000_000_000
 
 
-def test_twelve_quarters_with_q4_heaviest_and_latest_quarter_in_the_workflow():
+def test_sixteen_quarters_from_the_baseline_year_with_q4_heaviest_and_latest_in_the_workflow():
     DemoGenerator(firms=200, seed=5).run()
     quarters = set(QuarterlyReport.objects.values_list("year", "quarter"))
-    assert quarters == {(y, q) for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)}
+    assert quarters == {(y, q) for y in (2022, 2023, 2024, 2025) for q in (1, 2, 3, 4)}
     by_quarter = dict(
         QuarterlyReport.objects.filter(year=2024)
         .values_list("quarter")
@@ -137,3 +137,18 @@ def test_demo_uscc_is_valid_and_unique():
     codes = {demo_uscc("320571", 2025, index) for index in range(5000)}
     assert len(codes) == 5000
     assert all(uscc_problem(code) is None for code in codes)
+
+
+def test_the_demo_gives_every_target_a_baseline_and_milestones():
+    """`make run` seeds the demo and recomputes: the cards have their milestones."""
+    from targets.models import Target
+    from targets.services.progress import progress_recompute
+
+    DemoGenerator(firms=120, seed=2025).run()
+    progress_recompute()
+    targets = list(Target.objects.order_by("sort_order"))
+    assert [t.baseline_year for t in targets] == [2022] * 7
+    assert all(t.baseline_value is not None for t in targets)
+    output = next(t for t in targets if t.key == "total_output")
+    assert output.baseline_value > 0
+    assert output.milestones.filter(interpolated=True).count() == 3

@@ -113,7 +113,8 @@ def test_profile_shows_output_year_on_year_designations_and_alerts(
     series = {row["label"]: row for row in response.context["series"]}
     assert series["2025年第2季度"]["output"] == 12 * YI
     assert series["2025年第2季度"]["yoy"] == Decimal("20.0")  # 12 against 10
-    assert series["2023年第1季度"]["yoy"] is None
+    assert series["2022年第1季度"]["yoy"] is None  # the first quarter: nothing to compare
+    assert series["2023年第1季度"]["yoy"] == Decimal("0.0")
     chart = response.context["output_chart"]
     assert chart["series"][0]["data"][-1] == 120000.0  # 万元
     [span] = response.context["spans"]

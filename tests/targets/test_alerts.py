@@ -201,6 +201,7 @@ def test_unit_mistake(enterprise_factory, report_factory):
 def test_milestone_missed(enterprise_factory, approve):
     firm = enterprise_factory()
     for q in (1, 2, 3, 4):
+        approve(firm, 2022, q, 10 * YI)  # the baseline year: milestones from 40
         approve(firm, 2024, q, 10 * YI)
     approve(firm, 2025, 1, 5 * YI)
     target = Target.objects.get(key="total_output")
@@ -342,6 +343,7 @@ def test_target_at_risk(enterprise_factory, approve):
 def test_milestone_missed_resolves_once_caught_up(enterprise_factory, approve):
     firm = enterprise_factory()
     for q in (1, 2, 3, 4):
+        approve(firm, 2022, q, 10 * YI)  # the baseline year: milestones from 40
         approve(firm, 2024, q, 10 * YI)
     approve(firm, 2025, 1, 5 * YI)
     target = Target.objects.get(key="total_output")
@@ -349,7 +351,9 @@ def test_milestone_missed_resolves_once_caught_up(enterprise_factory, approve):
 
     def clear():
         target.milestones.update(expected_value=Decimal(1), interpolated=False)
-        Target.objects.filter(pk=target.pk).update(baseline_value=Decimal(1))
+        Target.objects.filter(pk=target.pk).update(
+            baseline_value=Decimal(1), baseline_set_by_hand=True
+        )
         progress_recompute(target_ids=[target.pk])
 
     cycle("milestone_missed", clear)

@@ -35,7 +35,7 @@ def snapshots():
 def reported(enterprise_factory, approve, sip, kunshan):
     firms = [enterprise_factory(district=sip), enterprise_factory(district=kunshan)]
     for firm, total in zip(firms, (Decimal(40), Decimal(12)), strict=True):
-        for year in (2023, 2024):
+        for year in (2022, 2023, 2024):
             for q in (1, 2, 3, 4):
                 approve(firm, year, q, total * YI / 4)
         approve(firm, 2025, 1, total * YI / 4)
@@ -77,10 +77,11 @@ def test_city_snapshot_has_status_milestone_and_breakdowns(reported, sip, kunsha
     assert city.status == Status.OFF_TRACK  # 52 < 90% of 1000
     assert city.basis_note["zh"] and city.basis_note["en"]
     target = Target.objects.get(key="total_output")
-    # Baseline from data: 2022 has none, 2023 is 52; yearly milestones to 1000 by 2025.
-    assert (target.baseline_year, target.baseline_value) == (2023, 52 * YI)
+    # Baseline from the approved 2022 figures, 52; yearly milestones to 1000 by 2025.
+    assert (target.baseline_year, target.baseline_value) == (2022, 52 * YI)
     assert list(target.milestones.values_list("due_on", "expected_value")) == [
-        (dt.date(2024, 12, 31), 526 * YI),
+        (dt.date(2023, 12, 31), 368 * YI),
+        (dt.date(2024, 12, 31), 684 * YI),
         (dt.date(2025, 12, 31), 1000 * YI),
     ]
     assert city.milestone_expected == 250 * YI  # 1000 × 25% of the year by Q1
@@ -114,7 +115,12 @@ def test_steward_edited_milestones_are_kept(reported):
         target=target, due_on=dt.date(2024, 12, 31), expected_value=25, interpolated=False
     )
     progress_recompute(target_ids=[target.pk])
-    assert list(target.milestones.values_list("expected_value", flat=True)) == [25]
+    # Kept; the other years are interpolated through it from the 2022 baseline (no gazelle).
+    assert list(target.milestones.values_list("expected_value", "interpolated")) == [
+        (Decimal("12.50"), True),
+        (25, False),
+        (30, True),
+    ]
 
 
 def test_query_count_does_not_depend_on_the_number_of_firms(enterprise_factory, approve, sip):

@@ -9,14 +9,15 @@ from enterprises.demo import DemoGenerator, demo_present
 class Command(BaseCommand):
     help = (
         "Create a deterministic demo population (firms named 【演示】/[Demo], is_demo=True) "
-        "with 12 quarters of reports, designations, listings, milestones and projects."
+        "with 16 quarters of reports (the baseline year 2022 and the plan's 2023-2025), "
+        "designations, listings, milestones and projects."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--firms", type=int, default=1500, help="number of firms")
         parser.add_argument("--seed", type=int, default=2025, help="random seed")
         parser.add_argument(
-            "--first", default="2023Q1", help="first quarter with reports (default 2023Q1)"
+            "--first", default="2022Q1", help="first quarter with reports (default 2022Q1)"
         )
         parser.add_argument(
             "--last", default="2025Q4", help="last quarter with reports (default 2025Q4)"
