@@ -143,7 +143,7 @@ def test_a_baseline_is_credited_to_the_job_not_to_the_person_whose_request_ran_i
 ):
     """The embedded set-up runs the recompute inside the request that submitted or approved
     the figures; the baseline it computes is still the job's."""
-    from enterprises.services.reports import report_save
+    from enterprises.services.report_entry import report_save
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
     firm = enterprise_factory(district=sip)
@@ -153,7 +153,7 @@ def test_a_baseline_is_credited_to_the_job_not_to_the_person_whose_request_ran_i
             enterprise=firm,
             quarter=Quarter(2022, q),
             version=None,
-            figures={"output_value": 10 * YI, "operating_revenue": 10 * YI},
+            values={"output_value": 10 * YI, "operating_revenue": 10 * YI},
         )
     client.force_login(officer_sip)
     client.post(reverse("reports:submit", args=[sip.pk, "2022Q4"]), {"scope": "all"})
