@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Control characters in the address or a form, and values views cannot use (a period
+    # that is not a quarter): 400 naming the parameter, before anything reaches the database.
+    "cluster.middleware.BadRequestMiddleware",
     # A lost database connection answers 503 "nothing saved, try again", not a bare 500.
     "cluster.middleware.DatabaseUnavailableMiddleware",
     # Records request.user as the author of every history row written in a request.

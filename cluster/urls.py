@@ -9,6 +9,9 @@ from django.views.i18n import set_language
 
 from cluster.health import health
 
+# SuspiciousOperation refusals raised by Django itself get the same 400 page as ours.
+handler400 = "cluster.middleware.bad_request"
+
 admin.site.site_header = _("Nano New-Materials Cluster Monitor")
 admin.site.site_title = _("Cluster Monitor")
 admin.site.index_title = _("Enterprise database of the Suzhou nano new-materials cluster")

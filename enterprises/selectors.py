@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from cluster.access import scope_of
 from cluster.models import District
-from cluster.quarters import Quarter, quarter_range
+from cluster.quarters import MIN_YEAR, Quarter, quarter_range
 
 from .choices import ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
@@ -155,7 +155,10 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
     by_firm: dict[int, dict] = {}
     for report in reports:
         by_firm.setdefault(report.enterprise_id, {})[(report.year, report.quarter)] = report
-    previous, last_year = quarter.previous(), quarter.same_quarter_last_year()
+    # (year, quarter) keys: the quarter before the first one a Quarter holds has no reports.
+    previous = quarter.step(-1)
+    previous_key = (previous.year, previous.quarter) if previous else None
+    last_year_key = (quarter.year - 1, quarter.quarter)
     threshold = Decimal(str(settings.REPORT_JUMP_THRESHOLD * 100))
     rows = []
     for enterprise in enterprises:
@@ -164,8 +167,8 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
         cells = []
         for figure in FIGURES:
             current = getattr(report, figure, None)
-            before = getattr(periods.get((previous.year, previous.quarter)), figure, None)
-            year_ago = getattr(periods.get((last_year.year, last_year.quarter)), figure, None)
+            before = getattr(periods.get(previous_key), figure, None)
+            year_ago = getattr(periods.get(last_year_key), figure, None)
             qoq = change(current, before)
             flagged = figure in JUMP_FIGURES and qoq is not None and abs(qoq) > threshold
             shown, shown_before, shown_year_ago = current, before, year_ago
@@ -179,7 +182,7 @@ def build_rows(user, enterprises: list[Enterprise], quarter: Quarter, mode: str)
                     if quarter.quarter > 1
                     else None
                 )
-                shown_year_ago = _cumulative(periods, figure, last_year.year, quarter.quarter)
+                shown_year_ago = _cumulative(periods, figure, quarter.year - 1, quarter.quarter)
             cells.append(
                 Cell(
                     figure=figure,
@@ -283,7 +286,8 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
 
 
 def quarters_until(last: Quarter, count: int) -> list[Quarter]:
-    return list(quarter_range(last - (count - 1), last))
+    """`count` quarters ending with `last`; fewer from the first quarter a Quarter holds."""
+    return list(quarter_range(last.step(1 - count) or Quarter(MIN_YEAR, 1), last))
 
 
 def outstanding_enterprises(user, district: District, quarter: Quarter):

@@ -11,11 +11,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cluster import clock
 from cluster.access import get_or_refuse, get_visible_or_404, scope_of
+from cluster.errors import InvalidParameter
 from cluster.models import District
 from cluster.numbers import parse_decimal
 from cluster.quarters import Quarter
@@ -56,12 +57,14 @@ def _district(user, district_id: int):
 
 
 def completeness_page(request):
-    today = timezone.localdate()
+    today = clock.today()
     try:
-        last = Quarter.parse(request.GET["until"]) if "until" in request.GET else None
-    except ValueError:
-        last = None
-    last = last or latest_reporting_quarter(request.user, today)
+        last = Quarter.parse(request.GET["until"]) if request.GET.get("until") else None
+    except ValueError as bad:
+        raise InvalidParameter("until", str(bad)) from None
+    # By default the newest quarter reported for, but never one still to come: a report
+    # stored for 2100Q4 must not move everyone's table into the next century.
+    last = last or min(latest_reporting_quarter(request.user, today), Quarter.from_date(today))
     quarters = quarters_until(last, 4)
     return render(
         request,
@@ -72,8 +75,8 @@ def completeness_page(request):
             "deadline_days": settings.REPORT_DEADLINE_DAYS,
             "section": "reports",
             "last": last,
-            "earlier": last - 4,
-            "later": last + 4,
+            "earlier": last.step(-4),
+            "later": last.step(4),
             "today": today,
         },
     )
@@ -115,8 +118,8 @@ def worksheet_page(request, district_id: int, period: str):
             "can_approve": scope.can_approve,
             "deadline": deadline_of(quarter),
             "section": "reports",
-            "previous_quarter": quarter.previous(),
-            "next_quarter": quarter.next(),
+            "previous_quarter": quarter.step(-1),
+            "next_quarter": quarter.step(1),
         },
     )
 
@@ -287,6 +290,8 @@ def review_page(request, district_id: int, period: str):
 def export_page(request, district_id: int, period: str, fmt: str):
     from ..imports import export_reports
 
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
     district = _district(request.user, district_id)
     quarter = _quarter(period)
     content, content_type = export_reports(
