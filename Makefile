@@ -22,6 +22,7 @@ venv: $(BIN)/.installed
 
 run: venv
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo --firms $(DEMO_FIRMS) --seed $(DEMO_SEED)
 	$(BIN)/python manage.py create_demo_users
 	$(BIN)/python manage.py recompute_progress
