@@ -57,14 +57,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets the variable must not show tracebacks.
+# `make run` and the tests turn it on themselves.
+DEBUG = env_bool("DEBUG", False)
 
-# A fixed key is only acceptable for a laptop in DEBUG; production must bring its own.
+# No default, not even for a laptop: a key in the repository would sign every session of a
+# deployment that forgot to set one. `make run` and the tests set their own.
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set: a long random string, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
