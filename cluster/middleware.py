@@ -57,7 +57,7 @@ def _unusable_parameter(request) -> str | None:
     return None
 
 
-def invalid_parameter_response(request, name: str, reason: str, *, status: int = 400):
+def invalid_parameter_response(request, name: str, reason: str):
     """The one answer to an unusable value: the API's error shape under /api/, else a page
     naming the parameter and the reason, in the active language."""
     if request.path_info.startswith("/api/"):
@@ -67,13 +67,13 @@ def invalid_parameter_response(request, name: str, reason: str, *, status: int =
                 "message": _("The request has invalid values."),
                 "errors": {name: [reason]},
             },
-            status=status,
+            status=400,
         )
     message = _("The parameter “%(name)s” is not valid: %(reason)s") % {
         "name": name,
         "reason": reason,
     }
-    return render(request, "400.html", {"message": message}, status=status)
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 class BadRequestMiddleware:
