@@ -20,8 +20,13 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The laptop demo: DEBUG on (plain http on 127.0.0.1, no HTTPS redirect) and a key of its
+# own, since the settings start with neither (production-safe defaults, README).
+run: export DEBUG := 1
+run: export SECRET_KEY ?= make-run-laptop-demo-key-not-for-production
 run: venv
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo --firms $(DEMO_FIRMS) --seed $(DEMO_SEED)
 	$(BIN)/python manage.py create_demo_users
 	$(BIN)/python manage.py recompute_progress

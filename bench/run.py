@@ -181,6 +181,9 @@ def main() -> int:
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-key-not-for-production"),
             "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+            # Production settings, but the test client speaks plain http: every page would
+            # measure a redirect to https instead of itself.
+            "SECURE_SSL_REDIRECT": "0",
             # Jobs enqueued by writes stay out of the measurements.
             "CELERY_BROKER_URL": "",
             "LOG_LEVEL": "WARNING",

@@ -34,6 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cluster.settings")
+# gunicorn serves plain http on loopback as the laptop set-up does (DEBUG on: no HTTPS
+# redirect, static files without collectstatic), with a key of the run's own.
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "soak-only-key-not-for-production")
 
 import django  # noqa: E402
 

@@ -6,6 +6,7 @@ at the bottom turn those into quarterly values and back.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -123,6 +124,14 @@ class Quarter:
             return NotImplemented
         return self.ordinal < other.ordinal
 
+    def step(self, quarters: int) -> Quarter | None:
+        """The quarter `quarters` away, or None past the years a Quarter holds: for a page's
+        "earlier" and "later" links, which end there instead of failing."""
+        try:
+            return self + quarters
+        except ValueError:
+            return None
+
     def next(self) -> Quarter:
         return self + 1
 
@@ -139,7 +148,10 @@ class Quarter:
 
     @property
     def end(self) -> dt.date:
-        return self.next().start - dt.timedelta(days=1)
+        # From the quarter's own last month: the quarter after the last one there is
+        # (MAX_YEAR Q4) is no Quarter.
+        month = 3 * self.quarter
+        return dt.date(self.year, month, calendar.monthrange(self.year, month)[1])
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day <= self.end

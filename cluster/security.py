@@ -5,10 +5,11 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from .access import security_log
+from .login import client_address
 
 
 def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "-") if request is not None else "-"
+    return (client_address(request) or "-") if request is not None else "-"
 
 
 @receiver(user_logged_in)

@@ -57,14 +57,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets the variable must not show tracebacks.
+# `make run` and the tests turn it on themselves.
+DEBUG = env_bool("DEBUG", False)
 
-# A fixed key is only acceptable for a laptop in DEBUG; production must bring its own.
+# No default, not even for a laptop: a key in the repository would sign every session of a
+# deployment that forgot to set one. `make run` and the tests set their own.
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set: a long random string, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -105,6 +109,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Control characters in the address or a form, and values views cannot use (a period
+    # that is not a quarter): 400 naming the parameter, before anything reaches the database.
+    "cluster.middleware.BadRequestMiddleware",
     # A lost database connection answers 503 "nothing saved, try again", not a bare 500.
     "cluster.middleware.DatabaseUnavailableMiddleware",
     # Records request.user as the author of every history row written in a request.
@@ -162,13 +169,30 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "targets:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that
-# pair is locked out for AXES_COOLOFF_MINUTES.
+# Failed logins (django-axes, every door that takes a password: the login page and the
+# admin's): AXES_FAILURE_LIMIT failures lock an account whatever addresses they come from,
+# AXES_ADDRESS_FAILURE_LIMIT lock an address whatever usernames it tries (higher: an office
+# shares one address), for AXES_COOLOFF_MINUTES after the last failure. While locked, the
+# right password is refused too. cluster.login.LockoutHandler gives each its limit.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_ADDRESS_FAILURE_LIMIT = env_int(
+    "AXES_ADDRESS_FAILURE_LIMIT", max(20, AXES_FAILURE_LIMIT), minimum=AXES_FAILURE_LIMIT
+)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "cluster.login.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "cluster.login.client_address"
+# A success does not wipe the failures: it would wipe its address's failures against other
+# accounts too, and an attacker holding an account could log in between guesses.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Proxies of ours in front of the app (nginx: 1), each appending to X-Forwarded-For; 0
+# trusts no forwarded address (cluster.login.client_address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Password-reset mails asked for per hour from one address and for one e-mail address
+# (cluster.login.PasswordResetView); beyond, the form says how long to wait.
+PASSWORD_RESETS_PER_ADDRESS = env_int("PASSWORD_RESETS_PER_ADDRESS", 5, minimum=1)
+PASSWORD_RESETS_PER_ACCOUNT = env_int("PASSWORD_RESETS_PER_ACCOUNT", 3, minimum=1)
 
 ROOT_URLCONF = "cluster.urls"
 WSGI_APPLICATION = "cluster.wsgi.application"
@@ -214,6 +238,16 @@ else:
     _database.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Counts every web process must share (the password-reset throttles): in the database,
+    # in a table `python manage.py createcachetable` makes.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "cluster_throttle_cache",
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from cluster.access import scope_of
 from cluster.models import District
-from cluster.quarters import Quarter, quarter_range
+from cluster.quarters import MIN_YEAR, Quarter, quarter_range
 
 from .choices import EntryMode, ReportStatus
 from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
@@ -273,7 +273,8 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
 
 
 def quarters_until(last: Quarter, count: int) -> list[Quarter]:
-    return list(quarter_range(last - (count - 1), last))
+    """`count` quarters ending with `last`; fewer from the first quarter a Quarter holds."""
+    return list(quarter_range(last.step(1 - count) or Quarter(MIN_YEAR, 1), last))
 
 
 def outstanding_enterprises(user, district: District, quarter: Quarter):

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 unset REQUIRE_SERVICES
-export DATABASE_URL="sqlite:///$work/fuzz.sqlite3" CELERY_BROKER_URL="" DEBUG=1
+export DATABASE_URL="sqlite:///$work/fuzz.sqlite3" CELERY_BROKER_URL="" DEBUG=1 \
+  SECRET_KEY="${SECRET_KEY:-fuzz-only-key-not-for-production}"
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py seed_demo --firms 60 --seed 3 >/dev/null
 .venv/bin/python manage.py create_demo_users >/dev/null

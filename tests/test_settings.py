@@ -15,16 +15,23 @@ PRINT_SETTINGS = (
     "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.LANGUAGE_CODE, "
     "s.TIME_ZONE, s.USE_TZ)"
 )
+PRINT_SAFETY = (
+    "import cluster.settings as s; "
+    "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.ALLOWED_HOSTS, "
+    "s.DATABASES['default']['ENGINE'])"
+)
 SMTP = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
+# What `make run` and the tests set; nothing else brings DEBUG or a key.
+LAPTOP = {"DEBUG": "1", "SECRET_KEY": "laptop-" + "k" * 50}
+# The test run's own (tests/environment.py) must not leak into what is checked here.
+UNSET = {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}
 
 
-def load_settings(**env):
-    environment = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
-    }
+def load_settings(code=PRINT_SETTINGS, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in UNSET}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -33,7 +40,7 @@ def load_settings(**env):
 
 
 def test_defaults_are_the_embedded_laptop_setup():
-    result = load_settings()
+    result = load_settings(**LAPTOP)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
@@ -46,7 +53,9 @@ def test_defaults_are_the_embedded_laptop_setup():
 
 def test_database_url_and_broker_switch_to_postgresql_and_redis():
     result = load_settings(
-        DATABASE_URL="postgresql://u:p@db.example:5432/cm", CELERY_BROKER_URL="redis://r:6379/0"
+        DATABASE_URL="postgresql://u:p@db.example:5432/cm",
+        CELERY_BROKER_URL="redis://r:6379/0",
+        **LAPTOP,
     )
     assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "False"]
 
@@ -61,19 +70,74 @@ def test_database_url_and_broker_switch_to_postgresql_and_redis():
         ("DATABASE_URL", "mysql://u:p@h/db"),
         ("DATABASE_URL", "nonsense"),
         ("CELERY_BROKER_URL", "amqp://guest@localhost//"),
+        ("AXES_ADDRESS_FAILURE_LIMIT", "2"),  # below the account's 5
+        ("TRUSTED_PROXY_COUNT", "-1"),
+        ("PASSWORD_RESETS_PER_ADDRESS", "many"),
+        ("PASSWORD_RESETS_PER_ACCOUNT", "0"),
     ],
 )
 def test_bad_values_stop_the_process_naming_the_variable(variable, value):
-    result = load_settings(**SMTP, **{variable: value})
+    result = load_settings(**{**LAPTOP, **SMTP, variable: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr
 
 
-def test_production_without_a_secret_key_refuses_to_start():
-    result = load_settings(DEBUG="0", SECRET_KEY="")
+@pytest.mark.parametrize("debug", [{"DEBUG": "0"}, {"DEBUG": "1"}, {}], ids=["off", "on", "unset"])
+def test_without_a_secret_key_no_process_starts(debug):
+    result = load_settings(**debug)
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY must be set" in result.stderr
+
+
+def test_with_debug_unset_the_app_runs_as_production():
+    result = load_settings(PRINT_SAFETY, SECRET_KEY="x" * 60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "[]", "django.db.backends.sqlite3"]
+
+
+def test_make_run_works_on_a_fresh_clone_as_a_plain_http_demo(tmp_path):
+    """`make run` with a stand-in for the virtualenv's python: every command it runs gets
+    DEBUG on and a key, and those settings serve plain http on 127.0.0.1."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    log = tmp_path / "commands.log"
+    python = venv / "bin" / "python"
+    python.write_text(f'#!/bin/sh\necho "$DEBUG|$SECRET_KEY|$*" >> {log}\n')
+    python.chmod(0o755)
+    (venv / "bin" / ".installed").touch()  # newer than pyproject.toml: no install
+    environment = {k: v for k, v in os.environ.items() if k not in UNSET}
+    subprocess.run(
+        ["make", "--no-print-directory", "run", f"VENV={venv}"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    commands = [line.split("|") for line in log.read_text().splitlines()]
+    assert [args.split()[1] for _debug, _key, args in commands] == [
+        "migrate",
+        "createcachetable",
+        "seed_demo",
+        "create_demo_users",
+        "recompute_progress",
+        "runserver",
+    ]
+    assert commands[-1][2] == "manage.py runserver 127.0.0.1:8000"
+    debug, key = commands[0][:2]
+    assert all((d, k) == (debug, key) for d, k, _args in commands)
+    assert debug == "1" and key
+    result = load_settings(PRINT_SAFETY, DEBUG=debug, SECRET_KEY=key)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "True",
+        "False",
+        "False",
+        "['127.0.0.1',",
+        "'localhost',",
+        "'[::1]']",
+        "django.db.backends.sqlite3",
+    ]
 
 
 def test_security_headers_on_every_page(client, db):

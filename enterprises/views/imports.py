@@ -79,7 +79,8 @@ def _stash(user, upload, options) -> str:
 
 
 def _unstash(user, token: str):
-    if not token.isalnum():
+    # A stash token is a uuid4 hex (_stash); anything else is no file of ours.
+    if len(token) != 32 or not token.isalnum():
         raise Http404
     folder = settings.IMPORT_TMP_DIR
     try:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cluster import clock
 from cluster.access import get_or_refuse, get_visible_or_404, scope_of
+from cluster.errors import InvalidParameter
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -49,10 +50,11 @@ def completeness_page(request):
     today = clock.today()
     window = ReportingWindow.on(today)
     try:
-        last = Quarter.parse(request.GET["until"]) if "until" in request.GET else None
-    except ValueError:
-        last = None
-    # By default the quarter now being reported, never the latest one someone typed into.
+        last = Quarter.parse(request.GET["until"]) if request.GET.get("until") else None
+    except ValueError as bad:
+        raise InvalidParameter("until", str(bad)) from None
+    # By default the quarter now being reported, never the latest one someone typed into (a
+    # report stored for 2100Q4 must not move everyone's table into the next century).
     last = last or window.being_reported
     quarters = quarters_until(last, 4)
     return render(
@@ -64,8 +66,8 @@ def completeness_page(request):
             "deadline_days": settings.REPORT_DEADLINE_DAYS,
             "section": "reports",
             "last": last,
-            "earlier": last - 4,
-            "later": last + 4,
+            "earlier": last.step(-4),
+            "later": last.step(4),
             "today": today,
             "window": window,
         },
@@ -114,8 +116,8 @@ def worksheet_page(request, district_id: int, period: str):
             "window": window,
             "closed": closed,
             "section": "reports",
-            "previous_quarter": quarter.previous(),
-            "next_quarter": quarter.next(),
+            "previous_quarter": quarter.step(-1),
+            "next_quarter": quarter.step(1),
         },
     )
 
@@ -270,6 +272,8 @@ def review_page(request, district_id: int, period: str):
 def export_page(request, district_id: int, period: str, fmt: str):
     from ..imports import export_reports
 
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
     district = _district(request.user, district_id)
     quarter = _quarter(period)
     content, content_type = export_reports(

@@ -118,14 +118,16 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
             raise serializers.ValidationError({"quarter": [str(exc)]}) from None
         basis = request.query_params.get("basis", Basis.APPROVED)
         if basis not in Basis.values:
-            raise serializers.ValidationError({"basis": [f"one of {Basis.values}"]})
-        vintage = (
-            serializers.DateTimeField(required=False).run_validation(
-                request.query_params.get("vintage") or serializers.empty
-            )
-            if request.query_params.get("vintage")
-            else None
-        )
+            invalid = serializers.ChoiceField.default_error_messages["invalid_choice"]
+            raise serializers.ValidationError({"basis": [invalid.format(input=basis)]})
+        vintage = None
+        if request.query_params.get("vintage"):
+            try:
+                vintage = serializers.DateTimeField().run_validation(
+                    request.query_params["vintage"]
+                )
+            except serializers.ValidationError as invalid:
+                raise serializers.ValidationError({"vintage": invalid.detail}) from None
         result = gap_explanation(target, quarter, basis=basis, vintage=vintage)
         scope = scope_of(request.user)
         if not scope.is_city:

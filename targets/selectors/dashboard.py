@@ -9,7 +9,6 @@ service counted. Every read is a fixed number of queries whatever the number of 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from cluster import clock
+from cluster.errors import InvalidParameter
 from cluster.formatting import percent
 from cluster.models import District, Sector
 from cluster.quarters import Quarter
@@ -118,20 +119,43 @@ def snapshot_vintages(quarter: Quarter, basis: str = Basis.APPROVED, limit: int 
     )
 
 
+def _vintage(text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well formed, but no such day or hour (2025-02-30T10:00)
+        moment = None
+    if moment is None:
+        raise InvalidParameter(
+            "vintage", _("This is not a date and time; write it like 2025-07-10T09:30.")
+        )
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
-    """The view asked for by a query string (period, basis, vintage); anything missing or
-    unknown falls back to the newest quarter and vintage."""
+    """The view asked for by a query string (period, basis, vintage). Without a period: the
+    newest quarter with figures; without a vintage: the newest one. A period that is not a
+    quarter or has no figures, or a vintage that is not a moment, is refused
+    (InvalidParameter naming it)."""
     basis = Basis.PREVIEW if params.get("basis") == Basis.PREVIEW else Basis.APPROVED
     quarters = quarters if quarters is not None else snapshot_quarters(basis)
-    quarter = None
-    with contextlib.suppress(ValueError):
-        quarter = Quarter.parse(params.get("period", ""))
-    if quarter not in quarters:
-        quarter = quarters[0] if quarters else Quarter.from_date(timezone.localdate())
+    asked_quarter = params.get("period", "")
+    if not asked_quarter:
+        quarter = quarters[0] if quarters else Quarter.from_date(clock.today())
+    else:
+        try:
+            quarter = Quarter.parse(asked_quarter)
+        except ValueError as bad:
+            raise InvalidParameter("period", str(bad)) from None
+        if quarter not in quarters:
+            raise InvalidParameter(
+                "period",
+                _("There are no progress figures for %(quarter)s; choose a quarter from the list.")
+                % {"quarter": quarter.label()},
+            )
     vintages = snapshot_vintages(quarter, basis)
-    asked = parse_datetime(params.get("vintage", "") or "")
-    if asked is not None and timezone.is_naive(asked):
-        asked = timezone.make_aware(asked)
+    asked = _vintage(params.get("vintage", ""))
     # A vintage in between two known ones reproduces the older: what was known then.
     known = [v for v in vintages if asked is None or v <= asked]
     vintage = known[0] if known else (vintages[0] if vintages else None)

@@ -42,7 +42,11 @@ class AlertCentreFilter(filters.FilterSet):
         empty_label=_("all"),
     )
     enterprise = filters.NumberFilter(
-        field_name="enterprise_id", widget=filters.widgets.forms.HiddenInput
+        field_name="enterprise_id",
+        widget=filters.widgets.forms.HiddenInput,
+        # Beyond any id (SQLite cannot even compare with a larger integer): ignored.
+        min_value=1,
+        max_value=2**63 - 1,
     )
 
     class Meta:

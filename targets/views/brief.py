@@ -25,7 +25,8 @@ def _scope(request) -> BoardScope:
     if it is theirs)."""
     scope = scope_of(request.user)
     asked = request.GET.get("district", "")
-    if asked.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if asked.isdecimal():
         if not scope.covers(int(asked)):
             log_refused(request.user, District, {"pk": asked})
             raise Http404

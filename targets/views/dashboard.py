@@ -72,7 +72,15 @@ def _firms_context(request, scope: BoardScope, as_of, metric) -> dict:
         order = "-output"
     firms = firms_behind(request.user, scope, as_of, metric=metric, search=search, order=order)
     page = Paginator(firms, FIRMS_PER_PAGE).get_page(request.GET.get("page"))
-    return {"firms": page, "search": search, "order": order}
+    # The search form keeps the rest of the query string. A list, not request.GET.items in
+    # the template, where ?items=… would shadow the method.
+    carried = [
+        (key, value)
+        for key, values in request.GET.lists()
+        if key not in ("q", "page")
+        for value in values
+    ]
+    return {"firms": page, "search": search, "order": order, "carried": carried}
 
 
 def city_dashboard(request):

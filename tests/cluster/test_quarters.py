@@ -102,3 +102,38 @@ def test_labels_follow_the_language():
     with translation.override("en"):
         assert Quarter(2025, 3).label() == "2025 Q3"
         assert Quarter(2025, 3).ytd_label() == "2025 Q1-Q3 cumulative"
+
+
+@pytest.mark.parametrize(
+    ("quarter", "steps", "expected"),
+    [
+        (Quarter(2025, 4), 1, Quarter(2026, 1)),
+        (Quarter(2025, 1), -4, Quarter(2024, 1)),
+        (Quarter(2100, 3), 1, Quarter(2100, 4)),
+        (Quarter(2100, 4), 1, None),
+        (Quarter(2100, 1), 4, None),
+        (Quarter(1990, 1), -1, None),
+        (Quarter(1990, 4), -4, None),
+    ],
+)
+def test_a_step_past_the_years_a_quarter_holds_is_none(quarter, steps, expected):
+    assert quarter.step(steps) == expected
+
+
+def test_arithmetic_itself_still_refuses_to_leave_the_years():
+    with pytest.raises(ValueError):
+        Quarter(2100, 4).next()
+
+
+@pytest.mark.parametrize(
+    ("quarter", "end"),
+    [
+        (Quarter(2100, 4), dt.date(2100, 12, 31)),
+        (Quarter(2024, 1), dt.date(2024, 3, 31)),
+        (Quarter(2024, 2), dt.date(2024, 6, 30)),
+        (Quarter(1990, 1), dt.date(1990, 3, 31)),
+    ],
+)
+def test_the_last_day_of_every_quarter_there_is(quarter, end):
+    assert quarter.end == end
+    assert quarter.contains(end) and not quarter.contains(end + dt.timedelta(days=1))
