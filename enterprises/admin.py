@@ -9,12 +9,13 @@ from import_export.admin import ImportExportModelAdmin
 
 from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
-from cluster.models import Sector
+from cluster.models import Cluster, Sector
 
 from .choices import DesignationType, EntryMode, ReportStatus
-from .forms import RegisterRecordForm
+from .forms import MembershipForm, RegisterRecordForm
 from .models import (
     FIGURES,
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -37,16 +38,37 @@ from .services.report_entry import ReportConflict, report_save
 from .services.reports import WORKFLOW_FIELDS
 
 
+class ClusterFilter(admin.SimpleListFilter):
+    """Firms that are members of a cluster today."""
+
+    title = _("cluster")
+    parameter_name = "cluster"
+
+    def lookups(self, request, model_admin):
+        return [(str(c.pk), c.name) for c in Cluster.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.member_on(timezone.localdate(), cluster=int(self.value()))
+        return queryset
+
+
 class DirectionFilter(admin.SimpleListFilter):
+    """Firms whose membership of a cluster today sits under a focus direction."""
+
     title = _("focus direction")
     parameter_name = "direction"
 
     def lookups(self, request, model_admin):
-        return [(str(s.pk), s.name) for s in Sector.objects.directions()]
+        directions = Sector.objects.directions().select_related("cluster")
+        return [(str(s.pk), f"{s.cluster} › {s.name}") for s in directions]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(primary_sector__parent_id=self.value())
+        if self.value() and self.value().isdigit():
+            valid = ClusterMembership.objects.valid_on(timezone.localdate()).filter(
+                enterprise=OuterRef("pk"), sector__parent_id=int(self.value())
+            )
+            return queryset.filter(Exists(valid))
         return queryset
 
 
@@ -108,6 +130,14 @@ class DesignationValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MembershipInline(admin.TabularInline):
+    model = ClusterMembership
+    form = MembershipForm
+    extra = 0
+    fields = ("cluster", "sector", "further_sectors", "joined_on", "left_on")
+    autocomplete_fields = ("further_sectors",)
+
+
 class DesignationInline(admin.TabularInline):
     model = Designation
     form = RegisterRecordForm
@@ -128,7 +158,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 # The inlines whose rows are a firm's records, saved through the register's services.
-RECORD_INLINE_MODELS = (Designation, Listing, Milestone)
+RECORD_INLINE_MODELS = (ClusterMembership, Designation, Listing, Milestone)
 
 
 class RecordAdminMixin:
@@ -180,7 +210,6 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
         "uscc",
         "name_zh",
         "district",
-        "primary_sector",
         "size_class",
         "status",
         "above_designated_size",
@@ -188,8 +217,8 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     )
     list_filter = (
         "district",
+        ClusterFilter,
         DirectionFilter,
-        ("primary_sector", admin.RelatedOnlyFieldListFilter),
         ValidDesignationFilter,
         ListedFilter,
         "status",
@@ -197,14 +226,12 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
         "above_designated_size",
         "is_demo",
     )
-    list_select_related = ("district", "primary_sector")
+    list_select_related = ("district",)
     search_fields = ("name_zh", "name_en", "=uscc")
-    autocomplete_fields = ("sectors",)
-    inlines = [DesignationInline, ListingInline, MilestoneInline, ReportInline]
+    inlines = [MembershipInline, DesignationInline, ListingInline, MilestoneInline, ReportInline]
     fieldsets = (
         (None, {"fields": ("uscc", "name_zh", "name_en")}),
         (_("Where"), {"fields": ("district", "park")}),
-        (_("What"), {"fields": ("primary_sector", "sectors")}),
         (
             _("Profile"),
             {
@@ -213,8 +240,6 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
                     "size_class",
                     "above_designated_size",
                     "status",
-                    "in_cluster_from",
-                    "in_cluster_until",
                     "is_demo",
                 )
             },

@@ -5,7 +5,7 @@ from django.forms import inlineformset_factory
 from cluster.access import scope_of
 from cluster.models import District, Park, Sector
 
-from .models import Designation, Enterprise, Listing, Milestone
+from .models import ClusterMembership, Designation, Enterprise, Listing, Milestone
 from .services.register.rules import rules_validate
 
 
@@ -18,20 +18,13 @@ class EnterpriseForm(forms.ModelForm):
             "name_en",
             "district",
             "park",
-            "primary_sector",
-            "sectors",
             "founded_on",
             "size_class",
             "above_designated_size",
             "status",
-            "in_cluster_from",
-            "in_cluster_until",
         ]
         widgets = {
             "founded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "in_cluster_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "in_cluster_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "sectors": forms.SelectMultiple(attrs={"size": 8}),
         }
 
     def __init__(self, *args, user, **kwargs):
@@ -40,8 +33,6 @@ class EnterpriseForm(forms.ModelForm):
         districts = scope.filter(District.objects.all(), "pk")
         self.fields["district"].queryset = districts
         self.fields["park"].queryset = Park.objects.filter(district__in=districts)
-        self.fields["primary_sector"].queryset = Sector.objects.materials().select_related("parent")
-        self.fields["sectors"].queryset = Sector.objects.materials()
         if not scope.is_city and districts.count() == 1:
             self.fields["district"].initial = districts.first()
         self.fields["uscc"].widget.attrs.update(
@@ -88,4 +79,36 @@ MilestoneFormSet = _formset(
     Milestone,
     ["kind", "occurred_on", "amount", "note"],
     {"occurred_on": DATE, "note": forms.TextInput()},
+)
+
+
+class MembershipForm(RegisterRecordForm):
+    """A firm's membership of a cluster: the sectors offered are the materials of the cluster
+    chosen (a sector of another cluster's tree is refused by the model's clean)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        materials = Sector.objects.materials().select_related("cluster", "parent")
+        self.fields["sector"].queryset = materials
+        self.fields["further_sectors"].queryset = materials
+        self.fields["sector"].label_from_instance = _sector_label
+        self.fields["further_sectors"].label_from_instance = _sector_label
+
+
+def _sector_label(sector: Sector) -> str:
+    return f"{sector.cluster} › {sector.parent} › {sector}"
+
+
+MembershipFormSet = inlineformset_factory(
+    Enterprise,
+    ClusterMembership,
+    form=MembershipForm,
+    fields=["cluster", "sector", "further_sectors", "joined_on", "left_on"],
+    extra=1,
+    can_delete=True,
+    widgets={
+        "joined_on": DATE,
+        "left_on": DATE,
+        "further_sectors": forms.SelectMultiple(attrs={"size": 6}),
+    },
 )

@@ -12,7 +12,7 @@ from import_export import fields, resources, widgets
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cluster.access import scope_of
-from cluster.models import District, Park, Sector
+from cluster.models import District, Park
 
 from .choices import EnterpriseStatus, SizeClass
 from .models import Enterprise
@@ -148,12 +148,9 @@ ENTERPRISE_COLUMNS = {
     "name_en": "英文名称",
     "district": "所属区/县级市",
     "park": "园区",
-    "primary_sector": "主营领域",
     "founded_on": "成立日期",
     "size_class": "企业规模",
     "status": "状态",
-    "in_cluster_from": "纳入集群日期",
-    "in_cluster_until": "退出集群日期",
     "above_designated_size": "规模以上",
 }
 
@@ -166,11 +163,6 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
     )
     park = fields.Field(
         attribute="park", column_name="park", widget=LookupWidget(Park, ("name_zh", "name_en"))
-    )
-    primary_sector = fields.Field(
-        attribute="primary_sector",
-        column_name="primary_sector",
-        widget=LookupWidget(Sector, ("code", "name_zh", "name_en")),
     )
     size_class = fields.Field(
         attribute="size_class", column_name="size_class", widget=ChoiceWidget(SizeClass)
@@ -191,7 +183,7 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
         clean_model_instances = True
 
     def get_queryset(self):
-        return super().get_queryset().select_related("district", "park", "primary_sector")
+        return super().get_queryset().select_related("district", "park")
 
     def import_instance(self, instance, row, **kwargs):
         """A district officer imports only firms of their own district."""

@@ -44,7 +44,7 @@ class EnterpriseFilterSet(FilterSet):
 
     def in_sector(self, queryset, name, value):
         return queryset.filter(
-            Q(primary_sector__code=value) | Q(primary_sector__parent__code=value)
+            Q(memberships__sector__code=value) | Q(memberships__sector__parent__code=value)
         )
 
     def holding(self, queryset, name, value):

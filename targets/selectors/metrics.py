@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from cluster.quarters import Quarter
 from enterprises.choices import EnterpriseStatus, MilestoneKind, ProjectStatus
 from enterprises.models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -69,6 +70,10 @@ class Figures:
 
 @dataclass(frozen=True)
 class Scope:
+    """What a figure covers: one cluster, in the whole city or one district, in all its
+    sectors or one focus direction."""
+
+    cluster_id: int
     district_id: int | None = None
     direction_id: int | None = None
 
@@ -76,22 +81,44 @@ class Scope:
     def of(cls, target: Target) -> Scope:
         sector = target.sector
         direction = None if sector is None else (sector.parent_id or sector.pk)
-        return cls(district_id=target.district_id, direction_id=direction)
+        return cls(
+            cluster_id=target.plan.cluster_id,
+            district_id=target.district_id,
+            direction_id=direction,
+        )
 
 
-def counted_firms(day: dt.date, scope: Scope = Scope()):
-    """Firms that count on `day`: in the cluster then, active or leaving later, in scope."""
-    firms = Enterprise.objects.in_cluster_on(day).filter(
-        Q(status=EnterpriseStatus.ACTIVE) | Q(in_cluster_until__gte=day)
+def counting(day: dt.date, scope: Scope, prefix: str = "") -> Q:
+    """The one owner of "this firm counts in the scope on `day`": a member of the cluster
+    then (joined, not yet left), active or leaving later, in the scope's district and focus
+    direction. `prefix` leads from the rows filtered to the firm ("enterprise__").
+
+    One Q for one filter() call, so that the membership it joins is the one the rows are then
+    grouped by (enterprise__memberships__sector__parent is the firm's direction in this
+    cluster)."""
+    membership = f"{prefix}memberships__"
+    condition = ClusterMembership.valid_q(day, membership) & Q(
+        **{f"{membership}cluster_id": scope.cluster_id}
+    )
+    condition &= Q(**{f"{prefix}status": EnterpriseStatus.ACTIVE}) | Q(
+        **{f"{membership}left_on__gte": day}
     )
     if scope.district_id:
-        firms = firms.filter(district_id=scope.district_id)
+        condition &= Q(**{f"{prefix}district_id": scope.district_id})
     if scope.direction_id:
-        firms = firms.filter(
-            Q(primary_sector_id=scope.direction_id)
-            | Q(primary_sector__parent_id=scope.direction_id)
-        )
-    return firms
+        condition &= Q(**{f"{membership}sector__parent_id": scope.direction_id})
+    return condition
+
+
+# The firm's focus direction and material in the cluster, reached through the membership
+# that `counting` joined.
+DIRECTION = "enterprise__memberships__sector__parent"
+MATERIAL = "enterprise__memberships__sector"
+
+
+def counted_firms(day: dt.date, scope: Scope):
+    """Firms that count on `day` in the scope."""
+    return Enterprise.objects.filter(counting(day, scope))
 
 
 @dataclass
@@ -193,25 +220,26 @@ def evaluate(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     return handler(target, quarter, figures)
 
 
-def _year_to_date(figures: Figures, metric: Metric, quarter: Quarter, firms):
+def year_to_date(figures: Figures, quarter: Quarter, scope: Scope):
+    """The report rows of the year up to `quarter` of the firms counted at its end, joined to
+    their membership of the scope's cluster (group them by DIRECTION or MATERIAL)."""
     return figures.rows().filter(
-        year=quarter.year, quarter__lte=quarter.quarter, enterprise__in=firms
+        counting(quarter.end, scope, "enterprise__"),
+        year=quarter.year,
+        quarter__lte=quarter.quarter,
     )
 
 
 def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
-    firms = counted_firms(quarter.end, Scope.of(target))
-    rows = _year_to_date(figures, metric, quarter, firms.values("pk"))
+    rows = year_to_date(figures, quarter, Scope.of(target))
     by_district = {
         r["enterprise__district"]: r["total"] or ZERO
         for r in rows.values("enterprise__district").annotate(total=Sum(metric.figure))
     }
     by_direction = {
-        r["enterprise__primary_sector__parent"]: r["total"] or ZERO
-        for r in rows.values("enterprise__primary_sector__parent").annotate(
-            total=Sum(metric.figure)
-        )
+        r[DIRECTION]: r["total"] or ZERO
+        for r in rows.values(DIRECTION).annotate(total=Sum(metric.figure))
     }
     actual = sum(by_district.values(), ZERO)
     seasons = Seasonality.of(figures, metric, quarter.year)
@@ -270,12 +298,12 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
     )
 
 
-def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, floor: Decimal):
-    """Year-to-date totals of the firms at `floor` or above (candidates, not the rule): a
-    few rows, aggregated by the database."""
+def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, scope: Scope, floor: Decimal):
+    """Year-to-date totals of the scope's firms at `floor` or above (candidates, not the
+    rule): a few rows, aggregated by the database."""
     return list(
-        _year_to_date(figures, metric, quarter, firms.values("pk"))
-        .values("enterprise", "enterprise__district", "enterprise__primary_sector__parent")
+        year_to_date(figures, quarter, scope)
+        .values("enterprise", "enterprise__district", DIRECTION)
         .annotate(total=Sum(metric.figure))
         .filter(total__gte=floor)
     )
@@ -284,7 +312,6 @@ def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, floor
 def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     threshold = metric.threshold
-    firms = counted_firms(quarter.end, Scope.of(target))
     seasons = Seasonality.of(figures, metric, quarter.year)
     factor = (1 + seasons.growth()) ** _years_to_deadline(quarter, target)
     smallest_share = min(
@@ -292,13 +319,17 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
         + [seasons.share(None, quarter.quarter)]
     )
     candidates = firm_totals(
-        figures, metric, quarter, firms, threshold * smallest_share / max(factor, Decimal(1))
+        figures,
+        metric,
+        quarter,
+        Scope.of(target),
+        threshold * smallest_share / max(factor, Decimal(1)),
     )
     counted, projected = set(), set()
     by_district, by_direction = defaultdict(int), defaultdict(int)
     projection_by_district, projection_by_direction = defaultdict(int), defaultdict(int)
     for row in candidates:
-        district, direction = row["enterprise__district"], row["enterprise__primary_sector__parent"]
+        district, direction = row["enterprise__district"], row[DIRECTION]
         if metric.passes(row["total"]):
             counted.add(row["enterprise"])
             by_district[district] += 1
@@ -335,7 +366,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
 
 def _grouped_count(queryset) -> tuple[dict, dict, set]:
     """Distinct firms per district and per focus direction, and the firm ids, of a queryset
-    of rows that belong to firms (listings, designations)."""
+    of rows that belong to firms (listings, designations), filtered with `counting`."""
     by_district = {
         r["enterprise__district"]: Decimal(r["n"])
         for r in queryset.values("enterprise__district").annotate(
@@ -343,8 +374,8 @@ def _grouped_count(queryset) -> tuple[dict, dict, set]:
         )
     }
     by_direction = {
-        r["enterprise__primary_sector__parent"]: Decimal(r["n"])
-        for r in queryset.values("enterprise__primary_sector__parent").annotate(
+        r[DIRECTION]: Decimal(r["n"])
+        for r in queryset.values(DIRECTION).annotate(
             n=Count("enterprise", distinct=True)
         )
     }
@@ -388,9 +419,9 @@ def projects_counted(metric: Metric, day: dt.date, projects=None):
 
 def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     day = quarter.end
-    firms = counted_firms(day, Scope.of(target))
+    scope = Scope.of(target)
     listings = listings_counted(
-        target.metric, day, Listing.objects.filter(enterprise__in=firms.values("pk"))
+        target.metric, day, Listing.objects.filter(counting(day, scope, "enterprise__"))
     )
     by_district, by_direction, ids = _grouped_count(listings)
     pipeline = (
@@ -398,7 +429,7 @@ def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluat
             kind=MilestoneKind.IPO_FILING_ACCEPTED,
             occurred_on__gt=day - dt.timedelta(days=IPO_PIPELINE_DAYS),
             occurred_on__lte=day,
-            enterprise__in=firms.values("pk"),
+            enterprise__in=counted_firms(day, scope).values("pk"),
         )
         .exclude(enterprise__in=ids)
         .values("enterprise")
@@ -426,9 +457,8 @@ def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluat
 def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     day = quarter.end
-    firms = counted_firms(day, Scope.of(target))
     designations = Designation.objects.filter(
-        type=metric.designation_type, enterprise__in=firms.values("pk")
+        counting(day, Scope.of(target), "enterprise__"), type=metric.designation_type
     )
     current = designations_counted(metric, day, designations)
     by_district, by_direction, ids = _grouped_count(current)
@@ -478,14 +508,14 @@ def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Eva
 def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     day = quarter.end
-    projects = projects_counted(metric, day)
+    projects = projects_counted(metric, day).filter(clusters=target.plan.cluster_id)
     if target.district_id:
         projects = projects.filter(district_id=target.district_id)
     by_district = {
         r["district"]: Decimal(r["n"]) for r in projects.values("district").annotate(n=Count("pk"))
     }
     actual = sum(by_district.values(), ZERO)
-    start = metric.counted_since or Quarter(target.cluster.plan_start_year, 1).start
+    start = metric.counted_since or target.plan.starts_on
     elapsed = max((day - start).days, 1)
     remaining = max((target.deadline - day).days, 0)
     projection = (actual + actual / elapsed * remaining).quantize(

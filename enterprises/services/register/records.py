@@ -1,15 +1,15 @@
-"""A firm's records: its designations, listings and milestones. The API's endpoints, the
-enterprise page's rows, the admin's pages and the enterprise admin's inline rows all write
-them through these functions."""
+"""A firm's records: its cluster memberships, designations, listings and milestones. The
+API's endpoints, the enterprise page's rows, the admin's pages and the enterprise admin's
+inline rows all write them through these functions."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from ...models import Designation, Enterprise, Listing, Milestone
+from ...models import ClusterMembership, Designation, Enterprise, Listing, Milestone
 from .rules import full_validate, remove, require_writable, store
 
-FirmRecord = Designation | Listing | Milestone
+FirmRecord = ClusterMembership | Designation | Listing | Milestone
 
 
 def _stored_district(record: FirmRecord) -> list[int]:
@@ -49,3 +49,4 @@ def records_save(*, actor, formset) -> None:
         record_delete(actor=actor, record=record)
     for record in records:
         record_save(actor=actor, record=record)
+    formset.save_m2m()  # a membership's further sectors
