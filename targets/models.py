@@ -229,9 +229,7 @@ class Metric(BilingualNameMixin):
         flow = self.count_mode == self.CountMode.FLOW
         yearly = self.count_mode == self.CountMode.YEARLY
         if self.kind == self.Kind.QUALITATIVE:
-            return gettext(
-                "Not counted: the steward assesses the target with evidence, on a date."
-            )
+            return gettext("Not counted: the steward assesses the target with evidence, on a date.")
         if self.kind == self.Kind.RATIO:
             return gettext(
                 "The year-to-date %(numerator)s of the firms in the cluster divided by their "
@@ -596,9 +594,7 @@ class Assessment(models.Model):
         verbose_name_plural = _("assessments")
         ordering = ["target", "-assessed_on", "-pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(status=""), name="assessment_has_status"
-            ),
+            models.CheckConstraint(condition=~Q(status=""), name="assessment_has_status"),
         ]
 
     def __str__(self) -> str:
@@ -677,10 +673,11 @@ class EvaluationLine(models.Model):
         verbose_name_plural = _("evaluation lines")
         ordering = ["evaluation", "target__sort_order"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["evaluation", "target"], name="evaluation_line_unique"
-            ),
+            models.UniqueConstraint(fields=["evaluation", "target"], name="evaluation_line_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} · {self.target.key}"
 
 
 class ProgressSnapshotQuerySet(ScopedQuerySet):

@@ -37,16 +37,17 @@ from django.utils.translation import gettext_lazy as _
 from cluster import clock
 from cluster.errors import InvalidParameter
 from cluster.formatting import percent
-from cluster.models import District, Sector
+from cluster.models import Cluster, District, Plan, Sector
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, MilestoneKind
-from enterprises.models import Designation, Listing, Milestone
+from enterprises.models import ClusterMembership, Designation, Listing, Milestone
 from enterprises.selectors import CompletenessCell, completeness
 
 from ..choices import Basis, ScopeKind, Severity, Status
 from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
 from .explanation import FirmLine, threshold_pipeline
-from .metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
+from .metrics import IPO_PIPELINE_DAYS, MATERIAL, Figures, Scope, counted_firms, counting
+from .plans import plan_for
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -189,6 +190,9 @@ def newest_at(queryset, vintage: dt.datetime | None):
 
 @dataclass(frozen=True)
 class BoardScope:
+    """What a page shows: one cluster, in the whole city or one district or focus direction."""
+
+    cluster: Cluster
     kind: str = ScopeKind.CITY
     district: District | None = None
     direction: Sector | None = None
@@ -204,6 +208,7 @@ class BoardScope:
     @property
     def metrics_scope(self) -> Scope:
         return Scope(
+            cluster_id=self.cluster.pk,
             district_id=self.district.pk if self.district else None,
             direction_id=self.direction.pk if self.direction else None,
         )
@@ -373,8 +378,20 @@ class Board:
     # -- snapshots
 
     @cached_property
+    def plan(self) -> Plan | None:
+        """The cluster's plan for the quarter shown: the one in force at its end, else the
+        latest one that ended before it."""
+        return plan_for(self.scope.cluster, self.as_of.quarter)
+
+    @cached_property
     def targets(self) -> list[Target]:
-        return list(Target.objects.select_related("metric").order_by("sort_order", "key"))
+        if self.plan is None:
+            return []
+        return list(
+            Target.objects.filter(plan=self.plan)
+            .select_related("metric", "plan")
+            .order_by("sort_order", "key")
+        )
 
     @cached_property
     def count_targets(self) -> list[Target]:
@@ -492,15 +509,14 @@ class Board:
         if target is None or self.as_of.vintage is None:
             return []
         quarter = self.as_of.quarter
-        firms = counted_firms(quarter.end, self.scope.metrics_scope)
         return list(
             self.as_of.figures.rows()
             .filter(
+                counting(quarter.end, self.scope.metrics_scope, "enterprise__"),
                 year__in=[quarter.year, quarter.year - 1],
                 quarter__lte=quarter.quarter,
-                enterprise__in=firms.values("pk"),
             )
-            .values("year", "enterprise__district", "enterprise__primary_sector")
+            .values("year", "enterprise__district", MATERIAL)
             .annotate(total=Sum(target.metric.figure))
         )
 
@@ -521,7 +537,7 @@ class Board:
 
     @cached_property
     def _sectors(self) -> dict[int, Sector]:
-        return Sector.objects.in_bulk()
+        return Sector.objects.filter(cluster=self.scope.cluster).in_bulk()
 
     @cached_property
     def _districts(self) -> dict[int, District]:
@@ -543,7 +559,7 @@ class Board:
         return parts
 
     def _direction_of(self, row) -> int | None:
-        sector = self._sectors.get(row["enterprise__primary_sector"])
+        sector = self._sectors.get(row[MATERIAL])
         if sector is None:
             return None
         return sector.parent_id or sector.pk
@@ -554,7 +570,7 @@ class Board:
 
     @cached_property
     def by_material(self) -> list[Contribution]:
-        return self._contributions("enterprise__primary_sector", self._sectors)
+        return self._contributions(MATERIAL, self._sectors)
 
     @property
     def output_total(self) -> Decimal:
@@ -635,10 +651,12 @@ class Board:
             alerts = alerts.filter(Q(owner_id=district_id) | Q(district_id=district_id))
         if self.scope.direction:
             direction_id = self.scope.direction.pk
-            alerts = alerts.filter(
-                Q(enterprise__primary_sector_id=direction_id)
-                | Q(enterprise__primary_sector__parent_id=direction_id)
+            in_direction = ClusterMembership.objects.filter(
+                enterprise=OuterRef("enterprise"),
+                cluster=self.scope.cluster,
+                sector__parent_id=direction_id,
             )
+            alerts = alerts.filter(Exists(in_direction))
         return alerts
 
     @cached_property
@@ -723,7 +741,14 @@ def firms_behind(
     firms = (
         counted_firms(quarter.end, scope.metrics_scope)
         .visible_to(user)
-        .select_related("district", "primary_sector")
+        .select_related("district")
+        .annotate(
+            sector_pk=Subquery(
+                ClusterMembership.objects.valid_on(quarter.end)
+                .filter(enterprise=OuterRef("pk"), cluster=scope.cluster)
+                .values("sector")[:1]
+            )
+        )
         .annotate(ytd=ytd(quarter.year), ytd_last=ytd(quarter.year - 1))
         .annotate(
             # In floating point: SQLite would divide the stored decimals as integers.

@@ -375,9 +375,7 @@ def _grouped_count(queryset) -> tuple[dict, dict, set]:
     }
     by_direction = {
         r[DIRECTION]: Decimal(r["n"])
-        for r in queryset.values(DIRECTION).annotate(
-            n=Count("enterprise", distinct=True)
-        )
+        for r in queryset.values(DIRECTION).annotate(n=Count("enterprise", distinct=True))
     }
     ids = set(queryset.values_list("enterprise", flat=True).distinct())
     return by_district, by_direction, ids

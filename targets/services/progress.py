@@ -291,9 +291,10 @@ def snapshot_target(
 
 
 def reporting_quarters(target: Target) -> list[Quarter]:
-    """Quarters from the start of the plan to the newest one with reports (at most the
-    deadline's)."""
-    first = Quarter(target.cluster.plan_start_year, 1)
+    """The target's quarters that have figures: from the start of its plan to the newest
+    quarter with reports, never past its deadline (a plan's targets are not computed for the
+    quarters after it: reporting goes on, the plan does not)."""
+    first = Quarter.from_date(target.plan.starts_on)
     latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
     if latest is None:
         return [first]
@@ -316,7 +317,7 @@ def progress_recompute(
     and rules give the same rows. Returns the number of target-quarters computed."""
     figures = Figures.latest(basis)
     approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
-    targets = Target.objects.select_related("metric", "cluster", "sector")
+    targets = Target.objects.select_related("metric", "plan", "sector")
     if target_ids is not None:
         targets = targets.filter(pk__in=target_ids)
     breakdown = Breakdown.load()
