@@ -21,21 +21,19 @@ def plans_from_clusters(apps, schema_editor):
     Plan = apps.get_model("cluster", "Plan")
     Sector = apps.get_model("cluster", "Sector")
     clusters = list(Cluster.objects.order_by("pk"))
-    for order, cluster in enumerate(clusters, start=1):
-        cluster.key = (
-            KNOWN_KEYS.get(cluster.name_zh) or slugify(cluster.name_en) or f"c{cluster.pk}"
-        )
-        cluster.sort_order = order
-        cluster.save(update_fields=["key", "sort_order"])
-        start, end = cluster.plan_start_year, cluster.plan_end_year
+    for order, item in enumerate(clusters, start=1):
+        item.key = KNOWN_KEYS.get(item.name_zh) or slugify(item.name_en) or f"c{item.pk}"
+        item.sort_order = order
+        item.save(update_fields=["key", "sort_order"])
+        start, end = item.plan_start_year, item.plan_end_year
         Plan.objects.create(
-            cluster=cluster,
-            key=f"{cluster.key}-{start}-{end}",
-            name_zh=f"{cluster.name_zh}行动计划（{start}-{end}年）",
-            name_en=f"Action Plan of the {cluster.name_en} ({start}–{end})",
-            document_number=cluster.document_number,
-            issuer=cluster.issuer,
-            issued_on=cluster.issued_on,
+            cluster=item,
+            key=f"{item.key}-{start}-{end}",
+            name_zh=f"{item.name_zh}行动计划（{start}-{end}年）",
+            name_en=f"Action Plan of the {item.name_en} ({start}–{end})",
+            document_number=item.document_number,
+            issuer=item.issuer,
+            issued_on=item.issued_on,
             starts_on=dt.date(start, 1, 1),
             ends_on=dt.date(end, 12, 31),
             baseline_year=start - 1,
@@ -43,8 +41,8 @@ def plans_from_clusters(apps, schema_editor):
     if clusters:
         Sector.objects.filter(cluster__isnull=True).update(cluster=clusters[0])
     history = apps.get_model("cluster", "HistoricalCluster")
-    for cluster in clusters:
-        history.objects.filter(id=cluster.pk).update(key=cluster.key, sort_order=cluster.sort_order)
+    for item in clusters:
+        history.objects.filter(id=item.pk).update(key=item.key, sort_order=item.sort_order)
     history.objects.filter(key__isnull=True).update(key="removed")
     apps.get_model("cluster", "HistoricalSector").objects.filter(cluster__isnull=True).update(
         cluster_id=clusters[0].pk if clusters else None
