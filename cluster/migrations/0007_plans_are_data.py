@@ -5,79 +5,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cluster', '0006_plans_and_sector_trees'),
+        ("cluster", "0006_plans_and_sector_trees"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='cluster',
-            name='document_number',
+            model_name="cluster",
+            name="document_number",
         ),
         migrations.RemoveField(
-            model_name='cluster',
-            name='issued_on',
+            model_name="cluster",
+            name="issued_on",
         ),
         migrations.RemoveField(
-            model_name='cluster',
-            name='issuer',
+            model_name="cluster",
+            name="issuer",
         ),
         migrations.RemoveField(
-            model_name='cluster',
-            name='plan_end_year',
+            model_name="cluster",
+            name="plan_end_year",
         ),
         migrations.RemoveField(
-            model_name='cluster',
-            name='plan_start_year',
+            model_name="cluster",
+            name="plan_start_year",
         ),
         migrations.RemoveField(
-            model_name='historicalcluster',
-            name='document_number',
+            model_name="historicalcluster",
+            name="document_number",
         ),
         migrations.RemoveField(
-            model_name='historicalcluster',
-            name='issued_on',
+            model_name="historicalcluster",
+            name="issued_on",
         ),
         migrations.RemoveField(
-            model_name='historicalcluster',
-            name='issuer',
+            model_name="historicalcluster",
+            name="issuer",
         ),
         migrations.RemoveField(
-            model_name='historicalcluster',
-            name='plan_end_year',
+            model_name="historicalcluster",
+            name="plan_end_year",
         ),
         migrations.RemoveField(
-            model_name='historicalcluster',
-            name='plan_start_year',
+            model_name="historicalcluster",
+            name="plan_start_year",
         ),
         migrations.AlterField(
-            model_name='cluster',
-            name='key',
-            field=models.SlugField(help_text='Short name in addresses, e.g. nano.', max_length=40, unique=True, verbose_name='key'),
+            model_name="cluster",
+            name="key",
+            field=models.SlugField(
+                help_text="Short name in addresses, e.g. nano.",
+                max_length=40,
+                unique=True,
+                verbose_name="key",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcluster',
-            name='key',
-            field=models.SlugField(help_text='Short name in addresses, e.g. nano.', max_length=40, verbose_name='key'),
+            model_name="historicalcluster",
+            name="key",
+            field=models.SlugField(
+                help_text="Short name in addresses, e.g. nano.", max_length=40, verbose_name="key"
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsector',
-            name='code',
-            field=models.CharField(max_length=10, verbose_name='code'),
+            model_name="historicalsector",
+            name="code",
+            field=models.CharField(max_length=10, verbose_name="code"),
         ),
         migrations.AlterField(
-            model_name='sector',
-            name='cluster',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sectors', to='cluster.cluster', verbose_name='cluster'),
+            model_name="sector",
+            name="cluster",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sectors",
+                to="cluster.cluster",
+                verbose_name="cluster",
+            ),
         ),
         migrations.AlterField(
-            model_name='sector',
-            name='code',
-            field=models.CharField(max_length=10, verbose_name='code'),
+            model_name="sector",
+            name="code",
+            field=models.CharField(max_length=10, verbose_name="code"),
         ),
         migrations.AddConstraint(
-            model_name='sector',
-            constraint=models.UniqueConstraint(fields=('cluster', 'code'), name='sector_code_unique'),
+            model_name="sector",
+            constraint=models.UniqueConstraint(
+                fields=("cluster", "code"), name="sector_code_unique"
+            ),
         ),
     ]

@@ -5,47 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cluster', '0007_plans_are_data'),
-        ('targets', '0009_plans_own_targets'),
+        ("cluster", "0007_plans_are_data"),
+        ("targets", "0009_plans_own_targets"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='historicaltarget',
-            name='cluster',
+            model_name="historicaltarget",
+            name="cluster",
         ),
         migrations.RemoveField(
-            model_name='target',
-            name='cluster',
+            model_name="target",
+            name="cluster",
         ),
         migrations.AlterField(
-            model_name='metric',
-            name='key',
-            field=models.SlugField(max_length=60, verbose_name='key'),
+            model_name="metric",
+            name="key",
+            field=models.SlugField(max_length=60, verbose_name="key"),
         ),
         migrations.AlterField(
-            model_name='metric',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metrics', to='cluster.plan', verbose_name='plan'),
+            model_name="metric",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="metrics",
+                to="cluster.plan",
+                verbose_name="plan",
+            ),
         ),
         migrations.AlterField(
-            model_name='target',
-            name='key',
-            field=models.SlugField(max_length=60, verbose_name='key'),
+            model_name="target",
+            name="key",
+            field=models.SlugField(max_length=60, verbose_name="key"),
         ),
         migrations.AlterField(
-            model_name='target',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='cluster.plan', verbose_name='plan'),
+            model_name="target",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="targets",
+                to="cluster.plan",
+                verbose_name="plan",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metric',
-            constraint=models.UniqueConstraint(fields=('plan', 'key'), name='metric_key_unique_in_plan'),
+            model_name="metric",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "key"), name="metric_key_unique_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='target',
-            constraint=models.UniqueConstraint(fields=('plan', 'key'), name='target_key_unique_in_plan'),
+            model_name="target",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "key"), name="target_key_unique_in_plan"
+            ),
         ),
     ]
