@@ -759,6 +759,15 @@ class ReportingPolicy(models.Model):
             "submit once it has ended."
         ),
     )
+    official_share = models.PositiveSmallIntegerField(
+        _("complete enough to show (%)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Pages open on the latest quarter whose approved reports cover at least this share "
+            "of the firms expected, never on the latest quarter someone typed into."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
