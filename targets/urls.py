@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, brief, dashboard, firms, notifications, profile
+from .views import alerts, brief, dashboard, firms, notifications, plans, profile
 
 app_name = "targets"
 urlpatterns = [
@@ -21,4 +21,8 @@ urlpatterns = [
     path("brief/", brief.brief_latest, name="brief-latest"),
     path("brief/<str:period>/", brief.brief_page, name="brief"),
     path("brief/<str:period>.<str:fmt>", brief.brief_download, name="brief-download"),
+    # Clusters and their plans; the steward loads plan files (targets.plans).
+    path("plans/", plans.plan_list, name="plans"),
+    path("plans/load/", plans.plan_upload, name="plan-upload"),
+    path("plans/load/confirm/", plans.plan_confirm, name="plan-confirm"),
 ]
