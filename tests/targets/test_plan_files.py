@@ -59,7 +59,12 @@ def test_bad_yaml_names_its_line():
 @pytest.mark.parametrize(
     ("old", "new", "field", "words"),
     [
-        ("    goal: {value: 15}", "    goal: {value: fifteen}", "targets[2].goal.value", "whole number"),
+        (
+            "    goal: {value: 15}",
+            "    goal: {value: fifteen}",
+            "targets[2].goal.value",
+            "whole number",
+        ),
         (
             "    count: {kind: listed, mode: stock}",
             "    count: {kind: listed, mode: forever}",
@@ -211,16 +216,27 @@ def test_the_next_plan_of_a_cluster_loads_beside_the_ended_one(steward):
             "  starts_on: 2023-01-01\n  ends_on: 2025-12-31\n  baseline_year: 2022",
             "  starts_on: 2026-01-01\n  ends_on: 2030-12-31\n  baseline_year: 2025",
         )
-        .replace("goal: {comparison: above, value: 1000亿元}", "goal: {comparison: above, value: 2000亿元}")
+        .replace(
+            "goal: {comparison: above, value: 1000亿元}",
+            "goal: {comparison: above, value: 2000亿元}",
+        )
     )
-    text = text[: text.index("sectors:")] + "sectors: {same_as: nano-2023-2025}\n\n" + text[
-        text.index("# 二、主要目标") :
-    ]
+    text = (
+        text[: text.index("sectors:")]
+        + "sectors: {same_as: nano-2023-2025}\n\n"
+        + text[text.index("# 二、主要目标") :]
+    )
     plan_load(read_plan_file(text), actor=steward, reason="下一轮行动计划")
     nano = Cluster.objects.get(key="nano")
     assert list(nano.plans.values_list("key", flat=True)) == ["nano-2023-2025", "nano-2026-2030"]
-    old, new = (Target.objects.get(plan__key=key, key="total_output") for key in nano.plans.values_list("key", flat=True))
-    assert (old.target_value, new.target_value) == (Decimal("100000000000.00"), Decimal("200000000000.00"))
+    old, new = (
+        Target.objects.get(plan__key=key, key="total_output")
+        for key in nano.plans.values_list("key", flat=True)
+    )
+    assert (old.target_value, new.target_value) == (
+        Decimal("100000000000.00"),
+        Decimal("200000000000.00"),
+    )
     assert (new.baseline_year, new.deadline) == (2025, dt.date(2030, 12, 31))
     assert Sector.objects.filter(cluster=nano).count() == 52  # the same tree
 
@@ -231,7 +247,9 @@ def test_milestones_stated_in_the_file_are_set_by_hand(steward):
         "    goal: {value: 15}\n    milestones:\n      - {due_on: 2025-12-31, value: 12}",
     )
     plan_load(read_plan_file(text), actor=steward, reason="里程碑")
-    [milestone] = TargetMilestone.objects.filter(target__key="listed_firms", target__plan__key="photonics-2024-2026")
+    [milestone] = TargetMilestone.objects.filter(
+        target__key="listed_firms", target__plan__key="photonics-2024-2026"
+    )
     assert (milestone.due_on, milestone.expected_value, milestone.interpolated) == (
         dt.date(2025, 12, 31),
         Decimal("12.00"),
