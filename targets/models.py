@@ -445,13 +445,16 @@ class Target(BilingualNameMixin):
             ),
         ]
 
-    def meets(self, value: Decimal | None) -> bool:
-        """Whether a value reaches the target under its comparison (the one owner)."""
+    def meets(self, value: Decimal | None, goal: Decimal | None = None) -> bool:
+        """Whether a value reaches the target under its comparison (the one owner). `goal`
+        stands for the target value where one year has its own (a yearly flow's goal of
+        that year, targets.selectors.schedule.year_goal)."""
         if value is None:
             return False
+        bound = self.target_value if goal is None else goal
         if self.comparison == self.Comparison.AROUND:
-            return abs(value - self.target_value) <= (self.tolerance or 0)
-        return Comparison(self.comparison).holds(value, self.target_value)
+            return abs(value - bound) <= (self.tolerance or 0)
+        return Comparison(self.comparison).holds(value, bound)
 
     @property
     def cluster(self) -> Cluster:
