@@ -12,7 +12,12 @@ from cluster.formatting import yuan_as_wan
 from cluster.models import Cluster, Sector
 
 from .choices import DesignationType, EntryMode, ReportStatus
-from .forms import MembershipForm, RegisterRecordForm
+from .forms import (
+    BaseMembershipFormSet,
+    MembershipForm,
+    RegisterRecordForm,
+    ResearchProjectForm,
+)
 from .models import (
     FIGURES,
     ClusterMembership,
@@ -133,9 +138,9 @@ class DesignationValidityFilter(admin.SimpleListFilter):
 class MembershipInline(admin.TabularInline):
     model = ClusterMembership
     form = MembershipForm
+    formset = BaseMembershipFormSet
     extra = 0
     fields = ("cluster", "sector", "further_sectors", "joined_on", "left_on")
-    autocomplete_fields = ("further_sectors",)
 
 
 class DesignationInline(admin.TabularInline):
@@ -260,6 +265,27 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     def has_import_permission(self, request):
         # An import adds and changes firms: only for those who may do both.
         return self.has_add_permission(request) and self.has_change_permission(request)
+
+
+@admin.register(ClusterMembership)
+class ClusterMembershipAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
+    form = MembershipForm
+    list_display = ("enterprise", "cluster", "sector", "joined_on", "left_on")
+    list_filter = ("cluster", "enterprise__district")
+    list_select_related = ("enterprise", "cluster", "sector")
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc")
+    autocomplete_fields = ("enterprise",)
+    fields = ("enterprise", "cluster", "sector", "further_sectors", "joined_on", "left_on")
+
+    def save_model(self, request, obj, form, change):
+        record_save(
+            actor=request.user,
+            record=obj,
+            further_sectors=form.cleaned_data.get("further_sectors"),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left to save: record_save has set the further sectors."""
 
 
 @admin.register(Designation)
@@ -436,9 +462,9 @@ class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
     """Saving and deleting go through the services, which check the project's district
     and every firm it names against the user's scope."""
 
-    form = RegisterRecordForm
+    form = ResearchProjectForm
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
-    list_filter = ("level", "is_major", "status", "district")
+    list_filter = ("clusters", "level", "is_major", "status", "district")
     list_select_related = ("lead_enterprise", "district")
     search_fields = ("title", "lead_institution", "lead_enterprise__name_zh")
     autocomplete_fields = ("lead_enterprise", "partners")
@@ -449,11 +475,16 @@ class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        project_save(actor=request.user, project=obj, partners=form.cleaned_data["partners"])
+        project_save(
+            actor=request.user,
+            project=obj,
+            partners=form.cleaned_data["partners"],
+            clusters=form.cleaned_data["clusters"],
+        )
 
     def save_related(self, request, form, formsets, change):
-        """Nothing left to save: project_save has set the partners (and the project has no
-        inlines)."""
+        """Nothing left to save: project_save has set the partners and the clusters (and the
+        project has no inlines)."""
 
     def delete_model(self, request, obj):
         project_delete(actor=request.user, project=obj)

@@ -159,6 +159,11 @@ class ClusterMembershipQuerySet(EnterpriseChildQuerySet):
         """Memberships in force on `day`; both ends count."""
         return self.filter(ClusterMembership.valid_q(day))
 
+    def in_sector(self, code: str):
+        """Memberships whose primary sector is the material `code`, or sits under the focus
+        direction `code` (in whichever cluster's tree the queryset is narrowed to)."""
+        return self.filter(Q(sector__code=code) | Q(sector__parent__code=code))
+
     def overlapping(self, first: dt.date, last: dt.date):
         return self.filter(
             Q(joined_on__isnull=True) | Q(joined_on__lte=last),
@@ -227,26 +232,13 @@ class ClusterMembership(models.Model):
             Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": day})
         ) & (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gte": day}))
 
-    def clean(self) -> None:
-        errors = {}
-        if self.sector_id and self.sector.level != Sector.Level.MATERIAL:
-            errors["sector"] = _(
-                "Choose a material as the primary sector, not a whole focus direction."
-            )
-        elif self.sector_id and self.cluster_id and self.sector.cluster_id != self.cluster_id:
-            errors["sector"] = _("Choose a material of this cluster's sector tree.")
-        if self.enterprise_id and self.cluster_id:
-            others = ClusterMembership.objects.filter(
-                enterprise_id=self.enterprise_id, cluster_id=self.cluster_id
-            ).exclude(pk=self.pk)
-            if others.overlapping(
-                self.joined_on or dt.date.min, self.left_on or dt.date.max
-            ).exists():
-                errors["joined_on"] = _(
-                    "The firm is already a member of this cluster for part of this period."
-                )
-        if errors:
-            raise ValidationError(errors)
+    def overlaps(self, other: ClusterMembership) -> bool:
+        """Both periods share a day; an empty end reaches as far as it can. The rule that a
+        firm's memberships of one cluster do not overlap is the register's
+        (enterprises.services.register.rules)."""
+        return (self.joined_on or dt.date.min) <= (other.left_on or dt.date.max) and (
+            other.joined_on or dt.date.min
+        ) <= (self.left_on or dt.date.max)
 
 
 class DesignationQuerySet(EnterpriseChildQuerySet):

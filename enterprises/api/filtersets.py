@@ -11,6 +11,7 @@ from cluster.quarters import Quarter
 
 from ..choices import DesignationType
 from ..models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -24,7 +25,14 @@ class EnterpriseFilterSet(FilterSet):
     q = filters.CharFilter(method="search", label="name contains, or exact USCC")
     district = filters.CharFilter(field_name="district__code", label="district code")
     district_id = IntegerFilter(field_name="district_id")
-    sector = filters.CharFilter(method="in_sector", label="sector code (direction or material)")
+    cluster = filters.CharFilter(method="member", label="a member of this cluster (key)")
+    sector = filters.CharFilter(
+        method="member",
+        label="primary sector code (direction or material); with cluster, in that cluster's tree",
+    )
+    member_on = filters.DateFilter(
+        method="read_elsewhere", label="date for cluster and sector (default: at any time)"
+    )
     designation = filters.ChoiceFilter(
         choices=DesignationType.choices, method="holding", label="holds a valid designation"
     )
@@ -42,10 +50,20 @@ class EnterpriseFilterSet(FilterSet):
             Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(uscc=value.upper())
         )
 
-    def in_sector(self, queryset, name, value):
-        return queryset.filter(
-            Q(memberships__sector__code=value) | Q(memberships__sector__parent__code=value)
-        )
+    def member(self, queryset, name, value):
+        """Firms with a membership matching cluster, sector and member_on together: the
+        sector is the one the firm has in that cluster."""
+        data = self.form.cleaned_data
+        if name == "sector" and data.get("cluster"):
+            return queryset  # applied with the cluster
+        memberships = ClusterMembership.objects.filter(enterprise=OuterRef("pk"))
+        if data.get("member_on"):
+            memberships = memberships.valid_on(data["member_on"])
+        if data.get("cluster"):
+            memberships = memberships.filter(cluster__key=data["cluster"])
+        if data.get("sector"):
+            memberships = memberships.in_sector(data["sector"])
+        return queryset.filter(Exists(memberships))
 
     def holding(self, queryset, name, value):
         day = self.form.cleaned_data.get("designation_valid_on") or timezone.localdate()
@@ -103,6 +121,25 @@ class FirmRecordFilterSet(FilterSet):
         for field in self.searched:
             condition |= Q(**{f"{field}__icontains": value})
         return queryset.filter(condition)
+
+
+class ClusterMembershipFilterSet(FirmRecordFilterSet):
+    cluster = filters.CharFilter(field_name="cluster__key", label="cluster key")
+    sector = filters.CharFilter(
+        method="in_sector",
+        label="primary sector code (direction or material); with cluster, in that cluster's tree",
+    )
+    valid_on = filters.DateFilter(method="in_force", label="a member on this date")
+
+    class Meta:
+        model = ClusterMembership
+        fields: list[str] = []
+
+    def in_sector(self, queryset, name, value):
+        return queryset.in_sector(value)
+
+    def in_force(self, queryset, name, value):
+        return queryset.valid_on(value)
 
 
 class DesignationFilterSet(FirmRecordFilterSet):

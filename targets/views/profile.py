@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from cluster.access import get_visible_or_404, scope_of
 from cluster.quarters import Quarter
-from enterprises.models import Designation, Enterprise, QuarterlyReport, ReportRevision
+from enterprises.models import (
+    ClusterMembership,
+    Designation,
+    Enterprise,
+    QuarterlyReport,
+    ReportRevision,
+)
 
 from .. import charts
 from ..models import Alert
@@ -71,7 +77,7 @@ def output_series(reports: list[QuarterlyReport]) -> list[dict]:
 
 def enterprise_profile(request, pk: int):
     enterprise = get_visible_or_404(
-        Enterprise.objects.select_related("district", "park", "primary_sector__parent"),
+        Enterprise.objects.select_related("district", "park"),
         request.user,
         pk=pk,
     )
@@ -85,6 +91,12 @@ def enterprise_profile(request, pk: int):
         "dashboard/enterprise.html",
         {
             "enterprise": enterprise,
+            "memberships": enterprise.memberships.select_related("cluster", "sector__parent")
+            .prefetch_related("further_sectors")
+            .order_by("cluster__sort_order", "joined_on", "pk"),
+            "membership_history": ClusterMembership.history.filter(enterprise_id=enterprise.pk)
+            .select_related("history_user", "cluster")
+            .order_by("-history_date")[:HISTORY_SHOWN],
             "spans": spans,
             "span_start": span_start,
             "span_end": span_end,
