@@ -141,16 +141,20 @@ def rules_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> No
         raise ValidationError(errors)
 
 
-def full_validate(instance: models.Model) -> None:
+def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
     """Fields, the model's clean(), uniqueness, then `rules_validate` on the fields that
-    passed: every error at once, each on its field."""
+    passed: every error at once, each on its field. `exclude`: fields not known yet (the
+    firm of a membership whose firm an import is registering)."""
+    exclude = set(exclude)
     errors: dict = {}
     try:
-        instance.full_clean(validate_constraints=False)
+        instance.full_clean(exclude=exclude, validate_constraints=False)
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     try:
-        rules_validate(instance, exclude={name for name in errors if name != NON_FIELD_ERRORS})
+        rules_validate(
+            instance, exclude=exclude | {name for name in errors if name != NON_FIELD_ERRORS}
+        )
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     if errors:
