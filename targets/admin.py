@@ -12,8 +12,17 @@ from cluster.access import log_refused, scope_of
 from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
 
-from .models import Alert, AlertRule, Metric, ProgressSnapshot, Target, TargetMilestone
+from .models import (
+    Alert,
+    AlertRule,
+    Assessment,
+    Metric,
+    ProgressSnapshot,
+    Target,
+    TargetMilestone,
+)
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+from .services.assessments import assessment_check, assessment_record, may_assess
 from .services.rules import (
     may_change_rules,
     metric_save,
@@ -282,3 +291,69 @@ class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
                         for message in invalid.messages
                     ]
                 ) from invalid
+
+
+class AssessmentForm(forms.ModelForm):
+    """A steward's assessment of a qualitative target. What it needs (a status, a summary,
+    evidence, a date up to today) is the assessment service's rule, checked in `clean`."""
+
+    class Meta:
+        model = Assessment
+        fields = ("target", "assessed_on", "status", "summary", "evidence")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = Target.objects.filter(
+            metric__kind=Metric.Kind.QUALITATIVE
+        ).select_related("plan", "metric")
+        for name in ("status", "summary", "evidence"):
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        if "target" not in self.errors:
+            assessment_check(
+                target=data.get("target"),
+                assessed_on=data.get("assessed_on"),
+                status=data.get("status") or "",
+                summary=data.get("summary") or "",
+                evidence=data.get("evidence") or "",
+            )
+        return data
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(HistoryAdmin):
+    """Assessments of qualitative targets: a city steward adds them through the assessment
+    service; each is kept as made (a later assessment supersedes it from its date), so none
+    is changed or deleted here."""
+
+    form = AssessmentForm
+    list_display = ("target", "assessed_on", "status", "assessed_by")
+    list_filter = ("status", "target__plan")
+    list_select_related = ("target", "assessed_by")
+    search_fields = ("target__key", "target__name_zh", "summary", "evidence")
+    date_hierarchy = "assessed_on"
+    no_revert_reason = _("An assessment is kept as made; record a new one to change the finding.")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and may_assess(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        recorded = assessment_record(
+            actor=request.user,
+            target=data["target"],
+            assessed_on=data["assessed_on"],
+            status=data["status"],
+            summary=data["summary"],
+            evidence=data["evidence"],
+        )
+        # The admin logs and links the object it was given: the one the service saved.
+        obj.pk, obj.assessed_by = recorded.pk, recorded.assessed_by
