@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from cluster.models import Sector
+from cluster.models import Cluster, Sector
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, ListingVenue, ProjectStatus
-from enterprises.models import ResearchProject
+from enterprises.models import ClusterMembership, ResearchProject
 from targets.choices import Basis, ScopeKind, Status
 from targets.models import Assessment, ProgressSnapshot
 from targets.selectors.metrics import evaluate
@@ -222,8 +222,6 @@ def test_major_projects_of_the_cluster(photonics, sip):
 
     Photonics since 2024-01-01: by 2025Q4 P1, P4 = 2; by 2026Q3 P1, P4, P7 = 3; within 2025
     P4 = 1, within 2026 P7 = 1. Nano since 2023-01-01, by 2025Q4: P2, P3, P4 = 3."""
-    from cluster.models import Cluster
-
     photonics_cluster, nano = Cluster.objects.get(key="photonics"), Cluster.objects.get(key="nano")
 
     def project(name, started, clusters, **kwargs):
@@ -264,8 +262,22 @@ def joiners(photonics):
     """Memberships of the photonics cluster (the plan began on 2024-01-01):
     F joined 2023-06-01 (before the plan); G 2024-01-01 (SIP, 1.01); I 2024-03-01 and left
     2025-02-01; H 2025-07-01 (Kunshan, 2.01); M 2026-02-01; J 2026-10-01 (after 2026Q3);
-    K joined the nano cluster on 2024-05-01; L is a member from the start (no date)."""
+    K joined the nano cluster on 2024-05-01; L is a member from the start (no date).
+    Of two clusters: N a photonics member from the start that joined nano on 2025-03-01 (not
+    new to photonics); O a nano member from the start that joined photonics on 2025-03-01."""
+    both = {
+        "n": member("N", PHOTONICS_CHIPS),
+        "o": member("O", NANO_MATERIAL),
+    }
+    for key, (cluster, code) in (("n", NANO_MATERIAL), ("o", LASERS)):
+        ClusterMembership.objects.create(
+            enterprise=both[key],
+            cluster=Cluster.objects.get(key=cluster),
+            sector=Sector.objects.get(cluster__key=cluster, code=code),
+            joined_on=dt.date(2025, 3, 1),
+        )
     return {
+        **both,
         "f": member("F", PHOTONICS_CHIPS, joined_on=dt.date(2023, 6, 1)),
         "g": member("G", PHOTONICS_CHIPS, joined_on=dt.date(2024, 1, 1)),
         "i": member(
@@ -280,15 +292,17 @@ def joiners(photonics):
 
 
 def test_cumulative_additions_count_the_firms_that_joined_since_the_plan_began(joiners):
-    """累计新增 by 2026Q3: G, H, M = 3 (I left again, J joins later, K is nano's). By 2024Q4:
-    G and I (still a member then) = 2. Pace since the start: 3 in 1,003 days, 92 days left:
-    3 + 3 × 92 / 1003 = 3.3 by the deadline; 97 still needed in the one quarter left."""
+    """累计新增 by 2026Q3: G, H, M, O = 4 (I left again, J joins later, K is nano's, N was a
+    member before the plan): SIP G, M, O; Kunshan H; direction 1 G, direction 2 H, M, O (O's
+    photonics material, not its nano one). By 2024Q4: G and I (still a member then) = 2.
+    Pace since the start: 4 in 1,003 days, 92 days left: 4 + 4 × 92 / 1003 = 4.4 by the
+    deadline; 96 still needed in the one quarter left."""
     target = target_of("new_member_firms")
     result = evaluate(target, Q3_2026, figures())
-    assert result.counted == {joiners["g"].pk, joiners["h"].pk, joiners["m"].pk}
-    assert result.by_district == {joiners["g"].district_id: 2, joiners["h"].district_id: 1}
-    assert result.by_direction == {direction("1"): 1, direction("2"): 2}
-    assert (result.projection, result.run_rate_needed) == (Decimal("3.3"), 97)
+    assert result.counted == {joiners[key].pk for key in "ghmo"}
+    assert result.by_district == {joiners["g"].district_id: 3, joiners["h"].district_id: 1}
+    assert result.by_direction == {direction("1"): 1, direction("2"): 3}
+    assert (result.projection, result.run_rate_needed) == (Decimal("4.4"), 96)
     assert evaluate(target, Quarter(2024, 4), figures()).counted == {
         joiners["g"].pk,
         joiners["i"].pk,
@@ -298,10 +312,13 @@ def test_cumulative_additions_count_the_firms_that_joined_since_the_plan_began(j
 
 
 def test_yearly_additions_count_within_the_calendar_year(joiners):
-    """Joined within 2025 to Q3: H; within 2026 to Q3: M. The 2026 projection adds last
+    """Joined within 2025 to Q3: H, O; within 2026 to Q3: M. The 2026 projection adds last
     year's joiners after 30 September (none): 1."""
     target = target_of("new_members_a_year")
-    assert evaluate(target, Quarter(2025, 3), figures()).counted == {joiners["h"].pk}
+    assert evaluate(target, Quarter(2025, 3), figures()).counted == {
+        joiners["h"].pk,
+        joiners["o"].pk,
+    }
     result = evaluate(target, Q3_2026, figures())
     assert (result.counted, result.projection) == ({joiners["m"].pk}, 1)
 
