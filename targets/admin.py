@@ -5,24 +5,31 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
+from cluster import clock
 from cluster.access import log_refused, scope_of
 from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
+from cluster.models import PlanPhase
 
 from .models import (
     Alert,
     AlertRule,
     Assessment,
+    EvaluatedPlan,
     Metric,
     ProgressSnapshot,
     Target,
     TargetMilestone,
 )
+from .selectors.evaluation import evaluation_of
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
 from .services.assessments import assessment_check, assessment_record, may_assess
+from .services.evaluation import evaluation_close
 from .services.rules import (
     may_change_rules,
     metric_save,
@@ -357,3 +364,109 @@ class AssessmentAdmin(HistoryAdmin):
         )
         # The admin logs and links the object it was given: the one the service saved.
         obj.pk, obj.assessed_by = recorded.pk, recorded.assessed_by
+
+
+class EvaluationNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (kept in the history)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@admin.register(EvaluatedPlan)
+class EvaluatedPlanAdmin(admin.ModelAdmin):
+    """The plans' final evaluations: read here, closed by a city steward with the action,
+    through the evaluation service (the same as the evaluation page and the API). Plans
+    themselves are loaded from plan files and corrected on their own admin page."""
+
+    list_display = ("name_zh", "cluster", "starts_on", "ends_on", "phase_today", "state")
+    list_filter = ("cluster",)
+    list_select_related = ("cluster", "evaluation__closed_by")
+    search_fields = ("key", "name_zh", "name_en")
+    actions = ["close_evaluations"]
+    fields = ("name_zh", "cluster", "starts_on", "ends_on", "phase_today", "state", "lines")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return scope_of(request.user).is_city and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_close_permission(self, request) -> bool:
+        return may_change_rules(request.user)
+
+    @admin.display(description=_("phase today"))
+    def phase_today(self, obj):
+        return PlanPhase(obj.phase_on(clock.today())).label
+
+    @admin.display(description=_("final evaluation"))
+    def state(self, obj):
+        record = getattr(obj, "evaluation", None)
+        if record is None or not record.is_closed:
+            return pgettext_lazy("evaluation", "open")
+        return _("closed on %(when)s by %(who)s") % {
+            "when": formats.date_format(timezone.localtime(record.closed_at), "DATETIME_FORMAT"),
+            "who": record.closed_by,
+        }
+
+    @admin.display(description=_("lines"))
+    def lines(self, obj):
+        return format_html_join(
+            "",
+            "<p>{}: {} / {} · {}</p>",
+            (
+                (line.target.name, line.shown_value, line.target.display_goal(), line.result)
+                for line in evaluation_of(obj).lines
+            ),
+        )
+
+    @admin.action(description=_("Close the final evaluation"), permissions=["close"])
+    def close_evaluations(self, request, queryset):
+        plans = list(queryset.order_by("pk"))
+        form = EvaluationNoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                with transaction.atomic():
+                    for plan in plans:
+                        evaluation_close(
+                            actor=request.user,
+                            plan=plan,
+                            note=form.cleaned_data["note"],
+                            today=clock.today(),
+                        )
+            except ValidationError as invalid:
+                form.add_error(
+                    None,
+                    [
+                        _("%(plan)s: %(error)s") % {"plan": plan, "error": message}
+                        for message in invalid.messages
+                    ],
+                )
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d final evaluation closed.",
+                        "%(count)d final evaluations closed.",
+                        len(plans),
+                    )
+                    % {"count": len(plans)},
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Close the final evaluation"),
+            "opts": self.opts,
+            "plans": plans,
+            "form": form,
+            "action": request.POST.get("action"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/targets/evaluatedplan/close.html", context)

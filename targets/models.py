@@ -647,6 +647,16 @@ class PlanEvaluation(models.Model):
         return self.closed_at is not None
 
 
+class EvaluatedPlan(Plan):
+    """A plan seen from its final evaluation: the admin's door to close it (the same
+    service as the evaluation page and the API)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("plan's final evaluation")
+        verbose_name_plural = _("plans' final evaluations")
+
+
 class EvaluationLine(models.Model):
     """One target's result in a closed final evaluation, as it was when the steward closed it."""
 

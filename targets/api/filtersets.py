@@ -7,11 +7,24 @@ from django_filters import rest_framework as filters
 from cluster.api.filters import FilterSet, IntegerFilter
 from cluster.quarters import Quarter
 
-from ..models import Alert, ProgressSnapshot
+from ..models import Alert, ProgressSnapshot, Target
 from ..selectors.dashboard import newest_at
 
 
+class TargetFilterSet(FilterSet):
+    cluster = filters.CharFilter(field_name="plan__cluster__key", label="cluster key, e.g. nano")
+    plan = filters.CharFilter(field_name="plan__key", label="plan key, e.g. nano-2023-2025")
+
+    class Meta:
+        model = Target
+        fields = ["cluster", "plan"]
+
+
 class SnapshotFilterSet(FilterSet):
+    cluster = filters.CharFilter(
+        field_name="target__plan__cluster__key", label="cluster key, e.g. nano"
+    )
+    plan = filters.CharFilter(field_name="target__plan__key", label="plan key")
     target = filters.CharFilter(field_name="target__key")
     district = filters.CharFilter(field_name="district__code")
     sector = filters.CharFilter(field_name="sector__code")

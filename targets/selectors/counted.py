@@ -121,6 +121,7 @@ class FirmsBehindCount:
             or (direction_id and own.direction_id and direction_id != own.direction_id)
         )
         self.scope = Scope(
+            cluster_id=own.cluster_id,
             district_id=own.district_id or district_id,
             direction_id=own.direction_id or direction_id,
         )
@@ -195,7 +196,7 @@ class FirmsBehindCount:
     def _projects(self):
         day = self.quarter.end
         projects = ResearchProject.objects.visible_to(self.user).filter(
-            is_major=True, started_on__lte=day
+            is_major=True, started_on__lte=day, clusters=self.scope.cluster_id
         )
         if self.scope.district_id:
             projects = projects.filter(district_id=self.scope.district_id)
