@@ -482,7 +482,9 @@ def _year_pace(target: Target, quarter: Quarter, actual: Decimal, count_on) -> P
     if last_year:
         rest = max(last_year - count_on(same_day_last_year), ZERO)
     else:
-        rest = actual / quarter.quarter * (4 - quarter.quarter)
+        rest = (actual / quarter.quarter * (4 - quarter.quarter)).quantize(
+            TENTH, rounding=ROUND_HALF_UP
+        )
     projection = (actual + rest).quantize(TENTH, rounding=ROUND_HALF_UP)
     goal = year_goal(target, year)
     quarters = 4 - quarter.quarter

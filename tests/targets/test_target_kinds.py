@@ -141,7 +141,8 @@ def test_listings_stock_cumulative_and_yearly(photonics, listing_factory):
 
     Stock (listed_firms): 2026Q1 A, E, F, G, H = 5; 2026Q2 E is delisted that day: 4.
     Since the plan began (2024-01-01): F, G, H = 3 by 2026Q3.
-    Yearly: 2024Q1 F = 1; 2025Q4 G = 1; 2026Q3 H = 1. The projection for 2026 adds what
+    Yearly: 2024Q1 F = 1 (none in 2023: at this pace 4 by the end of 2024); 2025Q4 G = 1;
+    2026Q3 H = 1. The projection for 2026 adds what
     came after 30 September last year (G): 2; the year's goal of 3 then needs 2 more in Q4."""
     firms = {key: member(key, PHOTONICS_CHIPS) for key in "abefgh"}
     nano_only = member("c", NANO_MATERIAL)
@@ -161,7 +162,12 @@ def test_listings_stock_cumulative_and_yearly(photonics, listing_factory):
     assert evaluate(stock, Quarter(2026, 2), figures()).actual == 4
     assert evaluate(target_of("listed_since_start"), Q3_2026, figures()).actual == 3
     yearly = target_of("listed_a_year")
-    assert evaluate(yearly, Quarter(2024, 1), figures()).counted == {firms["f"].pk}
+    first = evaluate(yearly, Quarter(2024, 1), figures())
+    assert first.counted == {firms["f"].pk}
+    # Nobody was listed in 2023: at this year's pace, 1 a quarter, the year ends near 4.
+    assert first.projection == 4
+    assert "with no figures of last year" in first.note["en"]
+    assert "上年无可比数据" in first.note["zh"] and "约 4 家" in first.note["zh"]
     assert evaluate(yearly, Quarter(2025, 4), figures()).counted == {firms["g"].pk}
     result = evaluate(yearly, Q3_2026, figures())
     assert (result.actual, result.projection, result.run_rate_needed) == (1, 2, 2)
