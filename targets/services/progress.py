@@ -26,7 +26,8 @@ CENT = Decimal("0.01")
 JOB = "progress job (targets.recompute_progress)"
 REPORTED_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER, Metric.Kind.RATIO)
 # Figures that only count once their period is over: a year-to-date sum or ratio reaching the
-# target in June has not reached it. A count that reaches it has (a flow cannot fall back).
+# target in June has not reached it. A count of firms or projects that reaches it has, from
+# that quarter (a later quarter's status says so if it falls back).
 COMPLETE_ONLY_AT_THE_END = (Metric.Kind.SUM_OUTPUT, Metric.Kind.RATIO)
 
 
