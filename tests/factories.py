@@ -50,7 +50,7 @@ def material_of(cluster: Cluster, code: str = "1.04") -> Sector:
 # alone does not name a sector.
 SECOND_TREES = {
     "photonics": (
-        ("苏州市光子产业创新集群", "Suzhou Photonics Industry Innovation Cluster"),
+        ("苏州市光子产业创新集群", "Suzhou Photonics Industrial Innovation Cluster"),
         {
             ("1", "光通信器件", "Optical communication devices"): [
                 ("1.01", "光模块", "Optical modules"),

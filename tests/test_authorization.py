@@ -59,6 +59,8 @@ EXPECTED = {
     "sector-detail": (401, 200, 200, 200, 200),
     "enterprise-list": (401, 200, 200, 200, 200),
     "enterprise-detail": (401, 200, 404, 200, 200),
+    "cluster-membership-list": (401, 200, 200, 200, 200),
+    "cluster-membership-detail": (401, 200, 404, 200, 200),
     "designation-list": (401, 200, 200, 200, 200),
     "designation-detail": (401, 200, 404, 200, 200),
     "listing-list": (401, 200, 200, 200, 200),
@@ -193,8 +195,9 @@ def world(population, make_user, sip, kunshan):  # noqa: F811
 def api_object(name: str, world) -> int:
     objects = {
         "district": world["sip"].pk,
-        "sector": world["firm"].primary_sector_id,
+        "sector": world["firm"].memberships.get().sector_id,
         "enterprise": world["firm"].pk,
+        "cluster-membership": world["firm"].memberships.get().pk,
         "designation": Designation.objects.get(enterprise=world["firm"]).pk,
         "listing": world["listing"].pk,
         "milestone": Milestone.objects.get(enterprise__district=world["sip"]).pk,
@@ -225,7 +228,7 @@ def url_for(route: str, name: str, world, stash_token: str) -> str:
     if name == "targets:district":
         values["pk"] = world["sip"].pk
     elif name == "targets:sector":
-        values["pk"] = world["firm"].primary_sector.parent_id
+        values["pk"] = world["firm"].memberships.get().sector.parent_id
     elif name == "targets:firms":
         values["pk"] = Target.objects.get(key="total_output").pk
     elif name == "targets:alert-act":
@@ -343,6 +346,7 @@ def test_officer_of_another_district_cannot_write_anything(client, world, stash_
     # Every route that names one of A's objects answered "not found".
     for name in (
         "enterprise-detail",
+        "cluster-membership-detail",
         "designation-detail",
         "listing-detail",
         "milestone-detail",
@@ -405,6 +409,7 @@ ADMIN_OBJECT_EXPECTED = {
         "export": EVERYONE,
         "process_import": (L, 405, 405, 405, 405, 405),  # POST only
     },
+    "enterprises_clustermembership": REGISTER,
     "enterprises_designation": REGISTER,
     "enterprises_listing": REGISTER,
     "enterprises_milestone": REGISTER,
@@ -529,7 +534,8 @@ def admin_world(world, make_user, listing_factory):
         "cluster_cluster": Cluster.objects.first(),
         "cluster_district": district_a,
         "cluster_park": Park.objects.get(district=district_a, name_zh="苏州纳米城"),
-        "cluster_sector": firm.primary_sector,
+        "cluster_sector": firm.memberships.get().sector,
+        "enterprises_clustermembership": firm.memberships.get(),
         "auth_user": users["officer_a"],
         "auth_group": Group.objects.get(name=Role.DISTRICT_OFFICER),
         # The token admin finds a token by its user.

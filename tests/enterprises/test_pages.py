@@ -548,7 +548,7 @@ def test_the_profile_shows_each_cluster_with_sector_and_dates(
     ) in html
     assert "joined Jan. 1, 2020 · left June 30, 2025" in html
     assert (
-        "<strong>Suzhou Photonics Industry Innovation Cluster</strong> · "
+        "<strong>Suzhou Photonics Industrial Innovation Cluster</strong> · "
         "Optical communication devices → Photonic chips"
     ) in html
     assert "joined March 1, 2024</span>" in html
