@@ -189,6 +189,9 @@ class ProjectFilterSet(FilterSet):
     )
     partner_id = IntegerFilter(field_name="partners", distinct=True, label="partner firm id")
     started_since = filters.DateFilter(field_name="started_on", lookup_expr="gte")
+    cluster = filters.CharFilter(
+        field_name="clusters__key", distinct=True, label="counts toward this cluster (key)"
+    )
 
     class Meta:
         model = ResearchProject

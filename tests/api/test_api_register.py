@@ -557,6 +557,9 @@ def test_a_project_counts_toward_the_clusters_it_names(firms, officer_sip, proje
     emptied = client.patch(url, {"clusters": []}, format="json")
     assert emptied.status_code == 400 and set(emptied.json()["errors"]) == {"clusters"}
     assert project.clusters.count() == 2
+    listed = client.get("/api/research-projects/", {"cluster": "photonics"}).json()
+    assert [row["id"] for row in listed["results"]] == [project.pk]
+    assert client.get("/api/research-projects/", {"cluster": "mars"}).json()["count"] == 0
 
 
 def test_a_project_shared_with_another_district_is_the_stewards_to_change(

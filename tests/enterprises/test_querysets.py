@@ -84,3 +84,33 @@ def test_a_firm_in_two_clusters_is_a_member_of_each_and_listed_once(enterprise_f
     assert list(
         Enterprise.objects.member_during(dt.date(2025, 7, 1), dt.date(2025, 9, 30), photonics)
     ) == [both]
+
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("stored", "other", "overlap"),
+    [
+        ((None, None), (D(2024, 1, 1), None), True),
+        ((None, D(2023, 12, 31)), (D(2024, 1, 1), None), False),
+        ((None, D(2024, 1, 1)), (D(2024, 1, 1), None), True),  # both ends count
+        ((D(2024, 1, 2), D(2024, 6, 30)), (None, D(2024, 1, 1)), False),
+        ((D(2024, 1, 2), D(2024, 6, 30)), (D(2024, 3, 1), D(2024, 3, 31)), True),
+        ((D(2025, 1, 1), None), (D(2020, 1, 1), D(2030, 1, 1)), True),
+    ],
+)
+def test_a_membership_overlaps_in_memory_as_in_the_database(
+    enterprise_factory, stored, other, overlap
+):
+    """The register's rule checks rows not yet saved in memory (overlaps) and stored ones in
+    the database (overlapping): one predicate, the same answers."""
+    firm = enterprise_factory(joined_on=stored[0], left_on=stored[1])
+    membership = firm.memberships.get()
+    candidate = ClusterMembershipFactory.build(joined_on=other[0], left_on=other[1])
+    assert candidate.overlaps(membership) is overlap
+    assert membership.overlaps(candidate) is overlap
+    in_database = firm.memberships.overlapping(
+        other[0] or dt.date.min, other[1] or dt.date.max
+    ).exists()
+    assert in_database is overlap
