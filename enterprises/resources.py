@@ -283,8 +283,8 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
         self._sectors = SectorLookup()
         self._lines = kwargs.get("lines")
         self._firms: dict[str, tuple[int, dict]] = {}  # USCC → its first row and its values
-        # Each row's membership: (line, firm's USCC, membership, whether the row changes it).
-        self._pending: list[tuple[int, str, ClusterMembership, bool]] = []
+        # Each row's membership: (the firm's USCC, membership, whether the row changes it).
+        self._pending: list[tuple[str, ClusterMembership, bool]] = []
         self._row: dict = {}
         clusters = list(Cluster.objects.all()[:2])
         self._only_cluster = clusters[0] if len(clusters) == 1 else None
@@ -341,14 +341,14 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
             )
         try:
             self._row["membership"] = self._membership_of_row(
-                instance, row, new_firm=new_firm and first is None, row_number=row_number
+                instance, row, new_firm=new_firm and first is None
             )
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
 
-    def _membership_of_row(self, firm: Enterprise, row, *, new_firm: bool, row_number: int):
+    def _membership_of_row(self, firm: Enterprise, row, *, new_firm: bool):
         """The membership the row describes — a stored one of the firm in that cluster (the
         one joined on the same day, else the one whose period the row's overlaps) or a new
         one — changed as the row says and checked by the register's rules; None when the row
@@ -396,7 +396,7 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
                     for field, messages in error.message_dict.items()
                 }
             ) from None
-        for _line, uscc, other, _changed in self._pending:
+        for uscc, other, _changed in self._pending:
             if (
                 uscc == firm.uscc
                 and other.cluster_id == membership.cluster_id
@@ -408,7 +408,7 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
             membership.joined_on,
             membership.left_on,
         )
-        self._pending.append((self._line(row_number), firm.uscc, membership, changed))
+        self._pending.append((firm.uscc, membership, changed))
         return membership if changed else None
 
     def _stored_membership(self, firm, cluster, joined, left) -> ClusterMembership | None:
@@ -440,7 +440,7 @@ class EnterpriseResource(HistoricalBulkResourceMixin, resources.ModelResource):
         super().after_import(dataset, result, **kwargs)
         if result.has_errors() or result.has_validation_errors():
             return
-        changed = [(uscc, m) for _line, uscc, m, changes in self._pending if changes]
+        changed = [(uscc, membership) for uscc, membership, changes in self._pending if changes]
         firms = dict(
             Enterprise.objects.filter(uscc__in={uscc for uscc, _m in changed}).values_list(
                 "uscc", "pk"

@@ -43,7 +43,17 @@ class _FigureField(serializers.Field):
         return data
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
+# Written as a number or a text; always answered as a text with two decimals ("1234.50"), so
+# that no digit is lost to a float.
+MONEY_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "format": "decimal", "example": "1234.50"},
+        {"type": "number"},
+    ]
+}
+
+
+@extend_schema_field(MONEY_SCHEMA)
 class MoneyField(_FigureField):
     """Money in yuan (or in the call's unit for the bulk API)."""
 

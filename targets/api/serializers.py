@@ -20,6 +20,7 @@ class CountingRuleSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Metric.Kind.choices)
     figure = serializers.CharField()
+    denominator = serializers.CharField(help_text="for a ratio: the figure divided by")
     threshold = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
     comparison = serializers.CharField()
     designation_type = serializers.CharField()
@@ -167,7 +168,8 @@ class CountedRowSerializer(serializers.Serializer):
         help_text="The year-to-date figure, for sums and thresholds.",
     )
     evidence = serializers.SerializerMethodField(
-        help_text="The listing, designation or project that counts (or the latest one held)."
+        help_text="The listing, designation, project or cluster membership that counts (or "
+        "the latest one held)."
     )
     counts = serializers.BooleanField()
 
@@ -179,6 +181,7 @@ class CountedRowSerializer(serializers.Serializer):
             "listing": ("venue", "ticker", "listed_on", "delisted_on"),
             "designation": ("type", "tier", "valid_from", "valid_to"),
             "project": ("title", "level", "started_on", "status"),
+            "membership": ("joined_on", "left_on"),
         }[row.evidence_kind]
         values = {
             name: (value.isoformat() if hasattr(value, "isoformat") else value)

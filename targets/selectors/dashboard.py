@@ -829,9 +829,9 @@ class Board:
     @cached_property
     def threshold_pipelines(self) -> list[tuple[Target, list[FirmLine]]]:
         """For each threshold target, the firms at half the threshold or more but not over
-        it, with the gap each needs (on their year completed with the usual seasonality).
-        Only while the plan is in force: at the deadline nothing is projected."""
-        if self.as_of.vintage is None or not self.phase.shows_projection:
+        it, with the gap each needs on their year completed with the usual seasonality (at
+        the deadline quarter the year is complete: the gap is the one left)."""
+        if self.as_of.vintage is None:
             return []
         pipelines = []
         for target in self.targets:

@@ -3,7 +3,8 @@ read it.
 
 Each target's line is the official figure at the plan's deadline: the city snapshot of the
 deadline quarter from the newest approved vintage, under the target's current counting rule
-(a qualitative target: the steward's latest assessment made by the deadline), whether it is
+(a qualitative target: the steward's latest assessment made by the deadline,
+metrics.assessment_on), whether it is
 achieved (`Target.meets`) and its share of the target. While the evaluation is open it
 follows the newest approved vintage; once a steward closes it (services.evaluation), its
 lines are the frozen EvaluationLine rows, and a figure approved later is shown beside the
@@ -25,8 +26,16 @@ from cluster.models import Plan, PlanPhase
 from cluster.quarters import Quarter
 
 from ..choices import Basis, ScopeKind, Status
-from ..models import Assessment, EvaluationLine, PlanEvaluation, ProgressSnapshot, Target
+from ..models import (
+    Assessment,
+    EvaluationLine,
+    PlanEvaluation,
+    ProgressSnapshot,
+    RuleVersion,
+    Target,
+)
 from .dashboard import newest_at
+from .metrics import assessment_on
 from .plans import deadline_quarter
 
 
@@ -47,6 +56,8 @@ class Line:
     share: Decimal | None  # value / target value
     assessment: Assessment | None = None
     rule_version: int | None = None
+    # The change that made the rule the line follows, when it is not the first version.
+    rule_change: RuleVersion | None = None
     # Closed: the newest official value, when an approval after closing changed it.
     revised: Decimal | None = None
     revised_achieved: bool | None = None
@@ -171,7 +182,7 @@ def _frozen(line: EvaluationLine, current: Line) -> Line:
 
 def evaluations_of(plans: list[Plan]) -> dict[int, Evaluation]:
     """The final evaluation of each plan (ended or not: the caller decides whether to show
-    it). Five queries whatever the number of plans, targets and firms."""
+    it). Five queries, and one per qualitative target, whatever the number of firms."""
     if not plans:
         return {}
     by_pk = {plan.pk: plan for plan in plans}
@@ -193,14 +204,9 @@ def evaluations_of(plans: list[Plan]) -> dict[int, Evaluation]:
             None,
         )
     }
-    assessments = {}
-    for assessment in (
-        Assessment.objects.filter(target__in=[t for t in targets if t.is_qualitative])
-        .select_related("target__plan")
-        .order_by("target", "-assessed_on", "-pk")
-    ):
-        if assessment.assessed_on <= assessment.target.plan.ends_on:
-            assessments.setdefault(assessment.target_id, assessment)
+    # A qualitative target's result is the steward's latest assessment by its deadline (one
+    # query per qualitative target: the rule is metrics.assessment_on's).
+    assessments = {t.pk: assessment_on(t, t.deadline) for t in targets if t.is_qualitative}
     records = {
         record.plan_id: record
         for record in PlanEvaluation.objects.filter(plan__in=plans).select_related("closed_by")
@@ -223,7 +229,19 @@ def evaluations_of(plans: list[Plan]) -> dict[int, Evaluation]:
     for evaluation in evaluations.values():
         if evaluation.is_closed:
             evaluation.vintage = evaluation.record.vintage
+    _rule_changes([line for e in evaluations.values() for line in e.lines])
     return evaluations
+
+
+def _rule_changes(lines: list[Line]) -> None:
+    """Each line's rule version, when not the first, with its reason. One query."""
+    wanted = Q(pk__in=[])
+    for line in lines:
+        if line.rule_version and line.rule_version > 1:
+            wanted |= Q(target=line.target, version=line.rule_version)
+    changes = {(v.target_id, v.version): v for v in RuleVersion.objects.filter(wanted)}
+    for line in lines:
+        line.rule_change = changes.get((line.target.pk, line.rule_version))
 
 
 def evaluation_of(plan: Plan) -> Evaluation:

@@ -249,6 +249,7 @@ def test_the_api_gives_the_rule_as_fields_and_in_words(api, city_steward):
     assert body["rule"] == {
         "kind": "count_firms_over",
         "figure": "output_value",
+        "denominator": "",
         "threshold": "1000000000.00",
         "comparison": "gt",
         "designation_type": "",
