@@ -180,6 +180,14 @@ class PlanAdmin(HistoryAdmin):
     search_fields = ("key", "name_zh", "name_en", "document_number")
     readonly_fields = ("definition",)
 
+    # A plan file adds a plan (with its targets, through the loader's rules); a plan with
+    # targets, snapshots and an evaluation behind it is never deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class ParkInline(admin.TabularInline):
     model = Park

@@ -126,6 +126,8 @@ class MembershipForm(RegisterRecordForm):
 
     def __init__(self, *args, materials: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if "sector" not in self.fields:
+            return  # the view-only page: every field is read-only
         materials = grouped_materials() if materials is None else materials
         self.fields["sector"].choices = [("", "---------"), *materials]
         self.fields["further_sectors"].choices = materials

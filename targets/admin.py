@@ -310,6 +310,8 @@ class AssessmentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "target" not in self.fields:
+            return  # the view-only page: every field is read-only
         self.fields["target"].queryset = Target.objects.filter(
             metric__kind=Metric.Kind.QUALITATIVE
         ).select_related("plan", "metric")

@@ -49,11 +49,17 @@ urlpatterns = [
     path("plans/load/", plans.plan_upload, name="plan-upload"),
     path("plans/load/confirm/", plans.plan_confirm, name="plan-confirm"),
     # The single-cluster addresses of old lead to the same pages of the first cluster.
-    path("dashboard/", dashboard.moved("targets:dashboard")),
-    path("dashboard/districts/<int:pk>/", dashboard.moved("targets:district")),
-    path("dashboard/sectors/<int:pk>/", dashboard.moved("targets:sector")),
-    path("dashboard/targets/<int:pk>/firms/", dashboard.moved("targets:firms")),
-    path("brief/", dashboard.moved("targets:brief-latest")),
-    path("brief/<str:period>/", dashboard.moved("targets:brief")),
-    path("brief/<str:period>.<str:fmt>", dashboard.moved("targets:brief-download")),
+    path("dashboard/", dashboard.moved("targets:dashboard"), name="moved-dashboard"),
+    path(
+        "dashboard/districts/<int:pk>/", dashboard.moved("targets:district"), name="moved-district"
+    ),
+    path("dashboard/sectors/<int:pk>/", dashboard.moved("targets:sector"), name="moved-sector"),
+    path("dashboard/targets/<int:pk>/firms/", dashboard.moved("targets:firms"), name="moved-firms"),
+    path("brief/", dashboard.moved("targets:brief-latest"), name="moved-brief-latest"),
+    path("brief/<str:period>/", dashboard.moved("targets:brief"), name="moved-brief"),
+    path(
+        "brief/<str:period>.<str:fmt>",
+        dashboard.moved("targets:brief-download"),
+        name="moved-brief-download",
+    ),
 ]

@@ -87,7 +87,34 @@ EXPECTED = {
     "alert-acknowledge": (401, 405, 405, 405, 405),
     "alert-resolve": (401, 405, 405, 405, 405),
     "alert-snooze": (401, 405, 405, 405, 405),
+    "cluster-list": (401, 200, 200, 200, 200),
+    "cluster-detail": (401, 200, 200, 200, 200),
+    "plan-list": (401, 200, 200, 200, 200),
+    "plan-detail": (401, 200, 200, 200, 200),
+    "plan-close-evaluation": (401, 405, 405, 405, 405),
+    "target-assessment-list": (401, 200, 200, 200, 200),
     "targets:home": (LOGIN, 302, 302, 302, 302),
+    # The clusters' overview and a plan's final evaluation are the city's pages: an officer
+    # is led to their district's page, and finds no city evaluation.
+    "targets:overview": (LOGIN, 302, 302, 200, 200),
+    "targets:evaluation": (LOGIN, 404, 404, 200, 200),
+    "targets:evaluation-close": (LOGIN, 405, 405, 405, 405),
+    "targets:plans": (LOGIN, 200, 200, 200, 200),
+    "targets:plan-upload": (LOGIN, 403, 403, 403, 200),
+    "targets:plan-confirm": (LOGIN, 405, 405, 405, 405),
+    # The single-cluster addresses of old lead to the first cluster's pages.
+    **{
+        f"targets:moved-{name}": (LOGIN, 302, 302, 302, 302)
+        for name in (
+            "dashboard",
+            "district",
+            "sector",
+            "firms",
+            "brief-latest",
+            "brief",
+            "brief-download",
+        )
+    },
     "targets:dashboard": (LOGIN, 302, 302, 200, 200),
     "targets:district": (LOGIN, 200, 404, 200, 200),
     "targets:sector": (LOGIN, 404, 404, 200, 200),
@@ -193,7 +220,11 @@ def world(population, make_user, sip, kunshan):  # noqa: F811
 
 
 def api_object(name: str, world) -> int:
+    from cluster.models import Cluster, Plan
+
     objects = {
+        "cluster": Cluster.objects.get(key="nano").pk,
+        "plan": Plan.objects.get(key="nano-2023-2025").pk,
         "district": world["sip"].pk,
         "sector": world["firm"].memberships.get().sector_id,
         "enterprise": world["firm"].pk,
@@ -224,6 +255,9 @@ def url_for(route: str, name: str, world, stash_token: str) -> str:
         "uidb64": "MQ",
         "token_reset": "set-password",
         "format": "json",
+        "cluster": "nano",
+        "plan": "nano-2023-2025",
+        "target_pk": Target.objects.get(key="total_output").pk,
     }
     if name == "targets:district":
         values["pk"] = world["sip"].pk
@@ -454,6 +488,24 @@ ADMIN_OBJECT_EXPECTED = {
     "targets_metric": REFERENCE,
     "targets_target": REFERENCE,
     "cluster_cluster": REFERENCE,
+    # Plans are loaded from plan files; a steward corrects the document's details here.
+    "cluster_plan": {**REFERENCE, "add": NOBODY, "delete": NOBODY},
+    # An assessment is kept as made: stewards add one, nobody changes or deletes one.
+    # The plans' final evaluations: read by the city, closed by a steward's action.
+    "targets_evaluatedplan": {
+        "changelist": VIEWERS_AND_STEWARDS,
+        "add": NOBODY,
+        "change": VIEWERS_AND_STEWARDS,
+        "delete": NOBODY,
+        "history": VIEWERS_AND_STEWARDS,
+    },
+    "targets_assessment": {
+        "changelist": EVERYONE,
+        "add": STEWARDS,
+        "change": EVERYONE,
+        "delete": NOBODY,
+        **{kind: EVERYONE for kind in HISTORY},
+    },
     "cluster_district": REFERENCE,
     "cluster_park": REFERENCE,
     "cluster_sector": REFERENCE,
@@ -503,7 +555,8 @@ def admin_world(world, make_user, listing_factory):
     from rest_framework.authtoken.models import Token
 
     from cluster.access import Role
-    from cluster.models import Cluster, Park
+    from cluster.models import Cluster, Park, Plan
+    from targets.models import Assessment
     from enterprises.models import Designation, Milestone, ReportRevision
 
     users = {
@@ -532,6 +585,15 @@ def admin_world(world, make_user, listing_factory):
         "targets_metric": Target.objects.get(key="total_output").metric,
         "targets_target": Target.objects.get(key="total_output"),
         "cluster_cluster": Cluster.objects.first(),
+        "cluster_plan": Plan.objects.get(key="nano-2023-2025"),
+        "targets_evaluatedplan": Plan.objects.get(key="nano-2023-2025"),
+        "targets_assessment": Assessment.objects.create(
+            target=Target.objects.get(key="total_output"),
+            assessed_on=timezone.localdate(),
+            status="on_track",
+            summary="按计划推进",
+            assessed_by=users["steward"],
+        ),
         "cluster_district": district_a,
         "cluster_park": Park.objects.get(district=district_a, name_zh="苏州纳米城"),
         "cluster_sector": firm.memberships.get().sector,

@@ -60,9 +60,7 @@ def memberships_from_firms(apps, schema_editor):
     rows = FirmHistory.objects.order_by("id", "history_date", "history_id").values_list(
         "id", "history_id", "history_date", "history_user_id", *MEMBERSHIP_FIELDS
     )
-    for firm, firm_history, date, user, sector, joined, left in rows.iterator(
-        chunk_size=5000
-    ):
+    for firm, firm_history, date, user, sector, joined, left in rows.iterator(chunk_size=5000):
         membership = by_firm.get(firm)
         if membership is None:  # a firm deleted since: its history stays with the firm's
             continue
@@ -108,94 +106,298 @@ def memberships_from_firms(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cluster', '0007_plans_are_data'),
-        ('enterprises', '0005_reporting_policy_and_reviewers'),
+        ("cluster", "0007_plans_are_data"),
+        ("enterprises", "0005_reporting_policy_and_reviewers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='researchproject',
-            name='clusters',
-            field=models.ManyToManyField(help_text='The clusters whose plans the project counts toward.', related_name='projects', to='cluster.cluster', verbose_name='clusters'),
+            model_name="researchproject",
+            name="clusters",
+            field=models.ManyToManyField(
+                help_text="The clusters whose plans the project counts toward.",
+                related_name="projects",
+                to="cluster.cluster",
+                verbose_name="clusters",
+            ),
         ),
         migrations.CreateModel(
-            name='ClusterMembership',
+            name="ClusterMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_on', models.DateField(blank=True, help_text='Empty: a member from the start.', null=True, verbose_name='joined on')),
-                ('left_on', models.DateField(blank=True, help_text='Empty: still a member.', null=True, verbose_name='left on')),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='cluster.cluster', verbose_name='cluster')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('further_sectors', models.ManyToManyField(blank=True, related_name='+', to='cluster.sector', verbose_name='further sectors')),
-                ('sector', models.ForeignKey(help_text="A material of the cluster's sector tree.", on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='cluster.sector', verbose_name='primary sector')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "joined_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty: a member from the start.",
+                        null=True,
+                        verbose_name="joined on",
+                    ),
+                ),
+                (
+                    "left_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty: still a member.",
+                        null=True,
+                        verbose_name="left on",
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="cluster.cluster",
+                        verbose_name="cluster",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "further_sectors",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="+",
+                        to="cluster.sector",
+                        verbose_name="further sectors",
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        help_text="A material of the cluster's sector tree.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="cluster.sector",
+                        verbose_name="primary sector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'cluster membership',
-                'verbose_name_plural': 'cluster memberships',
-                'ordering': ['cluster__sort_order', 'joined_on'],
+                "verbose_name": "cluster membership",
+                "verbose_name_plural": "cluster memberships",
+                "ordering": ["cluster__sort_order", "joined_on"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalClusterMembership',
+            name="HistoricalClusterMembership",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('joined_on', models.DateField(blank=True, help_text='Empty: a member from the start.', null=True, verbose_name='joined on')),
-                ('left_on', models.DateField(blank=True, help_text='Empty: still a member.', null=True, verbose_name='left on')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cluster', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.cluster', verbose_name='cluster')),
-                ('enterprise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.enterprise', verbose_name='enterprise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sector', models.ForeignKey(blank=True, db_constraint=False, help_text="A material of the cluster's sector tree.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector', verbose_name='primary sector')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "joined_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty: a member from the start.",
+                        null=True,
+                        verbose_name="joined on",
+                    ),
+                ),
+                (
+                    "left_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty: still a member.",
+                        null=True,
+                        verbose_name="left on",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.cluster",
+                        verbose_name="cluster",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="A material of the cluster's sector tree.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                        verbose_name="primary sector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical cluster membership',
-                'verbose_name_plural': 'historical cluster memberships',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical cluster membership",
+                "verbose_name_plural": "historical cluster memberships",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalClusterMembership_further_sectors',
+            name="HistoricalClusterMembership_further_sectors",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('clustermembership', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.clustermembership')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='enterprises.historicalclustermembership')),
-                ('sector', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.sector')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "clustermembership",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.clustermembership",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="enterprises.historicalclustermembership",
+                    ),
+                ),
+                (
+                    "sector",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.sector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalClusterMembership_further_sectors',
+                "verbose_name": "HistoricalClusterMembership_further_sectors",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalResearchProject_clusters',
+            name="HistoricalResearchProject_clusters",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('cluster', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cluster.cluster')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='enterprises.historicalresearchproject')),
-                ('researchproject', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='enterprises.researchproject')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="cluster.cluster",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="enterprises.historicalresearchproject",
+                    ),
+                ),
+                (
+                    "researchproject",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="enterprises.researchproject",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalResearchProject_clusters',
+                "verbose_name": "HistoricalResearchProject_clusters",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name='clustermembership',
-            index=models.Index(fields=['cluster', 'joined_on', 'left_on'], name='membership_validity'),
+            model_name="clustermembership",
+            index=models.Index(
+                fields=["cluster", "joined_on", "left_on"], name="membership_validity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clustermembership',
-            constraint=models.CheckConstraint(condition=models.Q(('left_on__isnull', True), ('left_on__gte', models.F('joined_on')), _connector='OR'), name='membership_joined_on_before_left_on', violation_error_message='A firm cannot leave the cluster before it joined.'),
+            model_name="clustermembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("left_on__isnull", True),
+                    ("left_on__gte", models.F("joined_on")),
+                    _connector="OR",
+                ),
+                name="membership_joined_on_before_left_on",
+                violation_error_message="A firm cannot leave the cluster before it joined.",
+            ),
         ),
         migrations.RunPython(memberships_from_firms, migrations.RunPython.noop),
     ]

@@ -4,61 +4,60 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('enterprises', '0006_cluster_memberships'),
+        ("enterprises", "0006_cluster_memberships"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='historicalenterprise_sectors',
-            name='enterprise',
+            model_name="historicalenterprise_sectors",
+            name="enterprise",
         ),
         migrations.RemoveField(
-            model_name='historicalenterprise_sectors',
-            name='history',
+            model_name="historicalenterprise_sectors",
+            name="history",
         ),
         migrations.RemoveField(
-            model_name='historicalenterprise_sectors',
-            name='sector',
+            model_name="historicalenterprise_sectors",
+            name="sector",
         ),
         migrations.RemoveConstraint(
-            model_name='enterprise',
-            name='enterprise_in_cluster_from_before_in_cluster_until',
+            model_name="enterprise",
+            name="enterprise_in_cluster_from_before_in_cluster_until",
         ),
         migrations.RemoveConstraint(
-            model_name='enterprise',
-            name='enterprise_moved_out_has_date',
+            model_name="enterprise",
+            name="enterprise_moved_out_has_date",
         ),
         migrations.RemoveField(
-            model_name='historicalenterprise',
-            name='in_cluster_from',
+            model_name="historicalenterprise",
+            name="in_cluster_from",
         ),
         migrations.RemoveField(
-            model_name='historicalenterprise',
-            name='in_cluster_until',
+            model_name="historicalenterprise",
+            name="in_cluster_until",
         ),
         migrations.RemoveField(
-            model_name='historicalenterprise',
-            name='primary_sector',
+            model_name="historicalenterprise",
+            name="primary_sector",
         ),
         migrations.DeleteModel(
-            name='HistoricalEnterprise_sectors',
+            name="HistoricalEnterprise_sectors",
         ),
         migrations.RemoveField(
-            model_name='enterprise',
-            name='in_cluster_from',
+            model_name="enterprise",
+            name="in_cluster_from",
         ),
         migrations.RemoveField(
-            model_name='enterprise',
-            name='in_cluster_until',
+            model_name="enterprise",
+            name="in_cluster_until",
         ),
         migrations.RemoveField(
-            model_name='enterprise',
-            name='primary_sector',
+            model_name="enterprise",
+            name="primary_sector",
         ),
         migrations.RemoveField(
-            model_name='enterprise',
-            name='sectors',
+            model_name="enterprise",
+            name="sectors",
         ),
     ]

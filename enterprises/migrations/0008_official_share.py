@@ -5,20 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('enterprises', '0007_memberships_replace_in_cluster_dates'),
+        ("enterprises", "0007_memberships_replace_in_cluster_dates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalreportingpolicy',
-            name='official_share',
-            field=models.PositiveSmallIntegerField(default=90, help_text='Pages open on the latest quarter whose approved reports cover at least this share of the firms expected, never on the latest quarter someone typed into.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='complete enough to show (%)'),
+            model_name="historicalreportingpolicy",
+            name="official_share",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                help_text="Pages open on the latest quarter whose approved reports cover at least this share of the firms expected, never on the latest quarter someone typed into.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(100),
+                ],
+                verbose_name="complete enough to show (%)",
+            ),
         ),
         migrations.AddField(
-            model_name='reportingpolicy',
-            name='official_share',
-            field=models.PositiveSmallIntegerField(default=90, help_text='Pages open on the latest quarter whose approved reports cover at least this share of the firms expected, never on the latest quarter someone typed into.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='complete enough to show (%)'),
+            model_name="reportingpolicy",
+            name="official_share",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                help_text="Pages open on the latest quarter whose approved reports cover at least this share of the firms expected, never on the latest quarter someone typed into.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(100),
+                ],
+                verbose_name="complete enough to show (%)",
+            ),
         ),
     ]
