@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.html import format_html_join
@@ -399,6 +400,12 @@ class EvaluatedPlanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        """A plan's history is its own admin's (scoped, with its rules): led there."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return redirect("admin:cluster_plan_history", object_id)
 
     def has_close_permission(self, request) -> bool:
         return may_change_rules(request.user)

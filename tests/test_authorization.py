@@ -497,7 +497,7 @@ ADMIN_OBJECT_EXPECTED = {
         "add": NOBODY,
         "change": VIEWERS_AND_STEWARDS,
         "delete": NOBODY,
-        "history": VIEWERS_AND_STEWARDS,
+        "history": (L, 403, 403, 302, 302, 302),  # to the plan's history page
     },
     "targets_assessment": {
         "changelist": EVERYONE,

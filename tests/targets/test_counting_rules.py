@@ -134,6 +134,7 @@ def test_the_threshold_alert_takes_every_threshold_metric_from_the_data(
     """A steward's new metric (operating revenue at least ¥0.2 bn) gets its own crossings,
     with its own figure and comparison; the plan's output metrics are not crossed."""
     Metric.objects.create(
+        plan=Metric.objects.get(key="firms_output_over_1bn").plan,
         key="firms_revenue_at_least_200m",
         kind=Metric.Kind.COUNT_FIRMS_OVER,
         figure=Metric.Figure.OPERATING_REVENUE,

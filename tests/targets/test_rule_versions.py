@@ -228,7 +228,7 @@ def test_the_target_admin_form_needs_a_reason_too(client, steward, two_firms):
     form = client.get(reverse("admin:targets_target_change", args=[target.pk]))
     assert "baseline_set_by_hand" in form.context["adminform"].form.fields
     data = {
-        "cluster": target.cluster_id,
+        "plan": target.plan_id,
         "key": target.key,
         "name_zh": target.name_zh,
         "name_en": target.name_en,
