@@ -504,7 +504,7 @@ ADMIN_OBJECT_EXPECTED = {
         "add": STEWARDS,
         "change": EVERYONE,
         "delete": NOBODY,
-        **{kind: EVERYONE for kind in HISTORY},
+        **dict.fromkeys(HISTORY, EVERYONE),
     },
     "cluster_district": REFERENCE,
     "cluster_park": REFERENCE,
@@ -556,8 +556,8 @@ def admin_world(world, make_user, listing_factory):
 
     from cluster.access import Role
     from cluster.models import Cluster, Park, Plan
-    from targets.models import Assessment
     from enterprises.models import Designation, Milestone, ReportRevision
+    from targets.models import Assessment
 
     users = {
         "anonymous": None,

@@ -104,7 +104,9 @@ def test_a_firm_exactly_on_the_threshold_through_every_door(
 
     # The board's pipeline and the explanation's pipeline.
     client.force_login(city_steward)
-    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q4"}).context["board"]
+    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q4"}).context[
+        "board"
+    ]
     lines = {t.key: lines for t, lines in board.threshold_pipelines}[target.key]
     assert [(ln.enterprise, ln.gap, ln.needs_more_than) for ln in lines] == expected_pipeline
     explained = gap_explanation(target, Q4).pipeline
@@ -179,7 +181,9 @@ def test_the_output_target_and_its_figure_come_from_the_data(
     approve(population["a"], 2025, 2, 12 * YI, revenue=20 * YI)
     progress_recompute()
     client.force_login(city_steward)
-    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}).context["board"]
+    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}).context[
+        "board"
+    ]
     assert board.output_target.key == "city_output"
     assert [(p.quarter, p.actual) for p in board.trend][-1] == (Quarter(2025, 2), 40 * YI)
     page = client.get(reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"})
@@ -267,6 +271,8 @@ def test_the_api_gives_the_rule_as_fields_and_in_words(api, city_steward):
 def test_the_dashboard_card_says_which_rule_it_follows(client, city_viewer, population):
     client.force_login(city_viewer)
     with translation.override("zh-hans"):
-        html = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}).content.decode()
+        html = client.get(
+            reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}
+        ).content.decode()
     assert RULES_IN_WORDS["firms_output_over_1bn"][0] in html
     assert RULES_IN_WORDS["listed_firms"][0] in html
