@@ -213,8 +213,10 @@ def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeStrin
         ),
     )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="{}">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
         width,
         height,
         _("Bar chart; the same figures are in the table beside it."),
@@ -260,8 +262,10 @@ def trend_svg(points, *, width: int = 640, height: int = 200) -> SafeString:
                 )
             )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="{}">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
         width,
         height,
         _("Column chart; the same figures are in the table beside it."),

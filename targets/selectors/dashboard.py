@@ -332,6 +332,9 @@ class Card:
     def status_label(self) -> str:
         if not self.snapshot:
             return str(_("no data"))
+        if self.target.is_qualitative:
+            # Nothing is counted: the status is the steward's latest assessment, if any.
+            return str(Status(self.status).label) if self.status else str(_("not assessed yet"))
         if not self.status:
             # District and direction snapshots are contributions: the status is the city's.
             return _("%(share)s of the city") % {"share": percent(self.share_of_city)}
