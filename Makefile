@@ -27,8 +27,9 @@ run: export SECRET_KEY ?= make-run-laptop-demo-key-not-for-production
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
-	$(BIN)/python manage.py seed_demo --firms $(DEMO_FIRMS) --seed $(DEMO_SEED)
 	$(BIN)/python manage.py create_demo_users
+	$(BIN)/python manage.py load_plan targets/plans/files/photonics-2024-2026.yaml --user steward
+	$(BIN)/python manage.py seed_demo --firms $(DEMO_FIRMS) --seed $(DEMO_SEED)
 	$(BIN)/python manage.py recompute_progress
 	$(BIN)/python manage.py runserver $(HOST)
 

@@ -25,6 +25,7 @@ from cluster.quarters import Quarter
 from enterprises.choices import ListingVenue
 from enterprises.imports import REPORT_COLUMNS, bilingual, read_file, render, reports_import
 from enterprises.models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -185,14 +186,22 @@ def import_scenario(rows_count: int = IMPORT_ROWS, runs: int = 3) -> dict:
 
 # --- progress recompute ----------------------------------------------------------------------
 
-# The approved figures of the year to date at a vintage, of the firms in the cluster then.
-APPROVED_YEAR_TO_DATE = """
+# The firm e was a member of the target's cluster on the day (both ends of a membership count).
+MEMBER_ON_DAY = """
+          AND EXISTS (SELECT 1 FROM {membership} m WHERE m.enterprise_id = e.id
+                      AND m.cluster_id = %(cluster)s
+                      AND (m.joined_on IS NULL OR m.joined_on <= %(day)s)
+                      AND (m.left_on IS NULL OR m.left_on >= %(day)s))"""
+
+# The approved figures of the year to date at a vintage, of the cluster's members then.
+APPROVED_YEAR_TO_DATE = (
+    """
         FROM {revision} r JOIN {enterprise} e ON e.id = r.enterprise_id
         WHERE r.year = %(year)s AND r.quarter <= %(quarter)s AND r.approved_at <= %(vintage)s
           AND NOT EXISTS (SELECT 1 FROM {revision} r2 WHERE r2.report_id = r.report_id
-                          AND r2.revision > r.revision AND r2.approved_at <= %(vintage)s)
-          AND e.in_cluster_from <= %(day)s
-          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)"""
+                          AND r2.revision > r.revision AND r2.approved_at <= %(vintage)s)"""
+    + MEMBER_ON_DAY
+)
 
 HAND_SQL = {
     Metric.Kind.SUM_OUTPUT: "SELECT e.district_id, SUM(r.{figure})"
@@ -207,44 +216,50 @@ HAND_SQL = {
         SELECT e.district_id, COUNT(DISTINCT l.enterprise_id)
         FROM {listing} l JOIN {enterprise} e ON e.id = l.enterprise_id
         WHERE l.venue <> %(neeq)s AND l.listed_on <= %(day)s
-          AND (l.delisted_on IS NULL OR l.delisted_on > %(day)s)
-          AND e.in_cluster_from <= %(day)s
-          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+          AND (l.delisted_on IS NULL OR l.delisted_on > %(day)s)"""
+    + MEMBER_ON_DAY
+    + """
         GROUP BY e.district_id""",
     Metric.Kind.COUNT_DESIGNATED: """
         SELECT e.district_id, COUNT(DISTINCT d.enterprise_id)
         FROM {designation} d JOIN {enterprise} e ON e.id = d.enterprise_id
         WHERE d.type = %(designation_type)s AND d.valid_from <= %(day)s
-          AND (d.valid_to IS NULL OR d.valid_to >= %(day)s)
-          AND e.in_cluster_from <= %(day)s
-          AND (e.in_cluster_until IS NULL OR e.in_cluster_until >= %(day)s)
+          AND (d.valid_to IS NULL OR d.valid_to >= %(day)s)"""
+    + MEMBER_ON_DAY
+    + """
         GROUP BY e.district_id""",
     Metric.Kind.COUNT_PROJECTS: """
         SELECT p.district_id, COUNT(*) FROM {project} p
         WHERE p.is_major AND p.started_on <= %(day)s AND p.started_on >= %(since)s
           AND p.status <> 'terminated'
+          AND EXISTS (SELECT 1 FROM {project_clusters} pc WHERE pc.researchproject_id = p.id
+                      AND pc.cluster_id = %(cluster)s)
         GROUP BY p.district_id""",
 }
 
 
 def hand_written_progress(quarter: Quarter, vintage) -> dict:
-    """One aggregate per target, by district, written by hand: the floor under any
-    recompute of the same figures."""
+    """One aggregate per target (of the kinds written here), by district, written by hand:
+    the floor under any recompute of the same figures."""
     tables = {
         "revision": ReportRevision._meta.db_table,
         "enterprise": Enterprise._meta.db_table,
+        "membership": ClusterMembership._meta.db_table,
         "listing": Listing._meta.db_table,
         "designation": Designation._meta.db_table,
         "project": ResearchProject._meta.db_table,
+        "project_clusters": ResearchProject.clusters.through._meta.db_table,
     }
     results = {}
     with connection.cursor() as cursor:
-        for target in Target.objects.select_related("metric"):
+        targets = Target.objects.filter(metric__kind__in=HAND_SQL).select_related("metric", "plan")
+        for target in targets:
             metric = target.metric
             sql = HAND_SQL[metric.kind].format(figure=metric.figure or "output_value", **tables)
             cursor.execute(
                 sql,
                 {
+                    "cluster": target.plan.cluster_id,
                     "year": quarter.year,
                     "quarter": quarter.quarter,
                     "vintage": vintage,
@@ -252,10 +267,10 @@ def hand_written_progress(quarter: Quarter, vintage) -> dict:
                     "threshold": metric.threshold,
                     "neeq": ListingVenue.NEEQ,
                     "designation_type": metric.designation_type,
-                    "since": metric.counted_since or Quarter(2023, 1).start,
+                    "since": metric.counted_since or target.plan.starts_on,
                 },
             )
-            results[target.key] = dict(cursor.fetchall())
+            results[target.pk] = dict(cursor.fetchall())
     return results
 
 
@@ -279,14 +294,14 @@ def recompute_scenario(runs: int = 3) -> dict:
     # The floor computes the same figures: the city totals must agree with the snapshots.
     limit = hand_written_progress(quarter, vintage)
     stored = {
-        s.target.key: s.actual
+        s.target_id: s.actual
         for s in ProgressSnapshot.objects.filter(
             scope_kind="city",
             year=quarter.year,
             quarter=quarter.quarter,
             basis=Basis.APPROVED,
             vintage=vintage,
-        ).select_related("target")
+        )
     }
     agree = all(sum(limit[key].values(), Decimal(0)) == stored.get(key) for key in limit)
     return {
@@ -366,6 +381,7 @@ def pages_scenario(requests: int = 30) -> dict:
 def data_summary() -> dict:
     return {
         "firms": Enterprise.objects.count(),
+        "cluster_memberships": ClusterMembership.objects.count(),
         "reports": QuarterlyReport.objects.count(),
         "approved_revisions": ReportRevision.objects.count(),
         "designations": Designation.objects.count(),

@@ -51,7 +51,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from cluster.access import Role  # noqa: E402
 from cluster.models import District, Membership, Sector  # noqa: E402
-from enterprises.models import Enterprise, QuarterlyReport  # noqa: E402
+from enterprises.models import ClusterMembership, Enterprise, QuarterlyReport  # noqa: E402
 from enterprises.uscc import check_character  # noqa: E402
 from tests.services import start_gunicorn  # noqa: E402
 from tests.services import stop as stop_process  # noqa: E402
@@ -97,9 +97,11 @@ def prepare(officers: int, stewards: int, firms_per_district: int):
                 defaults={
                     "name_zh": f"压测企业{d}-{f}",
                     "district": district,
-                    "primary_sector": material,
                     "size_class": "small",
                 },
+            )
+            ClusterMembership.objects.get_or_create(
+                enterprise=firm, cluster=material.cluster, defaults={"sector": material}
             )
             ids.append(firm.pk)
         plan["firms"][district.pk] = ids

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import get_or_refuse, log_refused, scope_of, visible_history
-from .models import Cluster, District, Membership, Park, Sector
+from .models import Cluster, District, Membership, Park, Plan, Sector
 
 
 def _lookup(model, value: str, field=None) -> dict | None:
@@ -166,8 +166,27 @@ class ScopedAdminMixin:
 
 @admin.register(Cluster)
 class ClusterAdmin(HistoryAdmin):
-    list_display = ("name_zh", "name_en", "plan_start_year", "plan_end_year", "document_number")
-    search_fields = ("name_zh", "name_en", "document_number")
+    list_display = ("key", "name_zh", "name_en", "sort_order")
+    search_fields = ("key", "name_zh", "name_en")
+
+
+@admin.register(Plan)
+class PlanAdmin(HistoryAdmin):
+    """Plans are loaded from plan files (Targets › Load a plan file); the document's details
+    can be corrected here."""
+
+    list_display = ("key", "name_zh", "cluster", "starts_on", "ends_on", "document_number")
+    list_filter = ("cluster",)
+    search_fields = ("key", "name_zh", "name_en", "document_number")
+    readonly_fields = ("definition",)
+
+    # A plan file adds a plan (with its targets, through the loader's rules); a plan with
+    # targets, snapshots and an evaluation behind it is never deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ParkInline(admin.TabularInline):

@@ -1,5 +1,7 @@
-"""The frame of the plan: the cluster, the org units it spans, parks and focus sectors."""
+"""The frame of the plans: clusters and their plans over time, the org units they span, parks and
+each cluster's focus sectors."""
 
+import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
@@ -59,24 +61,88 @@ class BilingualNameMixin(models.Model):
 
 
 class Cluster(BilingualNameMixin):
-    plan_start_year = models.PositiveSmallIntegerField(_("plan start year"))
-    plan_end_year = models.PositiveSmallIntegerField(_("plan end year"))
-    document_number = models.CharField(_("document number"), max_length=100, blank=True)
-    issued_on = models.DateField(_("issued on"), null=True, blank=True)
-    issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
+    """An industrial innovation cluster of the city (纳米新材料, 光子, 生物医药 …). It has its own
+    sector tree and its plans over time; the districts are the city's, shared by all."""
+
+    key = models.SlugField(
+        _("key"), max_length=40, unique=True, help_text=_("Short name in addresses, e.g. nano.")
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("cluster")
         verbose_name_plural = _("clusters")
+        ordering = ["sort_order", "key"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(plan_end_year__gte=F("plan_start_year")),
-                name="cluster_plan_period_ordered",
-                violation_error_message=_("The plan cannot end before it starts."),
-            ),
             models.UniqueConstraint(fields=["name_zh"], name="cluster_name_unique"),
         ]
+
+
+class PlanPhase(models.TextChoices):
+    UPCOMING = "upcoming", _("not yet in force")
+    IN_FORCE = "in_force", _("in force")
+    ENDED = "ended", _("ended")
+
+
+class PlanQuerySet(models.QuerySet):
+    def in_force_on(self, day: dt.date):
+        return self.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+class Plan(BilingualNameMixin):
+    """An action plan of a cluster for a period (e.g. 2023–2025): the document, its period, its
+    targets (targets.Target) and how far behind the time-elapsed schedule counts as behind
+    (序时进度 bands). Loaded from a plan file (docs/plan-files.md); nothing about a plan is in
+    code. On any date a plan is upcoming, in force or ended (`phase_on`)."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="plans"
+    )
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    starts_on = models.DateField(_("in force from"))
+    ends_on = models.DateField(_("in force until"), help_text=_("The deadline of its targets."))
+    baseline_year = models.PositiveSmallIntegerField(
+        _("baseline year"), help_text=_("The year before the plan, its targets' starting point.")
+    )
+    schedule_bands = models.JSONField(
+        _("schedule bands (序时进度)"),
+        default=list,
+        help_text=_("Points behind the time-elapsed schedule for each band, from the plan file."),
+    )
+    definition = models.TextField(
+        _("plan file"), blank=True, help_text=_("The plan file as it was last loaded.")
+    )
+    history = HistoricalRecords(excluded_fields=["definition"])
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["cluster__sort_order", "starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")),
+                name="plan_period_ordered",
+                violation_error_message=_("A plan cannot end before it starts."),
+            ),
+        ]
+
+    def phase_on(self, day: dt.date) -> str:
+        """The one owner of a plan's phase on a date."""
+        if day < self.starts_on:
+            return PlanPhase.UPCOMING
+        if day > self.ends_on:
+            return PlanPhase.ENDED
+        return PlanPhase.IN_FORCE
+
+    @property
+    def years(self) -> str:
+        return f"{self.starts_on.year}–{self.ends_on.year}"
 
 
 class District(BilingualNameMixin):
@@ -167,7 +233,10 @@ class Sector(BilingualNameMixin):
         DIRECTION = 1, _("focus direction")
         MATERIAL = 2, _("material")
 
-    code = models.CharField(_("code"), max_length=10, unique=True)
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="sectors"
+    )
+    code = models.CharField(_("code"), max_length=10)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level)
     parent = models.ForeignKey(
         "self",
@@ -188,8 +257,9 @@ class Sector(BilingualNameMixin):
     class Meta:
         verbose_name = _("sector")
         verbose_name_plural = _("sectors")
-        ordering = ["code"]
+        ordering = ["cluster__sort_order", "code"]
         constraints = [
+            models.UniqueConstraint(fields=["cluster", "code"], name="sector_code_unique"),
             models.CheckConstraint(
                 condition=(Q(level=1) & Q(parent__isnull=True))
                 | (Q(level=2) & Q(parent__isnull=False)),
@@ -202,10 +272,10 @@ class Sector(BilingualNameMixin):
         ]
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.parent_id and self.parent.level != self.Level.DIRECTION:
             raise ValidationError({"parent": _("A material must sit under a focus direction.")})
+        if self.parent_id and self.cluster_id and self.parent.cluster_id != self.cluster_id:
+            raise ValidationError({"parent": _("A material sits in its direction's cluster.")})
 
     @property
     def direction(self) -> "Sector":

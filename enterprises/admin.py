@@ -9,12 +9,18 @@ from import_export.admin import ImportExportModelAdmin
 
 from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
-from cluster.models import Sector
+from cluster.models import Cluster, Sector
 
 from .choices import DesignationType, EntryMode, ReportStatus
-from .forms import RegisterRecordForm
+from .forms import (
+    BaseMembershipFormSet,
+    MembershipForm,
+    RegisterRecordForm,
+    ResearchProjectForm,
+)
 from .models import (
     FIGURES,
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -37,16 +43,37 @@ from .services.report_entry import ReportConflict, report_save
 from .services.reports import WORKFLOW_FIELDS
 
 
+class ClusterFilter(admin.SimpleListFilter):
+    """Firms that are members of a cluster today."""
+
+    title = _("cluster")
+    parameter_name = "cluster"
+
+    def lookups(self, request, model_admin):
+        return [(str(c.pk), c.name) for c in Cluster.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.member_on(timezone.localdate(), cluster=int(self.value()))
+        return queryset
+
+
 class DirectionFilter(admin.SimpleListFilter):
+    """Firms whose membership of a cluster today sits under a focus direction."""
+
     title = _("focus direction")
     parameter_name = "direction"
 
     def lookups(self, request, model_admin):
-        return [(str(s.pk), s.name) for s in Sector.objects.directions()]
+        directions = Sector.objects.directions().select_related("cluster")
+        return [(str(s.pk), f"{s.cluster} › {s.name}") for s in directions]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(primary_sector__parent_id=self.value())
+        if self.value() and self.value().isdigit():
+            valid = ClusterMembership.objects.valid_on(timezone.localdate()).filter(
+                enterprise=OuterRef("pk"), sector__parent_id=int(self.value())
+            )
+            return queryset.filter(Exists(valid))
         return queryset
 
 
@@ -108,6 +135,14 @@ class DesignationValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MembershipInline(admin.TabularInline):
+    model = ClusterMembership
+    form = MembershipForm
+    formset = BaseMembershipFormSet
+    extra = 0
+    fields = ("cluster", "sector", "further_sectors", "joined_on", "left_on")
+
+
 class DesignationInline(admin.TabularInline):
     model = Designation
     form = RegisterRecordForm
@@ -128,7 +163,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 # The inlines whose rows are a firm's records, saved through the register's services.
-RECORD_INLINE_MODELS = (Designation, Listing, Milestone)
+RECORD_INLINE_MODELS = (ClusterMembership, Designation, Listing, Milestone)
 
 
 class RecordAdminMixin:
@@ -180,7 +215,6 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
         "uscc",
         "name_zh",
         "district",
-        "primary_sector",
         "size_class",
         "status",
         "above_designated_size",
@@ -188,8 +222,8 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     )
     list_filter = (
         "district",
+        ClusterFilter,
         DirectionFilter,
-        ("primary_sector", admin.RelatedOnlyFieldListFilter),
         ValidDesignationFilter,
         ListedFilter,
         "status",
@@ -197,14 +231,12 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
         "above_designated_size",
         "is_demo",
     )
-    list_select_related = ("district", "primary_sector")
+    list_select_related = ("district",)
     search_fields = ("name_zh", "name_en", "=uscc")
-    autocomplete_fields = ("sectors",)
-    inlines = [DesignationInline, ListingInline, MilestoneInline, ReportInline]
+    inlines = [MembershipInline, DesignationInline, ListingInline, MilestoneInline, ReportInline]
     fieldsets = (
         (None, {"fields": ("uscc", "name_zh", "name_en")}),
         (_("Where"), {"fields": ("district", "park")}),
-        (_("What"), {"fields": ("primary_sector", "sectors")}),
         (
             _("Profile"),
             {
@@ -213,8 +245,6 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
                     "size_class",
                     "above_designated_size",
                     "status",
-                    "in_cluster_from",
-                    "in_cluster_until",
                     "is_demo",
                 )
             },
@@ -235,6 +265,27 @@ class EnterpriseAdmin(ScopedAdminMixin, ImportExportModelAdmin, HistoryAdmin):
     def has_import_permission(self, request):
         # An import adds and changes firms: only for those who may do both.
         return self.has_add_permission(request) and self.has_change_permission(request)
+
+
+@admin.register(ClusterMembership)
+class ClusterMembershipAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
+    form = MembershipForm
+    list_display = ("enterprise", "cluster", "sector", "joined_on", "left_on")
+    list_filter = ("cluster", "enterprise__district")
+    list_select_related = ("enterprise", "cluster", "sector")
+    search_fields = ("enterprise__name_zh", "=enterprise__uscc")
+    autocomplete_fields = ("enterprise",)
+    fields = ("enterprise", "cluster", "sector", "further_sectors", "joined_on", "left_on")
+
+    def save_model(self, request, obj, form, change):
+        record_save(
+            actor=request.user,
+            record=obj,
+            further_sectors=form.cleaned_data.get("further_sectors"),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left to save: record_save has set the further sectors."""
 
 
 @admin.register(Designation)
@@ -411,9 +462,9 @@ class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
     """Saving and deleting go through the services, which check the project's district
     and every firm it names against the user's scope."""
 
-    form = RegisterRecordForm
+    form = ResearchProjectForm
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
-    list_filter = ("level", "is_major", "status", "district")
+    list_filter = ("clusters", "level", "is_major", "status", "district")
     list_select_related = ("lead_enterprise", "district")
     search_fields = ("title", "lead_institution", "lead_enterprise__name_zh")
     autocomplete_fields = ("lead_enterprise", "partners")
@@ -424,11 +475,16 @@ class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        project_save(actor=request.user, project=obj, partners=form.cleaned_data["partners"])
+        project_save(
+            actor=request.user,
+            project=obj,
+            partners=form.cleaned_data["partners"],
+            clusters=form.cleaned_data["clusters"],
+        )
 
     def save_related(self, request, form, formsets, change):
-        """Nothing left to save: project_save has set the partners (and the project has no
-        inlines)."""
+        """Nothing left to save: project_save has set the partners and the clusters (and the
+        project has no inlines)."""
 
     def delete_model(self, request, obj):
         project_delete(actor=request.user, project=obj)

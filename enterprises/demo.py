@@ -1,15 +1,24 @@
-"""A deterministic, realistic and clearly labelled demo population of the cluster.
+"""A deterministic, realistic and clearly labelled demo population of the city's clusters.
 
 Every firm's name starts with 【演示】/[Demo] and carries is_demo=True. Firm i is drawn from
 its own random stream (seed, i), so the population is the same whatever the batch size.
 
+The clusters, their sector trees and their plans come from the database (loaded from plan
+files): nothing here names a cluster or a sector. The first cluster (by sort order) gets the
+number of firms asked for; every further cluster gets a fifth as many of its own, and about
+one firm in ten of the first cluster is also a member of the second (a firm in two clusters
+counts in each).
+
 Shape, after the white paper (China Nanotechnology Industry White Paper 2025) and the plan:
 - districts weighted toward 苏州工业园区, the plan's "核心区" (二、主要目标); about 60% of SIP
   firms sit in 苏州纳米城 (white paper 6.1);
-- firm sizes follow a rank-size law, so a handful of firms pass ¥1 bn and ¥5 bn while most
-  are micro and small ones (white paper 4.5: micro and small firms are over 70%);
-- quarterly figures from the baseline year 2022 to 2025, with a Q4-heavy seasonality and
-  firm-specific growth;
+- firms spread over a cluster's focus directions in proportion to their materials;
+- firm sizes follow a rank-size law within each cluster, so a handful of firms pass ¥1 bn and
+  ¥5 bn while most are micro and small ones (white paper 4.5: micro and small firms are over
+  70%);
+- quarterly figures from the earliest plan's baseline year to the latest quarter that has
+  ended, with a Q4-heavy seasonality and firm-specific growth; the latest quarter is still
+  partly in the workflow, the earlier ones approved;
 - designations, listings, milestones and research projects with plausible dates.
 """
 
@@ -23,10 +32,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import reset_queries, transaction
+from django.db.models import Min
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from cluster.models import District, Park, Sector
+from cluster import clock
+from cluster.models import Cluster, District, Park, Plan, Sector
 from cluster.quarters import Quarter, quarter_range
 
 from .choices import (
@@ -42,6 +53,7 @@ from .choices import (
     StatisticalScope,
 )
 from .models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -50,6 +62,7 @@ from .models import (
     ReportRevision,
     ResearchProject,
 )
+from .periods import ReportingWindow
 from .uscc import check_character
 
 DEMO_PREFIX_ZH = "【演示】"
@@ -73,8 +86,10 @@ DISTRICT_WEIGHTS = {
 NANOPOLIS = "苏州纳米城"
 NANOPOLIS_SHARE_OF_SIP = 0.6
 
-# Share of firms by focus direction (sector code).
-DIRECTION_WEIGHTS = {"1": 38, "2": 24, "3": 24, "4": 14}
+# Firms of each further cluster, as a share of the first cluster's; and the share of the first
+# cluster's firms that are also members of the second.
+FURTHER_CLUSTER_SHARE = 0.2
+SECOND_MEMBERSHIP_SHARE = 0.1
 
 # Rank-size law for the annual output value in the last year: rank r makes A / r^B.
 TOP_OUTPUT_YUAN = 19e9
@@ -140,12 +155,12 @@ def _trade_name(seed: int, index: int) -> tuple[str, str]:
     return "".join(p[0] for p in parts), parts[0][1] + "".join(p[1].lower() for p in parts[1:])
 
 
-SUFFIXES = {
-    "1": ("电子材料有限公司", "Electronic Materials Co., Ltd."),
-    "2": ("生物科技有限公司", "Biotech Co., Ltd."),
-    "3": ("新能源材料有限公司", "New Energy Materials Co., Ltd."),
-    "4": ("纳米科技有限公司", "Nanotech Co., Ltd."),
-}
+SUFFIXES = [
+    ("科技有限公司", "Technology Co., Ltd."),
+    ("新材料有限公司", "New Materials Co., Ltd."),
+    ("科技股份有限公司", "Technology Co., Ltd."),
+    ("电子有限公司", "Electronics Co., Ltd."),
+]
 INSTITUTIONS = [
     "中国科学院苏州纳米技术与纳米仿生研究所",
     "苏州大学",
@@ -153,16 +168,13 @@ INSTITUTIONS = [
     "国家第三代半导体技术创新中心（苏州）",
     "姑苏实验室",
 ]
-# From the plan's baseline year (2022, the year before it) to its end: the targets' baselines
-# and milestones come from the approved figures of 2022.
-FIRST_QUARTER = Quarter(2022, 1)
-PLAN_LAST_QUARTER = Quarter(2025, 4)
 RETURN_REASON = "【演示】产值环比波动较大，请核实后重新报送。"
 
 
 @dataclass
 class DemoSummary:
     firms: int = 0
+    memberships: int = 0
     reports: int = 0
     designations: int = 0
     listings: int = 0
@@ -209,47 +221,104 @@ def _date_in_year(rng: random.Random, year: int) -> dt.date:
     return dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
 
 
+@dataclass
+class DemoCluster:
+    """A cluster of the database with its tree, and the firm numbers drawn for it."""
+
+    cluster: Cluster
+    materials: dict[Sector, list[Sector]]  # focus direction → its materials
+    first_index: int
+    firms: int
+
+    def direction(self, rng: random.Random) -> Sector:
+        directions = list(self.materials)
+        return rng.choices(directions, weights=[len(self.materials[d]) for d in directions])[0]
+
+    def material(self, rng: random.Random) -> Sector:
+        return rng.choice(self.materials[self.direction(rng)])
+
+
+def default_first_quarter() -> Quarter:
+    """The first quarter of the earliest plan's baseline year: the plans' baselines and
+    milestones come from the approved figures of that year."""
+    year = Plan.objects.aggregate(year=Min("baseline_year"))["year"]
+    return Quarter(year or ReportingWindow.on(clock.today()).first.year, 1)
+
+
+def default_last_quarter(today: dt.date) -> Quarter:
+    """The latest quarter that has ended: the one districts are reporting now."""
+    return ReportingWindow.on(today).being_reported
+
+
 class DemoGenerator:
     def __init__(
         self,
         *,
         firms: int,
         seed: int,
-        first: Quarter = FIRST_QUARTER,
-        last: Quarter = PLAN_LAST_QUARTER,
+        first: Quarter | None = None,
+        last: Quarter | None = None,
+        today: dt.date | None = None,
         batch_size: int = 500,
     ) -> None:
         if firms < 1:
             raise ValueError("firms must be at least 1")
-        self.firms = firms
+        today = today or clock.today()
         self.seed = seed
-        self.first = first
-        self.last = last
+        self.first = first or default_first_quarter()
+        self.last = last or default_last_quarter(today)
+        if self.last < self.first:
+            raise ValueError(f"the last quarter {self.last} is before the first {self.first}")
         self.batch_size = batch_size
-        self.quarters = list(quarter_range(first, last))
+        self.quarters = list(quarter_range(self.first, self.last))
         self.years = sorted({q.year for q in self.quarters})
-        self.rank_rng = random.Random(f"{seed}:ranks")
-        self.ranks = list(range(1, firms + 1))
-        self.rank_rng.shuffle(self.ranks)
         self.districts = {d.name_zh: d for d in District.objects.all()}
         missing = set(DISTRICT_WEIGHTS) - set(self.districts)
         if missing:
             raise RuntimeError(f"reference data missing districts: {sorted(missing)}")
         self.nanopolis = Park.objects.get(name_zh=NANOPOLIS)
-        self.materials: dict[str, list[Sector]] = {}
-        for material in Sector.objects.materials().select_related("parent"):
-            self.materials.setdefault(material.parent.code, []).append(material)
-        self.now = timezone.now()
+        self.clusters = self._clusters(firms)
+        if not self.clusters:
+            raise RuntimeError("no cluster with a sector tree: load a plan file first")
+        self.firms = sum(c.firms for c in self.clusters)
+        # A rank-size law per cluster: rank r of the cluster's firms makes A / r^B.
+        self.ranks: dict[int, int] = {}
+        for demo_cluster in self.clusters:
+            ranks = list(range(1, demo_cluster.firms + 1))
+            random.Random(f"{seed}:ranks:{demo_cluster.cluster.key}").shuffle(ranks)
+            for offset, rank in enumerate(ranks):
+                self.ranks[demo_cluster.first_index + offset] = rank
+        self.now = clock.now()
+
+    @staticmethod
+    def _clusters(firms: int) -> list[DemoCluster]:
+        """The clusters with a sector tree, the first with `firms` firms, each further one
+        with FURTHER_CLUSTER_SHARE as many."""
+        trees: dict[Cluster, dict[Sector, list[Sector]]] = {}
+        materials = Sector.objects.materials().select_related("cluster", "parent")
+        for material in materials.order_by(
+            "cluster__sort_order", "cluster__key", "parent__sort_order", "parent__code", "code"
+        ):
+            trees.setdefault(material.cluster, {}).setdefault(material.parent, []).append(material)
+        clusters, first_index = [], 0
+        for order, (cluster, tree) in enumerate(trees.items()):
+            count = firms if order == 0 else max(1, round(firms * FURTHER_CLUSTER_SHARE))
+            clusters.append(DemoCluster(cluster, tree, first_index, count))
+            first_index += count
+        return clusters
+
+    def _cluster_of(self, index: int) -> DemoCluster:
+        return next(c for c in self.clusters if c.first_index <= index < c.first_index + c.firms)
 
     # --- one firm --------------------------------------------------------------------
     def _firm(self, index: int):
         rng = random.Random(f"{self.seed}:firm:{index}")
+        home = self._cluster_of(index)
         rank = self.ranks[index]
         district = self.districts[_weighted(rng, DISTRICT_WEIGHTS)]
-        direction = _weighted(rng, DIRECTION_WEIGHTS)
-        material = rng.choice(self.materials[direction])
+        material = home.material(rng)
         trade_zh, trade_en = _trade_name(self.seed, index)
-        suffix_zh, suffix_en = SUFFIXES[direction]
+        suffix_zh, suffix_en = rng.choice(SUFFIXES)
 
         last_output = max(
             TOP_OUTPUT_YUAN / rank**RANK_EXPONENT * math.exp(rng.gauss(0, 0.35)),
@@ -289,21 +358,44 @@ class DemoGenerator:
             park=self.nanopolis
             if district.name_zh == "苏州工业园区" and rng.random() < NANOPOLIS_SHARE_OF_SIP
             else None,
-            primary_sector=material,
             founded_on=founded,
             size_class=size,
             status=status,
-            in_cluster_from=joined,
-            in_cluster_until=until,
             above_designated_size=last_output * revenue_share >= 2e7,
             is_demo=True,
         )
+        memberships = [
+            ClusterMembership(
+                enterprise=enterprise,
+                cluster=home.cluster,
+                sector=material,
+                joined_on=joined,
+                left_on=until,
+            )
+        ]
+        second = self.clusters[1] if len(self.clusters) > 1 else None
+        if home is self.clusters[0] and second and rng.random() < SECOND_MEMBERSHIP_SHARE:
+            # A later step into a neighbouring cluster, while the firm is in its first one.
+            also = min(joined + dt.timedelta(days=rng.randrange(0, 1500)), until or self.last.end)
+            memberships.append(
+                ClusterMembership(
+                    enterprise=enterprise,
+                    cluster=second.cluster,
+                    sector=second.material(rng),
+                    joined_on=also,
+                    left_on=until,
+                )
+            )
         profile = {
             "rng": rng,
             "rank": rank,
             "last_output": last_output,
             "growth": growth,
             "revenue_share": revenue_share,
+            "joined": joined,
+            "until": until,
+            "memberships": memberships,
+            "cluster": home,
         }
         return enterprise, profile
 
@@ -324,9 +416,10 @@ class DemoGenerator:
         )
         employees_per_yuan = 1 / rng.uniform(1.0e6, 2.5e6)
         for quarter in self.quarters:
-            if enterprise.in_cluster_from and quarter.end < enterprise.in_cluster_from:
+            # A firm reports once for all its clusters, while it is a member of one.
+            if quarter.end < profile["joined"]:
                 continue
-            if enterprise.in_cluster_until and quarter.start > enterprise.in_cluster_until:
+            if profile["until"] and quarter.start > profile["until"]:
                 continue
             share = SEASONALITY[quarter.quarter - 1] * rng.uniform(0.95, 1.05)
             output = annual[quarter.year] * share
@@ -523,12 +616,12 @@ class DemoGenerator:
                     note=f"{DEMO_PREFIX_ZH}" + rng.choice(["天使轮", "A轮", "B轮", "C轮"]),
                 )
             )
-        if enterprise.in_cluster_from and enterprise.in_cluster_from.year >= self.years[0]:
+        if profile["joined"].year >= self.years[0]:
             milestones.append(
                 Milestone(
                     enterprise=enterprise,
                     kind=MilestoneKind.MOVED_IN,
-                    occurred_on=enterprise.in_cluster_from,
+                    occurred_on=profile["joined"],
                     note=DEMO_PREFIX_ZH,
                 )
             )
@@ -537,7 +630,7 @@ class DemoGenerator:
                 Milestone(
                     enterprise=enterprise,
                     kind=MilestoneKind.MOVED_OUT,
-                    occurred_on=enterprise.in_cluster_until,
+                    occurred_on=profile["until"],
                     note=DEMO_PREFIX_ZH,
                 )
             )
@@ -550,7 +643,8 @@ class DemoGenerator:
 
     def run(self, progress=None) -> DemoSummary:
         summary = DemoSummary()
-        top_firms: list[tuple[int, Enterprise]] = []
+        # Each cluster's largest firms by rank, the leads of its research projects.
+        top_firms: dict[Cluster, list[tuple[int, Enterprise]]] = {}
         for batch in self._batches():
             with transaction.atomic():
                 drawn = [self._firm(index) for index in batch]
@@ -559,6 +653,14 @@ class DemoGenerator:
                     firms,
                     Enterprise,
                     batch_size=1000,
+                    default_change_reason=CHANGE_REASON,
+                    default_date=self.now,
+                )
+                memberships = [m for _enterprise, profile in drawn for m in profile["memberships"]]
+                bulk_create_with_history(
+                    memberships,
+                    ClusterMembership,
+                    batch_size=2000,
                     default_change_reason=CHANGE_REASON,
                     default_date=self.now,
                 )
@@ -573,7 +675,9 @@ class DemoGenerator:
                     listings += more_listings
                     milestones += designation_milestones + market_milestones
                     if profile["rank"] <= 120:
-                        top_firms.append((profile["rank"], enterprise))
+                        top_firms.setdefault(profile["cluster"].cluster, []).append(
+                            (profile["rank"], enterprise)
+                        )
                 bulk_create_with_history(
                     reports,
                     QuarterlyReport,
@@ -602,6 +706,7 @@ class DemoGenerator:
                         default_date=self.now,
                     )
                 summary.firms += len(firms)
+                summary.memberships += len(memberships)
                 summary.reports += len(reports)
                 summary.designations += len(designations)
                 summary.listings += len(listings)
@@ -614,26 +719,30 @@ class DemoGenerator:
             reset_queries()
             if progress:
                 progress(summary)
-        summary.projects = self._projects(sorted(top_firms, key=lambda pair: pair[0]))
+        summary.projects = self._projects(
+            {
+                cluster: sorted(firms, key=lambda pair: pair[0])
+                for cluster, firms in top_firms.items()
+            }
+        )
         return summary
 
-    def _projects(self, top_firms: list[tuple[int, Enterprise]]) -> int:
+    def _projects(self, top_firms: dict[Cluster, list[tuple[int, Enterprise]]]) -> int:
+        """Research projects of each cluster, in proportion to its firms, each counting
+        toward its cluster's plans."""
         rng = random.Random(f"{self.seed}:projects")
         count = max(12, min(40, self.firms // 100))
-        projects = []
-        materials = [m for group in self.materials.values() for m in group]
+        projects, clusters = [], []
         for number in range(count):
-            material = rng.choice(materials)
+            home = rng.choices(self.clusters, weights=[c.firms for c in self.clusters])[0]
+            material = home.material(rng)
+            leads = top_firms.get(home.cluster, [])
             level = rng.choices(
                 [ProjectLevel.NATIONAL, ProjectLevel.PROVINCIAL, ProjectLevel.CITY],
                 weights=[25, 40, 35],
             )[0]
             started = _date_in_year(rng, rng.randint(self.years[0] - 1, self.years[-1]))
-            lead = (
-                top_firms[rng.randrange(len(top_firms))][1]
-                if top_firms and rng.random() < 0.7
-                else None
-            )
+            lead = leads[rng.randrange(len(leads))][1] if leads and rng.random() < 0.7 else None
             projects.append(
                 ResearchProject(
                     title=f"{DEMO_PREFIX_ZH}{material.name_zh}关键技术攻关（{number + 1:02d}）",
@@ -653,8 +762,13 @@ class DemoGenerator:
                     )[0],
                 )
             )
+            clusters.append(home.cluster)
         bulk_create_with_history(
             projects, ResearchProject, default_change_reason=CHANGE_REASON, default_date=self.now
+        )
+        ResearchProject.clusters.through.objects.bulk_create(
+            ResearchProject.clusters.through(researchproject_id=project.pk, cluster_id=cluster.pk)
+            for project, cluster in zip(projects, clusters, strict=True)
         )
         return len(projects)
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cluster.access import ScopedQuerySet
-from cluster.models import BilingualNameMixin, District, Park, Sector
+from cluster.models import BilingualNameMixin, Cluster, District, Park, Sector
 from cluster.quarters import MAX_YEAR, MIN_YEAR, Quarter
 
 from .choices import (
@@ -64,13 +64,23 @@ def date_order(start: str, end: str, model: str, message) -> models.CheckConstra
 
 
 class EnterpriseQuerySet(ScopedQuerySet):
-    def in_cluster_on(self, day: dt.date):
-        """Firms counted as part of the cluster on `day`: active or not, they had joined and
-        not yet left."""
-        return self.filter(
-            Q(in_cluster_from__isnull=True) | Q(in_cluster_from__lte=day),
-            Q(in_cluster_until__isnull=True) | Q(in_cluster_until__gte=day),
+    def member_on(self, day: dt.date, cluster=None):
+        """Firms that are members of `cluster` (of any cluster when None) on `day`: active or
+        not, they had joined and not yet left."""
+        memberships = ClusterMembership.objects.valid_on(day).filter(enterprise=OuterRef("pk"))
+        if cluster is not None:
+            memberships = memberships.filter(cluster=cluster)
+        return self.filter(Exists(memberships))
+
+    def member_during(self, first: dt.date, last: dt.date, cluster=None):
+        """Firms that were members of `cluster` (of any cluster) at some point from `first` to
+        `last`: the firms a quarter's reports are expected from."""
+        memberships = ClusterMembership.objects.overlapping(first, last).filter(
+            enterprise=OuterRef("pk")
         )
+        if cluster is not None:
+            memberships = memberships.filter(cluster=cluster)
+        return self.filter(Exists(memberships))
 
     def active(self):
         return self.filter(status=EnterpriseStatus.ACTIVE)
@@ -95,22 +105,11 @@ class Enterprise(BilingualNameMixin):
         blank=True,
         related_name="enterprises",
     )
-    primary_sector = models.ForeignKey(
-        Sector,
-        verbose_name=_("primary sector"),
-        on_delete=models.PROTECT,
-        related_name="primary_enterprises",
-    )
-    sectors = models.ManyToManyField(
-        Sector, verbose_name=_("further sectors"), blank=True, related_name="enterprises"
-    )
     founded_on = models.DateField(_("founded on"), null=True, blank=True)
     size_class = models.CharField(_("size class"), max_length=10, choices=SizeClass)
     status = models.CharField(
         _("status"), max_length=12, choices=EnterpriseStatus, default=EnterpriseStatus.ACTIVE
     )
-    in_cluster_from = models.DateField(_("in the cluster from"), null=True, blank=True)
-    in_cluster_until = models.DateField(_("in the cluster until"), null=True, blank=True)
     above_designated_size = models.BooleanField(
         _("above designated size"),
         default=False,
@@ -121,7 +120,7 @@ class Enterprise(BilingualNameMixin):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    history = HistoricalRecords(m2m_fields=[sectors])
+    history = HistoricalRecords()
 
     objects = EnterpriseQuerySet.as_manager()
 
@@ -138,19 +137,6 @@ class Enterprise(BilingualNameMixin):
                     "The unified social credit code is not valid (GB 32100-2015)."
                 ),
             ),
-            date_order(
-                "in_cluster_from",
-                "in_cluster_until",
-                "enterprise",
-                _("A firm cannot leave the cluster before it joined."),
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=EnterpriseStatus.MOVED_OUT) | Q(in_cluster_until__isnull=False),
-                name="enterprise_moved_out_has_date",
-                violation_error_message=_(
-                    "A firm that moved out needs the date it left the cluster."
-                ),
-            ),
         ]
 
     def clean(self) -> None:
@@ -160,16 +146,99 @@ class Enterprise(BilingualNameMixin):
                 "park": self.park,
                 "district": self.district,
             }
-        if self.primary_sector_id and self.primary_sector.level != Sector.Level.MATERIAL:
-            errors["primary_sector"] = _(
-                "Choose a material as the primary sector, not a whole focus direction."
-            )
         if errors:
             raise ValidationError(errors)
 
 
 class EnterpriseChildQuerySet(ScopedQuerySet):
     district_path = "enterprise__district"
+
+
+class ClusterMembershipQuerySet(EnterpriseChildQuerySet):
+    def valid_on(self, day: dt.date):
+        """Memberships in force on `day`; both ends count."""
+        return self.filter(ClusterMembership.valid_q(day))
+
+    def in_sector(self, code: str):
+        """Memberships whose primary sector is the material `code`, or sits under the focus
+        direction `code` (in whichever cluster's tree the queryset is narrowed to)."""
+        return self.filter(Q(sector__code=code) | Q(sector__parent__code=code))
+
+    def overlapping(self, first: dt.date, last: dt.date):
+        return self.filter(
+            Q(joined_on__isnull=True) | Q(joined_on__lte=last),
+            Q(left_on__isnull=True) | Q(left_on__gte=first),
+        )
+
+
+class ClusterMembership(models.Model):
+    """A firm's membership of a cluster for a period, with its place in the cluster's sector
+    tree. A firm may belong to several clusters (a photonics firm making nano materials counts
+    in both); it reports its figures once, and each cluster counts them."""
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    sector = models.ForeignKey(
+        Sector,
+        verbose_name=_("primary sector"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        help_text=_("A material of the cluster's sector tree."),
+    )
+    further_sectors = models.ManyToManyField(
+        Sector, verbose_name=_("further sectors"), blank=True, related_name="+"
+    )
+    joined_on = models.DateField(
+        _("joined on"), null=True, blank=True, help_text=_("Empty: a member from the start.")
+    )
+    left_on = models.DateField(
+        _("left on"), null=True, blank=True, help_text=_("Empty: still a member.")
+    )
+    history = HistoricalRecords(m2m_fields=[further_sectors])
+
+    objects = ClusterMembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cluster membership")
+        verbose_name_plural = _("cluster memberships")
+        ordering = ["cluster__sort_order", "joined_on"]
+        indexes = [
+            models.Index(fields=["cluster", "joined_on", "left_on"], name="membership_validity")
+        ]
+        constraints = [
+            date_order(
+                "joined_on",
+                "left_on",
+                "membership",
+                _("A firm cannot leave the cluster before it joined."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} · {self.cluster}"
+
+    @staticmethod
+    def valid_q(day: dt.date, prefix: str = "") -> Q:
+        """The one owner of "a membership in force on `day`" (joined by then, not yet left;
+        both ends count), as a condition on the fields under `prefix`."""
+        return (
+            Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": day})
+        ) & (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gte": day}))
+
+    def overlaps(self, other: ClusterMembership) -> bool:
+        """Both periods share a day; an empty end reaches as far as it can. The rule that a
+        firm's memberships of one cluster do not overlap is the register's
+        (enterprises.services.register.rules)."""
+        return (self.joined_on or dt.date.min) <= (other.left_on or dt.date.max) and (
+            other.joined_on or dt.date.min
+        ) <= (self.left_on or dt.date.max)
 
 
 class DesignationQuerySet(EnterpriseChildQuerySet):
@@ -620,6 +689,12 @@ class ResearchProject(models.Model):
         on_delete=models.PROTECT,
         related_name="projects",
     )
+    clusters = models.ManyToManyField(
+        Cluster,
+        verbose_name=_("clusters"),
+        related_name="projects",
+        help_text=_("The clusters whose plans the project counts toward."),
+    )
     level = models.CharField(_("level"), max_length=12, choices=ProjectLevel)
     is_major = models.BooleanField(
         _("major project"), default=False, help_text=_("Counts toward 重大科研项目.")
@@ -630,7 +705,7 @@ class ResearchProject(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=ProjectStatus, default=ProjectStatus.ONGOING
     )
-    history = HistoricalRecords(m2m_fields=[partners])
+    history = HistoricalRecords(m2m_fields=[partners, clusters])
 
     objects = ScopedQuerySet.as_manager()
 
@@ -674,6 +749,15 @@ class ReportingPolicy(models.Model):
         help_text=_(
             "Districts may enter drafts for the quarter under way from its first day; they "
             "submit once it has ended."
+        ),
+    )
+    official_share = models.PositiveSmallIntegerField(
+        _("complete enough to show (%)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Pages open on the latest quarter whose approved reports cover at least this share "
+            "of the firms expected, never on the latest quarter someone typed into."
         ),
     )
     history = HistoricalRecords()

@@ -6,27 +6,35 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from cluster.access import scope_of
 from cluster.models import District
 from cluster.quarters import MIN_YEAR, Quarter, quarter_range
 
 from .choices import EntryMode, ReportStatus
-from .models import FIGURE_LABELS, FIGURES, MONEY_FIGURES, Enterprise, QuarterlyReport
+from .models import (
+    FIGURE_LABELS,
+    FIGURES,
+    MONEY_FIGURES,
+    ClusterMembership,
+    Enterprise,
+    QuarterlyReport,
+)
 from .periods import deadline_of
 from .services.report_entry import CUMULATIVE_FIGURES, in_wan, jumps_between
 from .services.reports import EDITABLE, review_problem
 
 
-def in_cluster_during(quarter: Quarter, prefix: str = "") -> Q:
-    """Firms that were part of the cluster at some point of the quarter."""
-    return (
-        Q(**{f"{prefix}in_cluster_from__isnull": True})
-        | Q(**{f"{prefix}in_cluster_from__lte": quarter.end})
-    ) & (
-        Q(**{f"{prefix}in_cluster_until__isnull": True})
-        | Q(**{f"{prefix}in_cluster_until__gte": quarter.start})
+def in_cluster_during(quarter: Quarter) -> Q:
+    """Firms that were members of a cluster at some point of the quarter: the firms whose
+    report for it is expected (a firm reports once, whatever the number of its clusters)."""
+    return Q(
+        Exists(
+            ClusterMembership.objects.overlapping(quarter.start, quarter.end).filter(
+                enterprise=OuterRef("pk")
+            )
+        )
     )
 
 
@@ -42,7 +50,6 @@ def worksheet_enterprises(user, district: District, quarter: Quarter, search: st
         Enterprise.objects.visible_to(user)
         .filter(district=district)
         .filter(in_cluster_during(quarter))
-        .exclude(status="closed", in_cluster_until__lt=quarter.start)
         .order_by("name_zh", "pk")
     )
     if search:

@@ -2,18 +2,35 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
+from cluster import clock
 from cluster.access import log_refused, scope_of
 from cluster.admin import HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
+from cluster.models import PlanPhase
 
-from .models import Alert, AlertRule, Metric, ProgressSnapshot, Target, TargetMilestone
+from .models import (
+    Alert,
+    AlertRule,
+    Assessment,
+    EvaluatedPlan,
+    Metric,
+    ProgressSnapshot,
+    Target,
+    TargetMilestone,
+)
+from .selectors.evaluation import evaluation_of
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+from .services.assessments import assessment_check, assessment_record, may_assess
+from .services.evaluation import evaluation_close
 from .services.rules import (
     may_change_rules,
     metric_save,
@@ -282,3 +299,183 @@ class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
                         for message in invalid.messages
                     ]
                 ) from invalid
+
+
+class AssessmentForm(forms.ModelForm):
+    """A steward's assessment of a qualitative target. What it needs (a status, a summary,
+    evidence, a date up to today) is the assessment service's rule, checked in `clean`."""
+
+    class Meta:
+        model = Assessment
+        fields = ("target", "assessed_on", "status", "summary", "evidence")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "target" not in self.fields:
+            return  # the view-only page: every field is read-only
+        self.fields["target"].queryset = Target.objects.filter(
+            metric__kind=Metric.Kind.QUALITATIVE
+        ).select_related("plan", "metric")
+        for name in ("status", "summary", "evidence"):
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        if "target" not in self.errors:
+            assessment_check(
+                target=data.get("target"),
+                assessed_on=data.get("assessed_on"),
+                status=data.get("status") or "",
+                summary=data.get("summary") or "",
+                evidence=data.get("evidence") or "",
+            )
+        return data
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(HistoryAdmin):
+    """Assessments of qualitative targets: a city steward adds them through the assessment
+    service; each is kept as made (a later assessment supersedes it from its date), so none
+    is changed or deleted here."""
+
+    form = AssessmentForm
+    list_display = ("target", "assessed_on", "status", "assessed_by")
+    list_filter = ("status", "target__plan")
+    list_select_related = ("target", "assessed_by")
+    search_fields = ("target__key", "target__name_zh", "summary", "evidence")
+    date_hierarchy = "assessed_on"
+    no_revert_reason = _("An assessment is kept as made; record a new one to change the finding.")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and may_assess(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        recorded = assessment_record(
+            actor=request.user,
+            target=data["target"],
+            assessed_on=data["assessed_on"],
+            status=data["status"],
+            summary=data["summary"],
+            evidence=data["evidence"],
+        )
+        # The admin logs and links the object it was given: the one the service saved.
+        obj.pk, obj.assessed_by = recorded.pk, recorded.assessed_by
+
+
+class EvaluationNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (kept in the history)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@admin.register(EvaluatedPlan)
+class EvaluatedPlanAdmin(admin.ModelAdmin):
+    """The plans' final evaluations: read here, closed by a city steward with the action,
+    through the evaluation service (the same as the evaluation page and the API). Plans
+    themselves are loaded from plan files and corrected on their own admin page."""
+
+    list_display = ("name_zh", "cluster", "starts_on", "ends_on", "phase_today", "state")
+    list_filter = ("cluster",)
+    list_select_related = ("cluster", "evaluation__closed_by")
+    search_fields = ("key", "name_zh", "name_en")
+    actions = ["close_evaluations"]
+    fields = ("name_zh", "cluster", "starts_on", "ends_on", "phase_today", "state", "lines")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return scope_of(request.user).is_city and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        """A plan's history is its own admin's (scoped, with its rules): led there."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return redirect("admin:cluster_plan_history", object_id)
+
+    def has_close_permission(self, request) -> bool:
+        return may_change_rules(request.user)
+
+    @admin.display(description=_("phase today"))
+    def phase_today(self, obj):
+        return PlanPhase(obj.phase_on(clock.today())).label
+
+    @admin.display(description=_("final evaluation"))
+    def state(self, obj):
+        record = getattr(obj, "evaluation", None)
+        if record is None or not record.is_closed:
+            return pgettext_lazy("evaluation", "open")
+        return _("closed on %(when)s by %(who)s") % {
+            "when": formats.date_format(timezone.localtime(record.closed_at), "DATETIME_FORMAT"),
+            "who": record.closed_by,
+        }
+
+    @admin.display(description=_("lines"))
+    def lines(self, obj):
+        return format_html_join(
+            "",
+            "<p>{}: {} / {} · {}</p>",
+            (
+                (line.target.name, line.shown_value, line.target.display_goal(), line.result)
+                for line in evaluation_of(obj).lines
+            ),
+        )
+
+    @admin.action(description=_("Close the final evaluation"), permissions=["close"])
+    def close_evaluations(self, request, queryset):
+        plans = list(queryset.order_by("pk"))
+        form = EvaluationNoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                with transaction.atomic():
+                    for plan in plans:
+                        evaluation_close(
+                            actor=request.user,
+                            plan=plan,
+                            note=form.cleaned_data["note"],
+                            today=clock.today(),
+                        )
+            except ValidationError as invalid:
+                form.add_error(
+                    None,
+                    [
+                        _("%(plan)s: %(error)s") % {"plan": plan, "error": message}
+                        for message in invalid.messages
+                    ],
+                )
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d final evaluation closed.",
+                        "%(count)d final evaluations closed.",
+                        len(plans),
+                    )
+                    % {"count": len(plans)},
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Close the final evaluation"),
+            "opts": self.opts,
+            "plans": plans,
+            "form": form,
+            "action": request.POST.get("action"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/targets/evaluatedplan/close.html", context)

@@ -43,8 +43,9 @@ def in_money_unit(value) -> float | None:
 
 
 def trend_chart(board: Board) -> dict:
-    """Output year to date by quarter, the milestone path and the projection to the
-    deadline with the range of the last four quarters' projections."""
+    """Output year to date by quarter, the milestone path and (while the plan is in force)
+    the projection to the deadline with the range of the last four quarters' projections;
+    between plans, the output of the year to date alone."""
     unit = money_unit()[1]
     points = board.trend
     labels = [p.quarter.label() for p in points]
@@ -56,15 +57,19 @@ def trend_chart(board: Board) -> dict:
             "data": [in_money_unit(p.actual) for p in points],
             "itemStyle": {"color": COLOURS["actual"]},
         },
-        {
-            "name": _("Projection to the deadline"),
-            "type": "line",
-            "data": [in_money_unit(p.projection) for p in points],
-            "lineStyle": {"type": "dashed"},
-            "itemStyle": {"color": COLOURS["projection"]},
-        },
     ]
-    if board.scope.is_city:
+    # Projections only while the plan is in force; milestones only where a plan applies.
+    if board.phase.shows_projection:
+        series.append(
+            {
+                "name": _("Projection to the deadline"),
+                "type": "line",
+                "data": [in_money_unit(p.projection) for p in points],
+                "lineStyle": {"type": "dashed"},
+                "itemStyle": {"color": COLOURS["projection"]},
+            }
+        )
+    if board.scope.is_city and board.phase.shows_targets:
         series.insert(
             1,
             {
@@ -208,8 +213,10 @@ def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeStrin
         ),
     )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="{}">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
         width,
         height,
         _("Bar chart; the same figures are in the table beside it."),
@@ -255,8 +262,10 @@ def trend_svg(points, *, width: int = 640, height: int = 200) -> SafeString:
                 )
             )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="{}">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
         width,
         height,
         _("Column chart; the same figures are in the table beside it."),

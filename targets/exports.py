@@ -46,6 +46,114 @@ def _number(card: Card, value) -> float | None:
     return in_money_unit(value) if card.is_money else float(value)
 
 
+def _targets_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
+    """Progress of each target (a quarter of a plan; projections while it is in force)."""
+    in_force = brief.phase.in_force
+    headers = [
+        _("Target"),
+        _("Unit"),
+        _("Actual"),
+        _("Target value"),
+        _("Share reached"),
+    ]
+    if in_force:
+        headers += [
+            _("Milestone expected"),
+            _("Projection to the deadline"),
+            _("Status"),
+            _("Change since last quarter"),
+            _("Basis of the projection"),
+        ]
+    rows = []
+    for c in brief.cards:
+        row = [
+            c.target.name,
+            unit if c.is_money else c.target.get_unit_display(),
+            _number(c, c.actual),
+            _number(c, c.target.target_value),
+            None if c.share is None else float(c.share),
+        ]
+        if in_force:
+            row += [
+                _number(c, c.snapshot.milestone_expected) if c.snapshot else None,
+                _number(c, c.snapshot.projection) if c.snapshot else None,
+                c.status_label,
+                _number(c, c.change),
+                c.basis_text,
+            ]
+        rows.append([*row, brief.board_url])
+    sheet = _sheet(
+        workbook,
+        _("Targets"),
+        [*headers, source],
+        rows,
+        widths={1: 26, 10: 60, len(headers) + 1: 50},
+    )
+    for row in sheet.iter_rows(min_row=2):
+        row[4].number_format = "0.0%"
+        for cell in (row[2], row[3], *((row[5], row[6], row[8]) if in_force else ())):
+            cell.number_format = MONEY_FORMAT
+
+
+def _evaluation_sheet(workbook, brief: Brief, source: str) -> None:
+    """The final evaluation: each target's official value at the deadline, achieved or not."""
+    evaluation = brief.board.evaluation
+    sheet = _sheet(
+        workbook,
+        _("Final evaluation"),
+        [
+            _("Target"),
+            _("Official value at the deadline"),
+            _("Target value"),
+            _("Result"),
+            _("Completion"),
+            _("Revised after the evaluation"),
+            source,
+        ],
+        [
+            [
+                line.target.name,
+                line.shown_value,
+                line.target.display_goal(),
+                line.result,
+                None if line.share is None else float(line.share),
+                line.shown_revised if line.revised is not None else None,
+                brief.evaluation_url,
+            ]
+            for line in evaluation.lines
+        ],
+        widths={1: 26, 2: 20, 3: 20, 7: 60},
+    )
+    for row in sheet.iter_rows(min_row=2):
+        row[4].number_format = "0.0%"
+
+
+def _monitored_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
+    """Between plans: the monitored figures, now and a year before."""
+    _sheet(
+        workbook,
+        _("Monitored figures"),
+        [
+            _("Figure"),
+            _("At the end of the quarter"),
+            _("A year before"),
+            _("Year on year (%)"),
+            source,
+        ],
+        [
+            [
+                f"{figure.label} ({unit})" if figure.is_money else figure.label,
+                in_money_unit(figure.value) if figure.is_money else figure.value,
+                in_money_unit(figure.year_ago) if figure.is_money else figure.year_ago,
+                None if figure.year_on_year is None else float(round(figure.year_on_year, 1)),
+                brief.board_url,
+            ]
+            for figure in brief.board.monitored
+        ],
+        widths={1: 40, 5: 60},
+    )
+
+
 def brief_workbook(brief: Brief) -> bytes:
     """The brief as an Excel workbook: the narrative, then one sheet per table; money in the
     brief's unit (亿元 / ¥ bn) as numbers; every row ends with the page it comes from."""
@@ -56,8 +164,12 @@ def brief_workbook(brief: Brief) -> bytes:
     summary.title = _("Brief")[:31]
     summary.append(
         [
-            _("Quarterly brief: %(scope)s, %(quarter)s")
-            % {"scope": brief.scope.name, "quarter": brief.quarter.label()}
+            _("%(cluster)s: quarterly brief, %(scope)s, %(quarter)s")
+            % {
+                "cluster": brief.scope.cluster.name,
+                "scope": brief.scope.name,
+                "quarter": brief.quarter.label(),
+            }
         ]
     )
     summary["A1"].font = Font(bold=True, size=14)
@@ -83,45 +195,12 @@ def brief_workbook(brief: Brief) -> bytes:
         summary.append([])
     summary.column_dimensions["A"].width = 120
 
-    _sheet(
-        workbook,
-        _("Targets"),
-        [
-            _("Target"),
-            _("Unit"),
-            _("Actual"),
-            _("Target value"),
-            _("Share reached"),
-            _("Milestone expected"),
-            _("Projection to the deadline"),
-            _("Status"),
-            _("Change since last quarter"),
-            _("Basis of the projection"),
-            source,
-        ],
-        [
-            [
-                c.target.name,
-                unit if c.is_money else c.target.get_unit_display(),
-                _number(c, c.actual),
-                _number(c, c.target.target_value),
-                None if c.share is None else float(c.share),
-                _number(c, c.snapshot.milestone_expected) if c.snapshot else None,
-                _number(c, c.snapshot.projection) if c.snapshot else None,
-                c.status_label,
-                _number(c, c.change),
-                c.basis_text,
-                brief.board_url,
-            ]
-            for c in brief.cards
-        ],
-        widths={1: 26, 10: 60, 11: 50},
-    )
-    targets_sheet = workbook[_("Targets")[:31]]
-    for row in targets_sheet.iter_rows(min_row=2):
-        row[4].number_format = "0.0%"
-        for cell in (row[2], row[3], row[5], row[6], row[8]):
-            cell.number_format = MONEY_FORMAT
+    if brief.phase.evaluation and brief.board.evaluation is not None and brief.scope.is_city:
+        _evaluation_sheet(workbook, brief, source)
+    elif brief.phase.monitoring:
+        _monitored_sheet(workbook, brief, source, unit)
+    else:
+        _targets_sheet(workbook, brief, source, unit)
 
     districts = _sheet(
         workbook,

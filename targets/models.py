@@ -1,8 +1,9 @@
-"""The plan's targets as data.
+"""Plans' targets as data.
 
-A Metric says what is counted and how (the counting rule); a Target says what value a
-metric must reach by a deadline, for the whole city or a district or sector. The plan's
-seven 2025 targets (二、主要目标) are rows of these tables, loaded by a data migration.
+A Metric says what is counted and how (the counting rule); a Target says what value a metric
+must reach by its plan's deadline, for the cluster in the whole city or in a district or
+sector. Plans are loaded from plan files (targets.plans, docs/plan-files.md): the nano plan's
+seven 2025 targets (二、主要目标) are rows of these tables like any other plan's.
 """
 
 import operator
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cluster.access import ScopedQuerySet
-from cluster.models import BilingualNameMixin, Cluster, District, Sector
+from cluster.models import BilingualNameMixin, Cluster, District, Plan, Sector
 from enterprises.choices import DesignationType
 from enterprises.models import Designation, Enterprise
 
@@ -67,16 +68,24 @@ class Metric(BilingualNameMixin):
         COUNT_LISTED = "count_listed", _("listed firms")
         COUNT_DESIGNATED = "count_designated", _("firms holding a valid designation")
         COUNT_PROJECTS = "count_projects", _("major research projects")
+        COUNT_NEW_MEMBERS = "count_new_members", _("firms that joined the cluster")
+        RATIO = "ratio", _("ratio of two sums")
+        QUALITATIVE = "qualitative", _("qualitative: the steward's assessment")
 
     class Figure(models.TextChoices):
         OUTPUT_VALUE = "output_value", _("output value (工业总产值)")
         OPERATING_REVENUE = "operating_revenue", _("operating revenue (营业收入)")
+        RD_SPENDING = "rd_spending", _("R&D spending (研发投入)")
 
     class CountMode(models.TextChoices):
         STOCK = "stock", _("stock: in force on the date")
         FLOW = "flow", _("flow: new since a date")
+        YEARLY = "yearly", _("yearly flow: new within the calendar year")
 
-    key = models.SlugField(_("key"), max_length=60, unique=True)
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="metrics"
+    )
+    key = models.SlugField(_("key"), max_length=60)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     figure = models.CharField(
         _("statistical scope"),
@@ -99,6 +108,13 @@ class Metric(BilingualNameMixin):
         default=Comparison.ABOVE,
         help_text=_("超 N 亿元 is strictly above; 达到 N 亿元 is at least."),
     )
+    denominator = models.CharField(
+        _("denominator"),
+        max_length=20,
+        choices=Figure,
+        blank=True,
+        help_text=_("For a ratio: the figure the statistical scope is divided by."),
+    )
     designation_type = models.CharField(
         _("designation type"), max_length=24, choices=DesignationType, blank=True
     )
@@ -119,6 +135,7 @@ class Metric(BilingualNameMixin):
     RULE_FIELDS = (
         "kind",
         "figure",
+        "denominator",
         "threshold",
         "comparison",
         "designation_type",
@@ -129,10 +146,16 @@ class Metric(BilingualNameMixin):
     class Meta:
         verbose_name = _("metric")
         verbose_name_plural = _("metrics")
-        ordering = ["key"]
+        ordering = ["plan", "key"]
         constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="metric_key_unique_in_plan"),
             models.CheckConstraint(
-                condition=~Q(kind__in=["sum_output", "count_firms_over"]) | ~Q(figure=""),
+                condition=~Q(kind="ratio") | (~Q(figure="") & ~Q(denominator="")),
+                name="metric_ratio_has_both_figures",
+                violation_error_message=_("A ratio needs its numerator and its denominator."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["sum_output", "count_firms_over", "ratio"]) | ~Q(figure=""),
                 name="metric_sum_has_figure",
                 violation_error_message=_("A sum or threshold metric needs its statistical scope."),
             ),
@@ -183,6 +206,7 @@ class Metric(BilingualNameMixin):
         return {
             "kind": self.kind,
             "figure": self.figure,
+            "denominator": self.denominator,
             "threshold": None if self.threshold is None else f"{self.threshold:.2f}",
             "comparison": self.comparison,
             "designation_type": self.designation_type,
@@ -190,18 +214,48 @@ class Metric(BilingualNameMixin):
             "counted_since": self.counted_since.isoformat() if self.counted_since else None,
         }
 
-    def figure_name(self) -> str:
+    def figure_name(self, figure: str | None = None) -> str:
         """The figure (口径) as a sentence names it, in the active language."""
         return {
             self.Figure.OUTPUT_VALUE: gettext("output value"),
             self.Figure.OPERATING_REVENUE: gettext("operating revenue"),
-        }.get(self.figure, "")
+            self.Figure.RD_SPENDING: gettext("R&D spending"),
+        }.get(figure or self.figure, "")
 
     def counting_rule(self) -> str:
         """What the metric counts, in the active language."""
         figure = self.figure_name()
         since = formats.date_format(self.counted_since) if self.counted_since else ""
         flow = self.count_mode == self.CountMode.FLOW
+        yearly = self.count_mode == self.CountMode.YEARLY
+        if self.kind == self.Kind.QUALITATIVE:
+            return gettext("Not counted: the steward assesses the target with evidence, on a date.")
+        if self.kind == self.Kind.RATIO:
+            return gettext(
+                "The year-to-date %(numerator)s of the firms in the cluster divided by their "
+                "year-to-date %(denominator)s."
+            ) % {"numerator": figure, "denominator": self.figure_name(self.denominator)}
+        if self.kind == self.Kind.COUNT_NEW_MEMBERS:
+            if yearly:
+                return gettext("Firms that joined the cluster within the calendar year.")
+            return gettext("Firms that joined the cluster from %(since)s to the date.") % {
+                "since": since
+            }
+        if yearly and self.kind == self.Kind.COUNT_DESIGNATED:
+            return gettext(
+                "Firms in the cluster awarded a %(designation)s designation within the "
+                "calendar year."
+            ) % {"designation": DesignationType(self.designation_type).label}
+        if yearly and self.kind == self.Kind.COUNT_LISTED:
+            return gettext(
+                "Firms in the cluster newly listed within the calendar year; a NEEQ quotation "
+                "is not a listing."
+            )
+        if yearly and self.kind == self.Kind.COUNT_PROJECTS:
+            return gettext(
+                "Major research projects of the cluster started within the calendar year, "
+                "terminated ones excluded."
+            )
         if self.kind == self.Kind.SUM_OUTPUT:
             return gettext("Sum of the year-to-date %(figure)s of the firms in the cluster.") % {
                 "figure": figure
@@ -264,23 +318,33 @@ class Target(BilingualNameMixin):
     class Comparison(models.TextChoices):
         AT_LEAST = "gte", _("reach at least")
         ABOVE = "gt", _("exceed")
+        AROUND = "around", _("come to about (左右)")
 
     class Unit(models.TextChoices):
         YUAN = "yuan", _("yuan")
         FIRMS = "firms", _("firms")
         PROJECTS = "projects", _("projects")
+        PERCENT = "percent", _("percent")
+        ASSESSMENT = "assessment", _("the steward's assessment")
 
-    cluster = models.ForeignKey(
-        Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="targets"
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="targets"
     )
-    key = models.SlugField(_("key"), max_length=60, unique=True)
+    key = models.SlugField(_("key"), max_length=60)
     metric = models.ForeignKey(
         Metric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="targets"
     )
     comparison = models.CharField(
-        _("comparison"), max_length=3, choices=Comparison, default=Comparison.AT_LEAST
+        _("comparison"), max_length=6, choices=Comparison, default=Comparison.AT_LEAST
     )
     target_value = models.DecimalField(_("target value"), **MONEY)
+    tolerance = models.DecimalField(
+        _("tolerance"),
+        null=True,
+        blank=True,
+        help_text=_("For 左右 (about): how far from the target value still counts as met."),
+        **MONEY,
+    )
     unit = models.CharField(_("unit"), max_length=10, choices=Unit)
     deadline = models.DateField(_("deadline"))
     baseline_year = models.PositiveSmallIntegerField(
@@ -349,6 +413,7 @@ class Target(BilingualNameMixin):
         "metric_id",
         "target_value",
         "comparison",
+        "tolerance",
         "deadline",
         "district_id",
         "sector_id",
@@ -360,8 +425,14 @@ class Target(BilingualNameMixin):
     class Meta:
         verbose_name = _("target")
         verbose_name_plural = _("targets")
-        ordering = ["sort_order", "key"]
+        ordering = ["plan", "sort_order", "key"]
         constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="target_key_unique_in_plan"),
+            models.CheckConstraint(
+                condition=~Q(comparison="around") | Q(tolerance__gte=0),
+                name="target_around_has_tolerance",
+                violation_error_message=_("A target of about (左右) a value needs its tolerance."),
+            ),
             models.CheckConstraint(
                 condition=Q(target_value__gte=0),
                 name="target_value_non_negative",
@@ -374,9 +445,24 @@ class Target(BilingualNameMixin):
             ),
         ]
 
-    def meets(self, value: Decimal | None) -> bool:
-        """Whether a value reaches the target under its comparison."""
-        return value is not None and Comparison(self.comparison).holds(value, self.target_value)
+    def meets(self, value: Decimal | None, goal: Decimal | None = None) -> bool:
+        """Whether a value reaches the target under its comparison (the one owner). `goal`
+        stands for the target value where one year has its own (a yearly flow's goal of
+        that year, targets.selectors.schedule.year_goal)."""
+        if value is None:
+            return False
+        bound = self.target_value if goal is None else goal
+        if self.comparison == self.Comparison.AROUND:
+            return abs(value - bound) <= (self.tolerance or 0)
+        return Comparison(self.comparison).holds(value, bound)
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.plan.cluster
+
+    @property
+    def is_qualitative(self) -> bool:
+        return self.metric.kind == Metric.Kind.QUALITATIVE
 
     def rule(self) -> dict:
         """The whole counting rule of the target: its metric's and its own fields, as plain
@@ -400,11 +486,24 @@ class Target(BilingualNameMixin):
             return "—"
         if self.unit == self.Unit.YUAN:
             return yuan_as_yi(Decimal(value), places=places)
+        if self.unit == self.Unit.PERCENT:
+            return f"{Decimal(value):.{places}f}%"
+        if self.unit == self.Unit.ASSESSMENT:
+            return str(Status(value).label) if value in Status.values else "—"
         amount = Decimal(value).normalize()
         count = int(amount) if amount == amount.to_integral_value() else 2
         if self.unit == self.Unit.FIRMS:
             return ngettext("%(n)s firm", "%(n)s firms", count) % {"n": f"{amount:f}"}
         return ngettext("%(n)s project", "%(n)s projects", count) % {"n": f"{amount:f}"}
+
+    def display_goal(self) -> str:
+        """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"."""
+        if self.unit == self.Unit.ASSESSMENT:
+            return gettext("assessed by the steward")
+        value = self.display_value(self.target_value, places=0)
+        if self.comparison == self.Comparison.AROUND:
+            return f"{value} ± {self.display_value(self.tolerance)}"
+        return f"{'>' if self.comparison == self.Comparison.ABOVE else '≥'} {value}"
 
 
 class TargetMilestone(models.Model):
@@ -470,6 +569,130 @@ class RuleVersion(models.Model):
         return f"{self.target.key} v{self.version}"
 
 
+class Assessment(models.Model):
+    """The steward's dated assessment of a qualitative target (e.g. "建成国际一流创新平台"), with
+    the evidence it rests on. The card shows the latest assessment made by the date shown."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="assessments"
+    )
+    assessed_on = models.DateField(_("assessed on"))
+    status = models.CharField(_("status"), max_length=10, choices=Status)
+    summary = models.TextField(_("assessment"))
+    evidence = models.TextField(
+        _("evidence"), help_text=_("What the assessment rests on: documents, events, figures.")
+    )
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["target", "-assessed_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status=""), name="assessment_has_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.key} {self.assessed_on}"
+
+
+class PlanEvaluation(models.Model):
+    """The final evaluation (终期评估) of an ended plan: each target's official figure at the
+    deadline from the approved figures, achieved or not. Open, it follows the newest approved
+    vintage; once the steward closes it, its lines are frozen, and revisions approved later
+    are shown beside them, never in their place."""
+
+    plan = models.OneToOneField(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="evaluation"
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    vintage = models.DateTimeField(
+        _("vintage"), null=True, blank=True, help_text=_("The approved figures it rests on.")
+    )
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("final evaluation")
+        verbose_name_plural = _("final evaluations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True)
+                | (Q(vintage__isnull=False) & Q(closed_by__isnull=False)),
+                name="evaluation_closed_has_vintage_and_steward",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.plan)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class EvaluatedPlan(Plan):
+    """A plan seen from its final evaluation: the admin's door to close it (the same
+    service as the evaluation page and the API)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("plan's final evaluation")
+        verbose_name_plural = _("plans' final evaluations")
+
+
+class EvaluationLine(models.Model):
+    """One target's result in a closed final evaluation, as it was when the steward closed it."""
+
+    evaluation = models.ForeignKey(
+        PlanEvaluation, verbose_name=_("evaluation"), on_delete=models.CASCADE, related_name="lines"
+    )
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.PROTECT, related_name="+"
+    )
+    value = models.DecimalField(_("value at the deadline"), null=True, **MONEY)
+    completion = models.DecimalField(
+        _("share of the target"), max_digits=20, decimal_places=4, null=True
+    )
+    achieved = models.BooleanField(_("achieved"))
+    rule_version = models.PositiveIntegerField(_("rule version"))
+    assessment = models.ForeignKey(
+        Assessment,
+        verbose_name=_("assessment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("evaluation line")
+        verbose_name_plural = _("evaluation lines")
+        ordering = ["evaluation", "target__sort_order"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "target"], name="evaluation_line_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} · {self.target.key}"
+
+
 class ProgressSnapshotQuerySet(ScopedQuerySet):
     district_path = "district"
 
@@ -525,6 +748,15 @@ class ProgressSnapshot(models.Model):
     projection = models.DecimalField(_("projection to the deadline"), null=True, **MONEY)
     run_rate_needed = models.DecimalField(_("needed per remaining quarter"), null=True, **MONEY)
     status = models.CharField(_("status"), max_length=10, choices=Status, blank=True)
+    # 序时进度: the share of the target's span of time gone by at the quarter's end, the share
+    # of the way to the target covered, and the plan's band for the difference.
+    time_elapsed = models.DecimalField(
+        _("time elapsed (序时进度)"), max_digits=7, decimal_places=4, null=True
+    )
+    completion = models.DecimalField(
+        _("completion (完成进度)"), max_digits=20, decimal_places=4, null=True
+    )
+    schedule_band = models.CharField(_("schedule band"), max_length=40, blank=True)
     basis_note = models.JSONField(
         _("projection basis"), default=dict, help_text=_("What the projection rests on.")
     )

@@ -10,7 +10,6 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from cluster.jobs import enqueue_on_commit
-from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
 
 from .choices import Basis
@@ -51,7 +50,7 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     for year, quarter in periods:
         earliest[year] = min(quarter, earliest.get(year, 4))
     count = 0
-    targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("cluster")
+    targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan")
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         for target in targets:
             if target.baseline_year in earliest:
@@ -61,7 +60,11 @@ def recompute_for_reports(report_ids: list[int]) -> int:
                     q
                     for q in reporting_quarters(target)
                     if q.year in earliest and q.quarter >= earliest[q.year]
-                ] or [Quarter(*max(periods))]
+                ]
+                if not quarters:
+                    # Reports of quarters outside the target's plan (before it, or after
+                    # its deadline): nothing of this target moves.
+                    continue
             count += progress_recompute(target_ids=[target.pk], quarters=quarters, basis=basis)
     enqueue_on_commit("targets.evaluate_alerts")
     return count

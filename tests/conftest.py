@@ -142,26 +142,38 @@ def two_districts(enterprise_factory, report_factory):
     }
 
 
-@pytest.fixture
-def reference_data(transactional_db):
-    """Transactional tests end with a flush, which empties the tables the data migrations
-    filled. Reload them with the migrations' own load functions (same code, same rows)."""
-    import importlib
-
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_rows(django_db_setup, django_db_blocker) -> str:
+    """Every row the migrations left in the test database (reference data, the plans of
+    the plan files, roles and their rights, alert rules, the reporting policy, and their
+    history), as JSON with natural keys for users, groups, permissions and content types —
+    read once, at the start of the session, before any test changes anything."""
     from django.apps import apps
+    from django.core import serializers
 
+    skipped = {"contenttypes", "sessions", "admin"}
+    with django_db_blocker.unblock():
+        models = [
+            model
+            for model in serializers.sort_dependencies(
+                [(config, None) for config in apps.get_app_configs()]
+            )
+            if model._meta.app_label not in skipped
+            and model._meta.label != "auth.Permission"
+            and not model._meta.proxy
+            and model._meta.managed
+        ]
+        rows = [obj for model in models for obj in model._base_manager.order_by("pk")]
+        return serializers.serialize("json", rows, use_natural_foreign_keys=True)
+
+
+@pytest.fixture
+def reference_data(transactional_db, _migrated_rows):
+    """Transactional tests end with a flush, which empties the tables the data migrations
+    filled (content types and permissions are made again by the flush). Put their rows back,
+    as the migrations left them."""
     from cluster.models import District
 
     if District.objects.exists():
         return
-    for module, function in (
-        ("cluster.migrations.0002_reference_data", "load"),
-        ("targets.migrations.0002_plan_targets", "load"),
-        ("enterprises.migrations.0003_roles", "create_roles"),
-        ("targets.migrations.0004_alert_rules", "load"),
-        ("enterprises.migrations.0005_reporting_policy_and_reviewers", "create_policy"),
-        ("enterprises.migrations.0005_reporting_policy_and_reviewers", "grant_policy"),
-        ("targets.migrations.0006_read_only_administrators_view_alerts", "revoke"),
-        ("targets.migrations.0007_baseline_year_and_strict_thresholds", "load"),
-    ):
-        getattr(importlib.import_module(module), function)(apps, None)
+    connection.creation.deserialize_db_from_string(_migrated_rows)

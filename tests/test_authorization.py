@@ -59,6 +59,8 @@ EXPECTED = {
     "sector-detail": (401, 200, 200, 200, 200),
     "enterprise-list": (401, 200, 200, 200, 200),
     "enterprise-detail": (401, 200, 404, 200, 200),
+    "cluster-membership-list": (401, 200, 200, 200, 200),
+    "cluster-membership-detail": (401, 200, 404, 200, 200),
     "designation-list": (401, 200, 200, 200, 200),
     "designation-detail": (401, 200, 404, 200, 200),
     "listing-list": (401, 200, 200, 200, 200),
@@ -85,7 +87,34 @@ EXPECTED = {
     "alert-acknowledge": (401, 405, 405, 405, 405),
     "alert-resolve": (401, 405, 405, 405, 405),
     "alert-snooze": (401, 405, 405, 405, 405),
+    "cluster-list": (401, 200, 200, 200, 200),
+    "cluster-detail": (401, 200, 200, 200, 200),
+    "plan-list": (401, 200, 200, 200, 200),
+    "plan-detail": (401, 200, 200, 200, 200),
+    "plan-close-evaluation": (401, 405, 405, 405, 405),
+    "target-assessment-list": (401, 200, 200, 200, 200),
     "targets:home": (LOGIN, 302, 302, 302, 302),
+    # The clusters' overview and a plan's final evaluation are the city's pages: an officer
+    # is led to their district's page, and finds no city evaluation.
+    "targets:overview": (LOGIN, 302, 302, 200, 200),
+    "targets:evaluation": (LOGIN, 404, 404, 200, 200),
+    "targets:evaluation-close": (LOGIN, 405, 405, 405, 405),
+    "targets:plans": (LOGIN, 200, 200, 200, 200),
+    "targets:plan-upload": (LOGIN, 403, 403, 403, 200),
+    "targets:plan-confirm": (LOGIN, 405, 405, 405, 405),
+    # The single-cluster addresses of old lead to the first cluster's pages.
+    **{
+        f"targets:moved-{name}": (LOGIN, 302, 302, 302, 302)
+        for name in (
+            "dashboard",
+            "district",
+            "sector",
+            "firms",
+            "brief-latest",
+            "brief",
+            "brief-download",
+        )
+    },
     "targets:dashboard": (LOGIN, 302, 302, 200, 200),
     "targets:district": (LOGIN, 200, 404, 200, 200),
     "targets:sector": (LOGIN, 404, 404, 200, 200),
@@ -191,10 +220,15 @@ def world(population, make_user, sip, kunshan):  # noqa: F811
 
 
 def api_object(name: str, world) -> int:
+    from cluster.models import Cluster, Plan
+
     objects = {
+        "cluster": Cluster.objects.get(key="nano").pk,
+        "plan": Plan.objects.get(key="nano-2023-2025").pk,
         "district": world["sip"].pk,
-        "sector": world["firm"].primary_sector_id,
+        "sector": world["firm"].memberships.get().sector_id,
         "enterprise": world["firm"].pk,
+        "cluster-membership": world["firm"].memberships.get().pk,
         "designation": Designation.objects.get(enterprise=world["firm"]).pk,
         "listing": world["listing"].pk,
         "milestone": Milestone.objects.get(enterprise__district=world["sip"]).pk,
@@ -204,7 +238,9 @@ def api_object(name: str, world) -> int:
         "progress-snapshot": world["snapshot"].pk,
         "alert": world["alert"].pk,
     }
-    return next(pk for kind, pk in objects.items() if name.startswith(kind + "-"))
+    # The longest kind that prefixes the name ("cluster-membership-…" is not "cluster-…").
+    kinds = sorted(objects, key=len, reverse=True)
+    return next(objects[kind] for kind in kinds if name.startswith(kind + "-"))
 
 
 def url_for(route: str, name: str, world, stash_token: str) -> str:
@@ -221,11 +257,14 @@ def url_for(route: str, name: str, world, stash_token: str) -> str:
         "uidb64": "MQ",
         "token_reset": "set-password",
         "format": "json",
+        "cluster": "nano",
+        "plan": "nano-2023-2025",
+        "target_pk": Target.objects.get(key="total_output").pk,
     }
     if name == "targets:district":
         values["pk"] = world["sip"].pk
     elif name == "targets:sector":
-        values["pk"] = world["firm"].primary_sector.parent_id
+        values["pk"] = world["firm"].memberships.get().sector.parent_id
     elif name == "targets:firms":
         values["pk"] = Target.objects.get(key="total_output").pk
     elif name == "targets:alert-act":
@@ -343,6 +382,7 @@ def test_officer_of_another_district_cannot_write_anything(client, world, stash_
     # Every route that names one of A's objects answered "not found".
     for name in (
         "enterprise-detail",
+        "cluster-membership-detail",
         "designation-detail",
         "listing-detail",
         "milestone-detail",
@@ -405,6 +445,7 @@ ADMIN_OBJECT_EXPECTED = {
         "export": EVERYONE,
         "process_import": (L, 405, 405, 405, 405, 405),  # POST only
     },
+    "enterprises_clustermembership": REGISTER,
     "enterprises_designation": REGISTER,
     "enterprises_listing": REGISTER,
     "enterprises_milestone": REGISTER,
@@ -449,6 +490,24 @@ ADMIN_OBJECT_EXPECTED = {
     "targets_metric": REFERENCE,
     "targets_target": REFERENCE,
     "cluster_cluster": REFERENCE,
+    # Plans are loaded from plan files; a steward corrects the document's details here.
+    "cluster_plan": {**REFERENCE, "add": NOBODY, "delete": NOBODY},
+    # An assessment is kept as made: stewards add one, nobody changes or deletes one.
+    # The plans' final evaluations: read by the city, closed by a steward's action.
+    "targets_evaluatedplan": {
+        "changelist": VIEWERS_AND_STEWARDS,
+        "add": NOBODY,
+        "change": VIEWERS_AND_STEWARDS,
+        "delete": NOBODY,
+        "history": (L, 403, 403, 302, 302, 302),  # to the plan's history page
+    },
+    "targets_assessment": {
+        "changelist": EVERYONE,
+        "add": STEWARDS,
+        "change": EVERYONE,
+        "delete": NOBODY,
+        **dict.fromkeys(HISTORY, EVERYONE),
+    },
     "cluster_district": REFERENCE,
     "cluster_park": REFERENCE,
     "cluster_sector": REFERENCE,
@@ -498,8 +557,9 @@ def admin_world(world, make_user, listing_factory):
     from rest_framework.authtoken.models import Token
 
     from cluster.access import Role
-    from cluster.models import Cluster, Park
+    from cluster.models import Cluster, Park, Plan
     from enterprises.models import Designation, Milestone, ReportRevision
+    from targets.models import Assessment
 
     users = {
         "anonymous": None,
@@ -527,9 +587,19 @@ def admin_world(world, make_user, listing_factory):
         "targets_metric": Target.objects.get(key="total_output").metric,
         "targets_target": Target.objects.get(key="total_output"),
         "cluster_cluster": Cluster.objects.first(),
+        "cluster_plan": Plan.objects.get(key="nano-2023-2025"),
+        "targets_evaluatedplan": Plan.objects.get(key="nano-2023-2025"),
+        "targets_assessment": Assessment.objects.create(
+            target=Target.objects.get(key="total_output"),
+            assessed_on=timezone.localdate(),
+            status="on_track",
+            summary="按计划推进",
+            assessed_by=users["steward"],
+        ),
         "cluster_district": district_a,
         "cluster_park": Park.objects.get(district=district_a, name_zh="苏州纳米城"),
-        "cluster_sector": firm.primary_sector,
+        "cluster_sector": firm.memberships.get().sector,
+        "enterprises_clustermembership": firm.memberships.get(),
         "auth_user": users["officer_a"],
         "auth_group": Group.objects.get(name=Role.DISTRICT_OFFICER),
         # The token admin finds a token by its user.

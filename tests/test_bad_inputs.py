@@ -5,6 +5,7 @@ nothing written and the stored report untouched."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -218,6 +219,8 @@ def test_enterprise_file_in_gbk_with_lower_case_code_is_normalised(
     assert not preview.context["enterprise_result"].has_validation_errors()
     firm = Enterprise.objects.get(uscc=valid_uscc(11))
     assert (firm.name_zh, firm.district.code) == ("纳米测试（苏州）有限公司", "320571")
+    membership = firm.memberships.get()
+    assert (membership.cluster.key, membership.sector.code) == ("nano", "1.02")
 
 
 @pytest.mark.parametrize(
@@ -247,6 +250,47 @@ def test_enterprise_errors_name_the_line_of_the_file(client, officer_sip, corpus
     assert preview.context["enterprise_lines"] == [4, 5]
     assert '<tr class="invalid"><td>5</td><td>name_zh</td>' in preview.content.decode()
     assert not Enterprise.objects.filter(uscc=valid_uscc(14)).exists()
+
+
+def test_enterprise_membership_errors_name_the_line_and_column(client, officer_sip):
+    client.force_login(officer_sip)
+    preview, confirm = upload(client, "enterprises-membership-errors.csv", kind="enterprises")
+    result = preview.context["enterprise_result"]
+    lines = preview.context["enterprise_lines"]
+    shown = {lines[row.number - 1]: row.error_dict for row in result.invalid_rows}
+    needs = (
+        "Name the firm's primary sector: a material of the cluster's sector tree, by code or name."
+    )
+    assert shown == {
+        2: {"cluster": ["cluster '纳米集群' is not known"]},
+        3: {
+            "primary_sector": [
+                "Choose a material as the primary sector, not a whole focus direction."
+            ]
+        },
+        4: {"in_cluster_from": ["Enter a valid date."]},
+        5: {"in_cluster_until": ["A firm cannot leave the cluster before it joined."]},
+        6: {"primary_sector": [needs]},
+    }
+    html = preview.content.decode()
+    assert '<tr class="invalid"><td>5</td><td>in_cluster_until</td>' in html
+    assert "The file has errors; nothing was imported." in confirm.content.decode()
+    assert not Enterprise.objects.filter(uscc__in=[valid_uscc(n) for n in range(16, 21)]).exists()
+
+
+def test_a_firm_in_two_rows_with_two_clusters_gets_two_memberships(client, officer_sip):
+    from tests.factories import cluster_with_tree
+
+    cluster_with_tree("photonics")
+    client.force_login(officer_sip)
+    preview, confirm = upload(client, "enterprises-two-clusters.csv", kind="enterprises")
+    assert preview.context["enterprise_result"].totals["new"] == 1
+    assert "Imported: 1 new, 1 changed, 0 unchanged." in confirm.content.decode()
+    firm = Enterprise.objects.get(uscc=valid_uscc(22))
+    assert sorted(firm.memberships.values_list("cluster__key", "sector__name_zh", "joined_on")) == [
+        ("nano", "光电子材料", dt.date(2023, 3, 1)),
+        ("photonics", "光模块", dt.date(2024, 7, 1)),
+    ]
 
 
 def test_markup_already_stored_is_escaped_and_formulas_neutralised_on_export(
@@ -320,7 +364,7 @@ def test_api_spellings_are_normalised_as_in_a_file(api, name):
 
 def test_api_enterprise_name_with_markup_is_refused(api, corpus_firms):
     body = json.loads((BAD / "api" / "enterprise-markup-name.json").read_text())
-    body.update(district="320571", primary_sector=corpus_firms["A"].primary_sector_id)
+    body.update(district="320571")
     response = api.post("/api/enterprises/", body, format="json")
     assert response.status_code == 400
     assert response.json()["errors"]["name_zh"] == [

@@ -17,6 +17,8 @@ router = RootRouter(
         "enterprises": "enterprise-list",
         "quarterly-reports": "quarterly-report-list",
         "research-projects": "research-project-list",
+        "clusters": "cluster-list",
+        "plans": "plan-list",
         "targets": "target-list",
         "progress-snapshots": "progress-snapshot-list",
         "alerts": "alert-list",

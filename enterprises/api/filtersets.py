@@ -6,11 +6,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from cluster.api.filters import FilterSet, IntegerFilter
-from cluster.quarters import Quarter
+from cluster.api.filters import FilterSet, IntegerFilter, QuarterFilter
 
 from ..choices import DesignationType
 from ..models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -24,7 +24,14 @@ class EnterpriseFilterSet(FilterSet):
     q = filters.CharFilter(method="search", label="name contains, or exact USCC")
     district = filters.CharFilter(field_name="district__code", label="district code")
     district_id = IntegerFilter(field_name="district_id")
-    sector = filters.CharFilter(method="in_sector", label="sector code (direction or material)")
+    cluster = filters.CharFilter(method="member", label="a member of this cluster (key)")
+    sector = filters.CharFilter(
+        method="member",
+        label="primary sector code (direction or material); with cluster, in that cluster's tree",
+    )
+    member_on = filters.DateFilter(
+        method="read_elsewhere", label="date for cluster and sector (default: at any time)"
+    )
     designation = filters.ChoiceFilter(
         choices=DesignationType.choices, method="holding", label="holds a valid designation"
     )
@@ -42,10 +49,20 @@ class EnterpriseFilterSet(FilterSet):
             Q(name_zh__icontains=value) | Q(name_en__icontains=value) | Q(uscc=value.upper())
         )
 
-    def in_sector(self, queryset, name, value):
-        return queryset.filter(
-            Q(primary_sector__code=value) | Q(primary_sector__parent__code=value)
-        )
+    def member(self, queryset, name, value):
+        """Firms with a membership matching cluster, sector and member_on together: the
+        sector is the one the firm has in that cluster."""
+        data = self.form.cleaned_data
+        if name == "sector" and data.get("cluster"):
+            return queryset  # applied with the cluster
+        memberships = ClusterMembership.objects.filter(enterprise=OuterRef("pk"))
+        if data.get("member_on"):
+            memberships = memberships.valid_on(data["member_on"])
+        if data.get("cluster"):
+            memberships = memberships.filter(cluster__key=data["cluster"])
+        if data.get("sector"):
+            memberships = memberships.in_sector(data["sector"])
+        return queryset.filter(Exists(memberships))
 
     def holding(self, queryset, name, value):
         day = self.form.cleaned_data.get("designation_valid_on") or timezone.localdate()
@@ -63,7 +80,7 @@ class ReportFilterSet(FilterSet):
     q = filters.CharFilter(method="search", label="firm name contains, or exact USCC")
     district = filters.CharFilter(field_name="enterprise__district__code", label="district code")
     enterprise = IntegerFilter(field_name="enterprise_id")
-    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    period = QuarterFilter()
 
     class Meta:
         model = QuarterlyReport
@@ -73,12 +90,6 @@ class ReportFilterSet(FilterSet):
         return queryset.filter(
             Q(enterprise__name_zh__icontains=value) | Q(enterprise__uscc=value.upper())
         )
-
-    def in_period(self, queryset, name, value):
-        try:
-            return queryset.for_quarter(Quarter.parse(value))
-        except ValueError:
-            return queryset.none()
 
 
 class FirmRecordFilterSet(FilterSet):
@@ -103,6 +114,25 @@ class FirmRecordFilterSet(FilterSet):
         for field in self.searched:
             condition |= Q(**{f"{field}__icontains": value})
         return queryset.filter(condition)
+
+
+class ClusterMembershipFilterSet(FirmRecordFilterSet):
+    cluster = filters.CharFilter(field_name="cluster__key", label="cluster key")
+    sector = filters.CharFilter(
+        method="in_sector",
+        label="primary sector code (direction or material); with cluster, in that cluster's tree",
+    )
+    valid_on = filters.DateFilter(method="in_force", label="a member on this date")
+
+    class Meta:
+        model = ClusterMembership
+        fields: list[str] = []
+
+    def in_sector(self, queryset, name, value):
+        return queryset.in_sector(value)
+
+    def in_force(self, queryset, name, value):
+        return queryset.valid_on(value)
 
 
 class DesignationFilterSet(FirmRecordFilterSet):
@@ -152,6 +182,9 @@ class ProjectFilterSet(FilterSet):
     )
     partner_id = IntegerFilter(field_name="partners", distinct=True, label="partner firm id")
     started_since = filters.DateFilter(field_name="started_on", lookup_expr="gte")
+    cluster = filters.CharFilter(
+        field_name="clusters__key", distinct=True, label="counts toward this cluster (key)"
+    )
 
     class Meta:
         model = ResearchProject

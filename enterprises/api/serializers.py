@@ -1,5 +1,5 @@
-"""Serializers of the register's API: enterprises with their designations, listings and
-milestones, quarterly reports, bulk rows, research projects."""
+"""Serializers of the register's API: enterprises with their cluster memberships,
+designations, listings and milestones, quarterly reports, bulk rows, research projects."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from cluster.models import District
+from cluster.models import Cluster, District, Sector
 
 from ..choices import EntryMode, Unit
 from ..models import (
     FIGURES,
     MONEY_FIGURES,
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -70,6 +71,43 @@ def figure_fields() -> dict:
     return {figure: (MoneyField if figure in MONEY_FIGURES else CountField)() for figure in FIGURES}
 
 
+class SectorCodeField(serializers.CharField):
+    """A sector by its code, read in the tree of the membership's cluster (codes repeat from
+    one cluster's tree to another's)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value.code
+
+
+class SectorCodesField(serializers.ListField):
+    child = SectorCodeField()
+
+    def to_representation(self, data):
+        return [sector.code for sector in data.all()]
+
+
+def cluster_field(help_text: str = "The cluster's key, e.g. nano.", **kwargs):
+    return serializers.SlugRelatedField(
+        slug_field="key", queryset=Cluster.objects.all(), help_text=help_text, **kwargs
+    )
+
+
+class NestedMembershipSerializer(serializers.ModelSerializer):
+    """A membership inside its firm's representation."""
+
+    cluster = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    sector = SectorCodeField(read_only=True)
+    further_sectors = SectorCodesField(read_only=True)
+
+    class Meta:
+        model = ClusterMembership
+        fields = ["id", "cluster", "sector", "further_sectors", "joined_on", "left_on"]
+
+
 class NestedDesignationSerializer(serializers.ModelSerializer):
     """A designation inside its firm's representation."""
 
@@ -98,6 +136,11 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         queryset=District.objects.exclude(code=None),
         help_text="GB/T 2260 (or statistical) code of the district.",
     )
+    memberships = NestedMembershipSerializer(
+        many=True,
+        read_only=True,
+        help_text="Its clusters; written through /api/cluster-memberships/.",
+    )
     designations = NestedDesignationSerializer(many=True, read_only=True)
     listings = NestedListingSerializer(many=True, read_only=True)
     milestones = NestedMilestoneSerializer(many=True, read_only=True)
@@ -111,15 +154,12 @@ class EnterpriseSerializer(serializers.ModelSerializer):
             "name_en",
             "district",
             "park",
-            "primary_sector",
-            "sectors",
             "founded_on",
             "size_class",
             "status",
-            "in_cluster_from",
-            "in_cluster_until",
             "above_designated_size",
             "is_demo",
+            "memberships",
             "designations",
             "listings",
             "milestones",
@@ -127,7 +167,7 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         read_only_fields = ["is_demo"]
 
     def validate(self, attrs):
-        instance = Enterprise(**{k: v for k, v in attrs.items() if k != "sectors"})
+        instance = Enterprise(**attrs)
         if self.instance:
             for field in Enterprise._meta.concrete_fields:
                 if field.name not in attrs:
@@ -333,6 +373,58 @@ class FirmRecordSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ClusterMembershipSerializer(FirmRecordSerializer):
+    """A firm's membership of a cluster. Its sectors are named by code in the cluster's tree;
+    a code found only in another cluster's tree names that sector, which the register's rule
+    then refuses for this cluster, in the same words as on the pages."""
+
+    cluster = cluster_field()
+    sector = SectorCodeField(help_text="Code of a material of the cluster's tree, e.g. 1.04.")
+    further_sectors = SectorCodesField(
+        required=False, help_text="Codes of further materials of the cluster's tree."
+    )
+
+    class Meta:
+        model = ClusterMembership
+        fields = [*FirmRecordSerializer.FIRM_FIELDS, *NestedMembershipSerializer.Meta.fields[1:]]
+        validators = []
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        codes = [attrs["sector"]] if "sector" in attrs else []
+        codes += attrs.get("further_sectors", [])
+        if not codes:
+            return attrs
+        cluster = attrs.get("cluster") or getattr(self.instance, "cluster", None)
+        sectors = sectors_by_code(cluster, codes)
+        unknown = {
+            field: [_("No sector with the code %(code)s.") % {"code": code}]
+            for field, field_codes in (
+                ("sector", codes[:1] if "sector" in attrs else []),
+                ("further_sectors", attrs.get("further_sectors", [])),
+            )
+            for code in field_codes
+            if code not in sectors
+        }
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        if "sector" in attrs:
+            attrs["sector"] = sectors[attrs["sector"]]
+        if "further_sectors" in attrs:
+            attrs["further_sectors"] = [sectors[code] for code in attrs["further_sectors"]]
+        return attrs
+
+
+def sectors_by_code(cluster: Cluster | None, codes: list[str]) -> dict[str, Sector]:
+    """Code → sector, the cluster's own first, then another cluster's (refused later by the
+    register's rule, with its reason)."""
+    found: dict[str, Sector] = {}
+    for sector in Sector.objects.filter(code__in=codes).order_by("cluster__sort_order", "pk"):
+        if sector.code not in found or (cluster and sector.cluster_id == cluster.pk):
+            found[sector.code] = sector
+    return found
+
+
 class DesignationSerializer(FirmRecordSerializer):
     class Meta:
         model = Designation
@@ -375,11 +467,20 @@ class ResearchProjectSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Ids of the partner firms.",
     )
+    # Whether a project may have no cluster is the register's rule (project_save), not a
+    # serializer's: an empty list is passed on for it to answer.
+    clusters = cluster_field(
+        many=True,
+        required=False,
+        allow_empty=True,
+        help_text="Keys of the clusters whose plans the project counts toward.",
+    )
 
     class Meta:
         model = ResearchProject
         fields = [
             "id",
+            "clusters",
             "title",
             "lead_enterprise",
             "lead_institution",

@@ -6,6 +6,7 @@ from django.urls import path
 from cluster.api.routers import Router
 
 from .views import (
+    ClusterMembershipViewSet,
     DesignationViewSet,
     EnterpriseViewSet,
     ListingViewSet,
@@ -17,6 +18,7 @@ from .views import (
 
 router = Router()
 router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("cluster-memberships", ClusterMembershipViewSet, basename="cluster-membership")
 router.register("designations", DesignationViewSet, basename="designation")
 router.register("listings", ListingViewSet, basename="listing")
 router.register("milestones", MilestoneViewSet, basename="milestone")

@@ -18,6 +18,7 @@ from cluster.quarters import Quarter
 from ..choices import EntryMode
 from ..models import (
     FIGURES,
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -36,6 +37,7 @@ from ..services.register import (
 from ..services.report_entry import FigureRow, ReportConflict, report_save, reports_enter
 from ..services.reports import reports_approve, reports_return, reports_submit
 from .filtersets import (
+    ClusterMembershipFilterSet,
     DesignationFilterSet,
     EnterpriseFilterSet,
     ListingFilterSet,
@@ -46,6 +48,7 @@ from .filtersets import (
 from .serializers import (
     REPORT_CONFLICT,
     BulkSerializer,
+    ClusterMembershipSerializer,
     DesignationSerializer,
     EnterpriseSerializer,
     ListingSerializer,
@@ -61,7 +64,7 @@ from .serializers import (
         summary="Enterprises / 企业列表", responses={200: EnterpriseSerializer(many=True), **ERRORS}
     ),
     retrieve=extend_schema(
-        summary="One enterprise with designations, listings, milestones",
+        summary="One enterprise with its clusters, designations, listings, milestones",
         responses={200: EnterpriseSerializer, **ERRORS},
     ),
     create=extend_schema(
@@ -87,7 +90,12 @@ class EnterpriseViewSet(
             Enterprise.objects.visible_to(self.request.user)
             .select_related("district")
             .prefetch_related(
-                "sectors",
+                Prefetch(
+                    "memberships",
+                    ClusterMembership.objects.select_related("cluster", "sector")
+                    .prefetch_related("further_sectors")
+                    .order_by("cluster__sort_order", "joined_on", "pk"),
+                ),
                 Prefetch("designations", Designation.objects.order_by("-valid_from")),
                 Prefetch("listings", Listing.objects.order_by("-listed_on")),
                 Prefetch("milestones", Milestone.objects.order_by("-occurred_on")),
@@ -330,25 +338,44 @@ def register_schema(serializer, name: str, name_zh: str):
 
 
 class FirmRecordViewSet(viewsets.ModelViewSet):
-    """A firm's designations, listings or milestones. Only the caller's districts' records
-    exist (another district's answers 404); writes go through the register's services, the
-    same as the enterprise page's rows and the admin."""
+    """A firm's memberships, designations, listings or milestones. Only the caller's
+    districts' records exist (another district's answers 404); writes go through the
+    register's services, the same as the enterprise page's rows and the admin."""
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
 
     def perform_create(self, serializer):
-        record = serializer.Meta.model(**serializer.validated_data)
-        serializer.instance = record_save(actor=self.request.user, record=record)
+        data = dict(serializer.validated_data)
+        further_sectors = data.pop("further_sectors", None)
+        serializer.instance = record_save(
+            actor=self.request.user,
+            record=serializer.Meta.model(**data),
+            further_sectors=further_sectors,
+        )
 
     def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        further_sectors = data.pop("further_sectors", None)
         record = serializer.instance
-        for field, value in serializer.validated_data.items():
+        for field, value in data.items():
             setattr(record, field, value)
-        record_save(actor=self.request.user, record=record)
+        record_save(actor=self.request.user, record=record, further_sectors=further_sectors)
 
     def perform_destroy(self, instance):
         record_delete(actor=self.request.user, record=instance)
+
+
+@register_schema(ClusterMembershipSerializer, "cluster memberships", "集群成员")
+class ClusterMembershipViewSet(FirmRecordViewSet):
+    queryset = (
+        ClusterMembership.objects.select_related("enterprise__district", "cluster", "sector")
+        .prefetch_related("further_sectors")
+        .order_by("cluster__sort_order", "enterprise__name_zh", "joined_on", "pk")
+    )
+    serializer_class = ClusterMembershipSerializer
+    filterset_class = ClusterMembershipFilterSet
+    ordering_fields = ["joined_on", "left_on"]
 
 
 @register_schema(DesignationSerializer, "designations", "资质")
@@ -386,7 +413,7 @@ class ResearchProjectViewSet(viewsets.ModelViewSet):
 
     queryset = (
         ResearchProject.objects.select_related("district")
-        .prefetch_related("partners")
+        .prefetch_related("partners", "clusters")
         .order_by("-started_on", "pk")
     )
     serializer_class = ResearchProjectSerializer
@@ -398,18 +425,21 @@ class ResearchProjectViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        partners = data.pop("partners", None)
+        partners, clusters = data.pop("partners", None), data.pop("clusters", None)
         serializer.instance = project_save(
-            actor=self.request.user, project=ResearchProject(**data), partners=partners
+            actor=self.request.user,
+            project=ResearchProject(**data),
+            partners=partners,
+            clusters=clusters,
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        partners = data.pop("partners", None)
+        partners, clusters = data.pop("partners", None), data.pop("clusters", None)
         project = serializer.instance
         for field, value in data.items():
             setattr(project, field, value)
-        project_save(actor=self.request.user, project=project, partners=partners)
+        project_save(actor=self.request.user, project=project, partners=partners, clusters=clusters)
 
     def perform_destroy(self, instance):
         project_delete(actor=self.request.user, project=instance)

@@ -117,7 +117,7 @@ def _run(user, content: bytes, options: dict, *, dry_run: bool):
             dry_run=dry_run,
         )
         return {"outcome": outcome}
-    result = EnterpriseResource().import_data(dataset, dry_run=dry_run, user=user)
+    result = EnterpriseResource().import_data(dataset, dry_run=dry_run, user=user, lines=lines)
     return {"enterprise_result": result, "enterprise_lines": lines}
 
 

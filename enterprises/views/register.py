@@ -3,20 +3,27 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cluster.access import get_visible_or_404, scope_of
 
-from ..forms import DesignationFormSet, EnterpriseForm, ListingFormSet, MilestoneFormSet
+from ..forms import (
+    DesignationFormSet,
+    EnterpriseForm,
+    ListingFormSet,
+    MembershipFormSet,
+    MilestoneFormSet,
+)
 from ..imports import export_enterprises
-from ..models import Enterprise
+from ..models import ClusterMembership, Enterprise
 from ..services.register import enterprise_save
 from ..uscc import uscc_problem
 
 FORMSETS = (
+    ("memberships", MembershipFormSet),
     ("designations", DesignationFormSet),
     ("listings", ListingFormSet),
     ("milestones", MilestoneFormSet),
@@ -24,8 +31,17 @@ FORMSETS = (
 
 
 def _listed(request):
-    queryset = Enterprise.objects.visible_to(request.user).select_related(
-        "district", "primary_sector"
+    queryset = (
+        Enterprise.objects.visible_to(request.user)
+        .select_related("district")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                ClusterMembership.objects.select_related("cluster", "sector").order_by(
+                    "cluster__sort_order", "joined_on"
+                ),
+            )
+        )
     )
     search = request.GET.get("q", "").strip()
     if search:

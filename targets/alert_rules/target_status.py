@@ -1,42 +1,71 @@
-"""Targets off track or at risk, and milestones missed, from the newest approved city snapshots."""
+"""Targets off track or at risk, and milestones missed, of the plans in force today: from the
+city snapshots of each cluster's official quarter, newest approved vintage."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import (
-    F,
-    OuterRef,
-    Subquery,
-)
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from ..choices import AlertKind, Basis, ScopeKind, Status
 from ..models import AlertRule, ProgressSnapshot, Target
+from ..selectors.dashboard import newest_at
+from ..selectors.plans import deadline_quarter, official_quarters, plans_in_force
 from .registry import Condition, money, register
 
 
-def _latest_city_snapshots():
-    """The newest approved city snapshot of each target (newest quarter, newest vintage),
-    under the target's current counting rule."""
-    latest = (
-        ProgressSnapshot.objects.filter(
-            target=OuterRef("pk"),
-            rule_version=OuterRef("rule_version"),
-            scope_kind=ScopeKind.CITY,
-            basis=Basis.APPROVED,
-        )
-        .order_by("-year", "-quarter", "-vintage")
-        .values("pk")[:1]
-    )
-    return ProgressSnapshot.objects.filter(
-        pk__in=Target.objects.annotate(latest=Subquery(latest)).values("latest")
+def official_city_snapshots(today: dt.date):
+    """The city snapshots the target alerts read: for each plan in force today
+    (selectors.plans), its targets at their cluster's official quarter (never a quarter
+    someone only typed into), from the newest approved vintage, under each target's current
+    counting rule. Once a plan ends its targets raise no alert, and their alerts resolve."""
+    plans = list(plans_in_force(today).select_related("cluster"))
+    if not plans:
+        return ProgressSnapshot.objects.none()
+    official = official_quarters({plan.cluster for plan in plans}, today)
+    wanted = Q()
+    for plan in plans:
+        quarter = min(official[plan.cluster_id].quarter, deadline_quarter(plan))
+        wanted |= Q(target__plan=plan, year=quarter.year, quarter=quarter.quarter)
+    return newest_at(
+        ProgressSnapshot.objects.current().filter(
+            wanted, scope_kind=ScopeKind.CITY, basis=Basis.APPROVED
+        ),
+        None,
     ).select_related("target")
 
 
+def _message(target: Target, snapshot: ProgressSnapshot):
+    def render() -> str:
+        values = {
+            "target": target.name,
+            "actual": target.display_value(snapshot.actual),
+            "projection": target.display_value(snapshot.projection),
+            "value": target.display_value(target.target_value),
+            "quarter": f"{snapshot.year}Q{snapshot.quarter}",
+            "status": Status(snapshot.status).label,
+        }
+        if snapshot.projection is None:
+            # A target without a projection (a ratio, an assessment) is judged on its value.
+            return (
+                _("%(target)s: %(actual)s against the target %(value)s (%(quarter)s, %(status)s).")
+                % values
+            )
+        return (
+            _(
+                "%(target)s: projection %(projection)s against the target %(value)s "
+                "(%(quarter)s, %(status)s)."
+            )
+            % values
+        )
+
+    return render
+
+
 def _target_status(rule: AlertRule, today: dt.date, status: str) -> Iterable[Condition]:
-    for snapshot in _latest_city_snapshots().filter(status=status):
+    for snapshot in official_city_snapshots(today).filter(status=status):
         target = snapshot.target
         yield Condition(
             key=f"{rule.kind}:{target.pk}",
@@ -46,23 +75,11 @@ def _target_status(rule: AlertRule, today: dt.date, status: str) -> Iterable[Con
             numbers={
                 "quarter": f"{snapshot.year}Q{snapshot.quarter}",
                 "actual": money(snapshot.actual),
-                "projection": money(snapshot.projection or 0),
+                "projection": None if snapshot.projection is None else money(snapshot.projection),
                 "target": money(target.target_value),
                 "vintage": snapshot.vintage.isoformat(),
             },
-            message=lambda t=target, s=snapshot: (
-                _(
-                    "%(target)s: projection %(projection)s against the target %(value)s "
-                    "(%(quarter)s, %(status)s)."
-                )
-                % {
-                    "target": t.name,
-                    "projection": t.display_value(s.projection),
-                    "value": t.display_value(t.target_value),
-                    "quarter": f"{s.year}Q{s.quarter}",
-                    "status": Status(s.status).label,
-                }
-            ),
+            message=_message(target, snapshot),
         )
 
 
@@ -79,7 +96,7 @@ def at_risk(rule, today):
 @register(AlertKind.MILESTONE_MISSED)
 def milestone_missed(rule, today):
     snapshots = (
-        _latest_city_snapshots()
+        official_city_snapshots(today)
         .filter(milestone_expected__isnull=False, actual__lt=F("milestone_expected"))
         .exclude(status=Status.ACHIEVED)
     )

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from cluster.api.filters import FilterSet, IntegerFilter
-from cluster.quarters import Quarter
+from cluster.api.filters import FilterSet, IntegerFilter, QuarterFilter
 
-from ..models import Alert, ProgressSnapshot
+from ..models import Alert, ProgressSnapshot, Target
 from ..selectors.dashboard import newest_at
 
 
+class TargetFilterSet(FilterSet):
+    cluster = filters.CharFilter(field_name="plan__cluster__key", label="cluster key, e.g. nano")
+    plan = filters.CharFilter(field_name="plan__key", label="plan key, e.g. nano-2023-2025")
+
+    class Meta:
+        model = Target
+        fields = ["cluster", "plan"]
+
+
 class SnapshotFilterSet(FilterSet):
+    cluster = filters.CharFilter(
+        field_name="target__plan__cluster__key", label="cluster key, e.g. nano"
+    )
+    plan = filters.CharFilter(field_name="target__plan__key", label="plan key")
     target = filters.CharFilter(field_name="target__key")
     district = filters.CharFilter(field_name="district__code")
     sector = filters.CharFilter(field_name="sector__code")
-    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    period = QuarterFilter()
     vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
     as_of = filters.IsoDateTimeFilter(
         method="read_elsewhere",
@@ -30,13 +42,6 @@ class SnapshotFilterSet(FilterSet):
     class Meta:
         model = ProgressSnapshot
         fields = ["scope_kind", "year", "quarter", "basis", "status"]
-
-    def in_period(self, queryset, name, value):
-        try:
-            quarter = Quarter.parse(value)
-        except ValueError:
-            return queryset.none()
-        return queryset.filter(year=quarter.year, quarter=quarter.quarter)
 
     def at_vintage(self, queryset, name, value):
         return queryset.filter(vintage=value)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from cluster import clock
 from cluster.models import District
 from cluster.quarters import Quarter
 
 from ..choices import Basis
 from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
+from ..selectors.plans import mode_of
 
 
 class CountingRuleSerializer(serializers.Serializer):
@@ -18,6 +20,7 @@ class CountingRuleSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Metric.Kind.choices)
     figure = serializers.CharField()
+    denominator = serializers.CharField(help_text="for a ratio: the figure divided by")
     threshold = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
     comparison = serializers.CharField()
     designation_type = serializers.CharField()
@@ -42,6 +45,8 @@ class RuleVersionSerializer(serializers.ModelSerializer):
 
 
 class TargetSerializer(serializers.ModelSerializer):
+    cluster = serializers.CharField(source="plan.cluster.key", read_only=True)
+    plan = serializers.SlugRelatedField(slug_field="key", read_only=True)
     metric = serializers.SlugRelatedField(slug_field="key", read_only=True)
     metric_kind = serializers.CharField(source="metric.kind", read_only=True)
     counting_rule = serializers.CharField(
@@ -56,6 +61,8 @@ class TargetSerializer(serializers.ModelSerializer):
         model = Target
         fields = [
             "id",
+            "cluster",
+            "plan",
             "key",
             "name_zh",
             "name_en",
@@ -81,6 +88,11 @@ class TargetSerializer(serializers.ModelSerializer):
 
 class SnapshotSerializer(serializers.ModelSerializer):
     target = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    plan = serializers.CharField(source="target.plan.key", read_only=True)
+    phase = serializers.SerializerMethodField(
+        help_text="How the quarter is shown today: in_force (progress) or evaluation (the "
+        "ended plan's deadline quarter: the official figure, no projection)."
+    )
     district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     period = serializers.SerializerMethodField()
@@ -90,6 +102,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "target",
+            "plan",
+            "phase",
             "scope_kind",
             "district",
             "sector",
@@ -111,6 +125,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     def get_period(self, obj) -> str:
         return f"{obj.year}Q{obj.quarter}"
+
+    def get_phase(self, obj) -> str:
+        today = self.context.get("today") or clock.today()
+        return mode_of(obj.target.plan, Quarter(obj.year, obj.quarter), today)
 
 
 class FirmsQuerySerializer(serializers.Serializer):
@@ -150,7 +168,8 @@ class CountedRowSerializer(serializers.Serializer):
         help_text="The year-to-date figure, for sums and thresholds.",
     )
     evidence = serializers.SerializerMethodField(
-        help_text="The listing, designation or project that counts (or the latest one held)."
+        help_text="The listing, designation, project or cluster membership that counts (or "
+        "the latest one held)."
     )
     counts = serializers.BooleanField()
 
@@ -162,6 +181,7 @@ class CountedRowSerializer(serializers.Serializer):
             "listing": ("venue", "ticker", "listed_on", "delisted_on"),
             "designation": ("type", "tier", "valid_from", "valid_to"),
             "project": ("title", "level", "started_on", "status"),
+            "membership": ("joined_on", "left_on"),
         }[row.evidence_kind]
         values = {
             name: (value.isoformat() if hasattr(value, "isoformat") else value)

@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cluster import clock
 from cluster.access import scope_of
 from cluster.api.errors import ERRORS
 from cluster.quarters import Quarter
@@ -24,7 +25,7 @@ from ..selectors.counted import FirmsBehindCount
 from ..selectors.explanation import gap_explanation, latest_vintage
 from ..selectors.metrics import Figures
 from ..services.alerts import alert_acknowledge, alert_resolve, alert_snooze
-from .filtersets import AlertFilterSet, SnapshotFilterSet
+from .filtersets import AlertFilterSet, SnapshotFilterSet, TargetFilterSet
 from .serializers import (
     AlertSerializer,
     CommentSerializer,
@@ -44,10 +45,11 @@ from .serializers import (
 )
 class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TargetSerializer
+    filterset_class = TargetFilterSet
     queryset = (
-        Target.objects.select_related("metric", "district", "sector")
+        Target.objects.select_related("metric", "district", "sector", "plan__cluster")
         .prefetch_related("rule_versions")
-        .order_by("sort_order")
+        .order_by("plan__cluster__sort_order", "plan__starts_on", "sort_order", "pk")
     )
 
     @extend_schema(
@@ -192,9 +194,13 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (
             ProgressSnapshot.objects.visible_to(self.request.user)
-            .select_related("target", "district", "sector")
+            .select_related("target__plan", "district", "sector")
             .order_by("target__sort_order", "-year", "-quarter", "scope_key", "pk")
         )
+
+    def get_serializer_context(self):
+        # One day for every row: the phase of each snapshot's quarter (selectors.plans).
+        return {**super().get_serializer_context(), "today": clock.today()}
 
 
 def _body(serializer_class, request) -> dict:

@@ -1,6 +1,7 @@
-"""The quarterly brief (运行形势分析): the plan's targets, their drivers, the districts ahead
-and behind, firms crossing thresholds, new designations and listings, and the risks from
-open alerts, for one quarter.
+"""The quarterly brief (运行形势分析) of a cluster: the phase of the quarter, the plan's targets
+(their progress while the plan is in force, the final evaluation at its deadline, the
+monitored figures between plans), the drivers, the districts ahead and behind, firms crossing
+thresholds, new designations and listings, and the risks from open alerts.
 
 The brief is read from the same Board as the dashboard, so its figures are the dashboard's.
 It renders as a print-ready page; the PDF is that page printed by WeasyPrint and the Excel
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,9 +25,10 @@ from enterprises.models import Designation, Enterprise, Listing
 from ..charts import bars_svg, trend_svg
 from ..choices import Severity, Status
 from ..models import Alert, Metric, Target
-from .dashboard import AsOf, Board, BoardScope, Card, Contribution
+from .dashboard import Board, BoardScope, Card, Contribution, Reading
+from .evaluation import result_text
 from .explanation import FirmLine
-from .metrics import evaluate
+from .metrics import counted_firms, evaluate
 
 RISKS_SHOWN = 10
 NEW_DESIGNATION_TYPES = ("gazelle", "gazelle_cultivation", "unicorn_cultivation", "little_giant")
@@ -50,19 +51,21 @@ class Crossing:
 class Brief:
     """The brief of one quarter for a scope (the city, or a district user's district)."""
 
-    def __init__(self, user, scope: BoardScope, as_of: AsOf, *, base_url: str = ""):
-        self.board = Board(user, scope, as_of)
+    def __init__(self, user, scope: BoardScope, reading: Reading, *, base_url: str = ""):
+        self.reading = reading
+        self.phase = reading.phase
+        self.board = Board(user, scope, reading.as_of, reading.phase, today=reading.phase.today)
         self.user = user
         self.scope = scope
-        self.as_of = as_of
-        self.quarter: Quarter = as_of.quarter
+        self.as_of = reading.as_of
+        self.quarter: Quarter = reading.as_of.quarter
         self.base_url = base_url.rstrip("/")
         self.generated_at = timezone.now()
 
     # -- where each number comes from
 
     def url(self, name: str, *args, query: bool = True) -> str:
-        path = reverse(name, args=args)
+        path = reverse(name, args=(self.scope.cluster.key, *args))
         return f"{self.base_url}{path}" + (f"?{self.as_of.params()}" if query else "")
 
     @property
@@ -74,8 +77,16 @@ class Brief:
     def district_url(self, part: Contribution) -> str:
         return self.url("targets:district", part.key)
 
+    @property
+    def evaluation_url(self) -> str | None:
+        plan = self.phase.ended_plan
+        if plan is None:
+            return None
+        return self.url("targets:evaluation", plan.key, query=False)
+
     def firm_url(self, enterprise: Enterprise) -> str:
-        return self.url("targets:enterprise", enterprise.pk, query=False)
+        path = reverse("targets:enterprise", args=[enterprise.pk])
+        return f"{self.base_url}{path}"
 
     @property
     def alerts_url(self) -> str:
@@ -175,9 +186,8 @@ class Brief:
         return crossings
 
     def _in_scope(self, queryset):
-        firms = Enterprise.objects.visible_to(self.user)
-        if self.scope.district:
-            firms = firms.filter(district=self.scope.district)
+        """Rows of the firms counted in the scope at the quarter's end (this cluster's)."""
+        firms = counted_firms(self.quarter.end, self.scope.metrics_scope).visible_to(self.user)
         return queryset.filter(enterprise__in=firms.values("pk"))
 
     @cached_property
@@ -200,9 +210,7 @@ class Brief:
 
     @cached_property
     def risks(self) -> list[Alert]:
-        alerts = Alert.objects.visible_to(self.user).active().filter(severity__gte=Severity.WARNING)
-        if self.scope.district:
-            alerts = alerts.filter(Q(owner=self.scope.district) | Q(district=self.scope.district))
+        alerts = self.board.alerts_queryset().filter(severity__gte=Severity.WARNING)
         return list(
             alerts.select_related("rule", "enterprise").order_by("-severity", "-opened_at", "-pk")[
                 :RISKS_SHOWN
@@ -213,56 +221,108 @@ class Brief:
 
     def narrative(self) -> list[tuple[str, str, str]]:
         """Paragraphs as (heading, text, address of the page the figures come from)."""
-        paragraphs = []
+        paragraphs = [(_("Phase"), self.phase.statement(), self.evaluation_url or self.board_url)]
+        output = self._output_paragraph()
+        if output:
+            paragraphs.append((_("Output"), output, self.board_url))
+        if self.phase.evaluation and self.board.evaluation is not None:
+            paragraphs.append((_("Final evaluation"), self._evaluation_text(), self.evaluation_url))
+        elif self.phase.in_force:
+            paragraphs.append((_("Targets"), self._targets_text(), self.board_url))
+        else:
+            paragraphs.append((_("Monitored figures"), self._monitored_text(), self.board_url))
+        paragraphs.extend(self._drivers())
+        return paragraphs
+
+    def _output_paragraph(self) -> str:
+        values = {
+            "quarter": self.quarter.label(),
+            "cluster": self.scope.cluster.name,
+            "scope": self.scope.subject,
+            "figure": self.board.figure_name,
+        }
         card = self.output_card
-        if card and card.snapshot:
-            values = {
-                "quarter": self.quarter.label(),
-                "scope": self.scope.subject,
+        if card is None or not card.snapshot:
+            if not self.board.output_total and not self.board.output_year_ago:
+                return ""
+            growth = self.board.output_year_ago and (
+                (self.board.output_total / self.board.output_year_ago - 1) * 100
+            )
+            return _(
+                "By the end of %(quarter)s, the firms of %(cluster)s in %(scope)s reached "
+                "%(actual)s of %(figure)s this year, %(yoy)s on the same period last year "
+                "(same firms)."
+            ) % {
+                **values,
+                "actual": yuan_as_yi(self.board.output_total),
+                "yoy": signed_percent(growth or None),
+            }
+        values.update(
+            {
                 "actual": yuan_as_yi(card.actual),
                 "yoy": signed_percent(card.year_on_year),
                 "share": percent(card.share),
                 "year": card.target.deadline.year,
-                "target": yuan_as_yi(card.target.target_value),
+                "target": card.target.display_goal(),
                 "projection": yuan_as_yi(card.snapshot.projection),
                 "status": card.status_label,
                 "of_city": percent(card.share_of_city),
+                "result": "—" if card.achieved is None else result_text(card.achieved),
             }
+        )
+        if self.phase.evaluation:
             if self.scope.is_city:
-                text = (
+                return (
                     _(
-                        "By the end of %(quarter)s, %(scope)s produced %(actual)s of nano "
-                        "new-materials output this year, %(yoy)s on the same period last year: "
-                        "%(share)s of the %(year)s target of %(target)s. On each district's usual "
-                        "seasonality the year ends near %(projection)s; the target is %(status)s."
+                        "At the deadline, the end of %(quarter)s, the firms of %(cluster)s in "
+                        "%(scope)s reached %(actual)s of %(figure)s for the year, %(yoy)s on the "
+                        "year before: %(share)s of the %(year)s target (%(target)s), %(result)s."
                     )
                     % values
                 )
-            else:
-                text = (
-                    _(
-                        "By the end of %(quarter)s, %(scope)s produced %(actual)s of nano "
-                        "new-materials output this year, %(yoy)s on the same period last year and "
-                        "%(of_city)s of the city's output; on its usual seasonality it contributes "
-                        "about %(projection)s to the city's %(year)s target of %(target)s."
-                    )
-                    % values
+            return (
+                _(
+                    "At the deadline, the end of %(quarter)s, the firms of %(cluster)s in "
+                    "%(scope)s reached %(actual)s of %(figure)s for the year, %(yoy)s on the year "
+                    "before: %(of_city)s of the city's figure."
                 )
-            paragraphs.append((_("Output"), text, self.board_url))
+                % values
+            )
+        if self.scope.is_city:
+            return (
+                _(
+                    "By the end of %(quarter)s, the firms of %(cluster)s in %(scope)s reached "
+                    "%(actual)s of %(figure)s this year, %(yoy)s on the same period last year: "
+                    "%(share)s of the %(year)s target (%(target)s). On each district's usual "
+                    "seasonality the year ends near %(projection)s; the target is %(status)s."
+                )
+                % values
+            )
+        return (
+            _(
+                "By the end of %(quarter)s, the firms of %(cluster)s in %(scope)s reached "
+                "%(actual)s of %(figure)s this year, %(yoy)s on the same period last year and "
+                "%(of_city)s of the city's figure; on its usual seasonality it contributes about "
+                "%(projection)s to the city's %(year)s target (%(target)s)."
+            )
+            % values
+        )
+
+    def _targets_text(self) -> str:
         counts = self.status_counts
         lines = "; ".join(
             _("%(target)s %(actual)s of %(value)s (%(status)s)")
             % {
                 "target": c.target.name,
                 "actual": c.target.display_value(c.actual, places=2),
-                "value": c.target.display_value(c.target.target_value, places=2),
+                "value": c.target.display_goal(),
                 "status": c.status_label,
             }
             for c in self.cards
             if c.snapshot
         )
         if self.scope.is_city:
-            summary = _(
+            return _(
                 "Of the %(n)d targets, %(achieved)d are achieved, %(on_track)d on track, "
                 "%(at_risk)d at risk and %(off_track)d off track: %(lines)s."
             ) % {
@@ -273,9 +333,50 @@ class Brief:
                 "off_track": counts[Status.OFF_TRACK],
                 "lines": lines or "—",
             }
-        else:
-            summary = _("Contribution to the city's targets: %(lines)s.") % {"lines": lines or "—"}
-        paragraphs.append((_("Targets"), summary, self.board_url))
+        return _("Contribution to the city's targets: %(lines)s.") % {"lines": lines or "—"}
+
+    def _evaluation_text(self) -> str:
+        evaluation = self.board.evaluation
+        if not self.scope.is_city:
+            lines = "; ".join(
+                _("%(target)s %(actual)s (%(of_city)s of the city)")
+                % {
+                    "target": c.target.name,
+                    "actual": c.target.display_value(c.actual, places=2),
+                    "of_city": percent(c.share_of_city),
+                }
+                for c in self.cards
+                if c.snapshot
+            )
+            return _("Contribution to the city's final figures: %(lines)s.") % {
+                "lines": lines or "—"
+            }
+        lines = "; ".join(
+            _("%(target)s %(value)s against %(goal)s: %(result)s (%(share)s)")
+            % {
+                "target": line.target.name,
+                "value": line.shown_value,
+                "goal": line.target.display_goal(),
+                "result": line.result,
+                "share": percent(line.share),
+            }
+            for line in evaluation.lines
+        )
+        return f"{evaluation.summary()} {lines}."
+
+    def _monitored_text(self) -> str:
+        parts = [
+            _("%(label)s %(value)s (a year before %(before)s)")
+            % {"label": figure.label, "value": figure.shown, "before": figure.shown_year_ago}
+            for figure in self.board.monitored
+        ]
+        return _("No targets apply. At the end of %(quarter)s: %(figures)s.") % {
+            "quarter": self.quarter.label(),
+            "figures": _("; ").join(parts) or "—",
+        }
+
+    def _drivers(self) -> list[tuple[str, str, str]]:
+        paragraphs = []
         directions = [p for p in self.board.by_direction if p.actual][:3]
         by_direction = _(", ").join(
             f"{p.label} {yuan_as_yi(p.actual)} ({percent(p.share)})" for p in directions
@@ -337,26 +438,33 @@ class Brief:
                 ),
                 [],
             )
-            paragraphs.append(
-                (
-                    crossing.target.name,
+            values = {
+                "entered": len(crossing.entered),
+                "names": (": " + _(", ").join(f.name for f in crossing.entered[:8]))
+                if crossing.entered
+                else "",
+                "left": len(crossing.left),
+                "pipeline": len(pipeline),
+                "closest": _closest(pipeline[0]) if pipeline else "",
+            }
+            if self.phase.shows_projection:
+                text = (
                     _(
                         "Firms passing the threshold during the quarter: %(entered)d%(names)s; "
                         "dropping below it: %(left)d. Projected between half the threshold and "
                         "the threshold: %(pipeline)d%(closest)s."
                     )
-                    % {
-                        "entered": len(crossing.entered),
-                        "names": (": " + _(", ").join(f.name for f in crossing.entered[:8]))
-                        if crossing.entered
-                        else "",
-                        "left": len(crossing.left),
-                        "pipeline": len(pipeline),
-                        "closest": _closest(pipeline[0]) if pipeline else "",
-                    },
-                    self.board_url,
+                    % values
                 )
-            )
+            else:
+                text = (
+                    _(
+                        "Firms passing the threshold during the quarter: %(entered)d%(names)s; "
+                        "dropping below it: %(left)d."
+                    )
+                    % values
+                )
+            paragraphs.append((crossing.target.name, text, self.board_url))
         paragraphs.append(
             (
                 _("New designations and listings"),

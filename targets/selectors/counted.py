@@ -19,6 +19,7 @@ from django.db.models import (
     Case,
     DecimalField,
     Exists,
+    F,
     OuterRef,
     Subquery,
     Sum,
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from cluster.models import District
 from cluster.quarters import Quarter
-from enterprises.models import Designation, Listing, ResearchProject
+from enterprises.models import ClusterMembership, Designation, Listing, ResearchProject
 
 from ..models import Metric, Target
 from .metrics import (
@@ -40,11 +41,13 @@ from .metrics import (
     counted_firms,
     designations_counted,
     listings_counted,
+    members_joined,
     projects_counted,
 )
 
 MONEY = DecimalField(max_digits=20, decimal_places=2)
-FIGURE_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER)
+# Kinds whose rows carry each firm's year-to-date figure (a ratio: its numerator's).
+FIGURE_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER, Metric.Kind.RATIO)
 
 
 def _day(value: dt.date | None) -> str:
@@ -59,15 +62,19 @@ class CountedRow:
     uscc: str | None
     name: str
     district: District | None
-    value: Decimal | None  # the year-to-date figure, for sums and thresholds
-    evidence: Listing | Designation | ResearchProject | None  # what counts for it
+    value: Decimal | None  # the year-to-date figure, for sums, thresholds and ratios
+    # What counts for it: a listing, a designation, a project, or the membership it joined by.
+    evidence: Listing | Designation | ResearchProject | ClusterMembership | None
     counts: bool
 
     @property
     def evidence_kind(self) -> str | None:
-        return {Listing: "listing", Designation: "designation", ResearchProject: "project"}.get(
-            type(self.evidence)
-        )
+        return {
+            Listing: "listing",
+            Designation: "designation",
+            ResearchProject: "project",
+            ClusterMembership: "membership",
+        }.get(type(self.evidence))
 
     @property
     def evidence_text(self) -> str:
@@ -86,6 +93,8 @@ class CountedRow:
                 "start": _day(item.valid_from),
                 "end": _day(item.valid_to),
             }
+        if isinstance(item, ClusterMembership):
+            return _("joined the cluster on %(day)s") % {"day": _day(item.joined_on)}
         if isinstance(item, ResearchProject):
             return _("%(title)s, started on %(day)s (%(status)s)") % {
                 "title": item.title,
@@ -121,6 +130,7 @@ class FirmsBehindCount:
             or (direction_id and own.direction_id and direction_id != own.direction_id)
         )
         self.scope = Scope(
+            cluster_id=own.cluster_id,
             district_id=own.district_id or district_id,
             direction_id=own.direction_id or direction_id,
         )
@@ -140,8 +150,14 @@ class FirmsBehindCount:
             rows = {
                 Metric.Kind.SUM_OUTPUT: self._with_figures,
                 Metric.Kind.COUNT_FIRMS_OVER: self._with_figures,
+                Metric.Kind.RATIO: self._with_figures,
                 Metric.Kind.COUNT_LISTED: self._listed,
                 Metric.Kind.COUNT_DESIGNATED: self._designated,
+                Metric.Kind.COUNT_NEW_MEMBERS: self._new_members,
+                # Nothing is counted for a qualitative target: the steward assesses it.
+                Metric.Kind.QUALITATIVE: lambda firms, day: firms.annotate(
+                    counts=Value(False)
+                ).none(),
             }[self.metric.kind](firms, day)
         return rows.none() if self.empty else rows
 
@@ -157,7 +173,7 @@ class FirmsBehindCount:
         firms = firms.annotate(value=Subquery(year_to_date, output_field=MONEY)).filter(
             value__isnull=False
         )
-        if self.metric.kind == Metric.Kind.SUM_OUTPUT:
+        if self.metric.kind in (Metric.Kind.SUM_OUTPUT, Metric.Kind.RATIO):
             counts = Value(True)
         else:
             counts = Case(
@@ -192,10 +208,20 @@ class FirmsBehindCount:
         held = mine.filter(type=self.metric.designation_type, valid_from__lte=day)
         return self._with_evidence(firms, designations_counted(self.metric, day, mine), held)
 
+    def _new_members(self, firms, day: dt.date):
+        """The firms that joined the cluster within the metric's period (members_joined),
+        each with the membership it joined by."""
+        joined = members_joined(self.target, day, self.scope).visible_to(self.user)
+        return (
+            joined.select_related("district")
+            .annotate(counts=Value(True), evidence_id=F("memberships__pk"))
+            .order_by("memberships__joined_on", "name_zh", "pk")
+        )
+
     def _projects(self):
         day = self.quarter.end
         projects = ResearchProject.objects.visible_to(self.user).filter(
-            is_major=True, started_on__lte=day
+            is_major=True, started_on__lte=day, clusters=self.scope.cluster_id
         )
         if self.scope.district_id:
             projects = projects.filter(district_id=self.scope.district_id)
@@ -243,7 +269,10 @@ class FirmsBehindCount:
             ]
         evidence = {}
         if not self.shows_figures:
-            model = Listing if self.metric.kind == Metric.Kind.COUNT_LISTED else Designation
+            model = {
+                Metric.Kind.COUNT_LISTED: Listing,
+                Metric.Kind.COUNT_NEW_MEMBERS: ClusterMembership,
+            }.get(self.metric.kind, Designation)
             evidence = model.objects.in_bulk([f.evidence_id for f in objects])
         return [
             CountedRow(

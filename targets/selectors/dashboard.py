@@ -1,10 +1,12 @@
 """Reads behind the dashboard pages and the quarterly brief.
 
-One `Board` serves the three scopes a reader looks at: the whole city, one district and one
-focus direction. Its figures are the stored progress snapshots of that scope (nothing is
-recomputed for a page), picked "as of" a quarter and a data vintage, so any past dashboard can
-be reproduced; the breakdowns below the cards aggregate the same report rows the progress
-service counted. Every read is a fixed number of queries whatever the number of firms.
+One `Board` serves the three scopes a reader looks at in a cluster: the whole city, one
+district and one focus direction. What it shows follows the quarter's phase (selectors.plans):
+while a plan is in force, its targets' stored progress snapshots (nothing is recomputed for a
+page), picked "as of" a quarter and a data vintage, so any past dashboard can be reproduced; at
+an ended plan's deadline quarter, its final evaluation; between plans, the monitored figures
+without targets. The breakdowns aggregate the same report rows the progress service counts.
+Every read is a fixed number of queries whatever the number of firms.
 """
 
 from __future__ import annotations
@@ -31,22 +33,35 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from cluster import clock
 from cluster.errors import InvalidParameter
-from cluster.formatting import percent
-from cluster.models import District, Sector
+from cluster.formatting import percent, yuan_as_yi
+from cluster.models import Cluster, District, Plan, Sector
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, MilestoneKind
-from enterprises.models import Designation, Listing, Milestone
+from enterprises.models import (
+    ClusterMembership,
+    Designation,
+    Listing,
+    Milestone,
+    ReportingPolicy,
+)
 from enterprises.selectors import CompletenessCell, completeness
 
-from ..choices import Basis, ScopeKind, Severity, Status
+from ..choices import WATCHED_DESIGNATIONS, Basis, ScopeKind, Severity, Status
 from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
 from .explanation import FirmLine, threshold_pipeline
-from .metrics import IPO_PIPELINE_DAYS, Figures, Scope, counted_firms
+from .metrics import IPO_PIPELINE_DAYS, MATERIAL, Figures, Scope, counted_firms, counting
+from .plans import (
+    Coverage,
+    Phase,
+    coverage,
+    official_quarters,
+    phase_of,
+    picker_quarters,
+)
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -98,21 +113,17 @@ class AsOf:
         return Figures(self.basis, self.vintage or timezone.now())
 
 
-def _city_snapshots(basis: str):
-    return ProgressSnapshot.objects.current().filter(scope_kind=ScopeKind.CITY, basis=basis)
-
-
-def snapshot_quarters(basis: str = Basis.APPROVED) -> list[Quarter]:
-    """Quarters with city snapshots on this basis, newest first."""
-    rows = _city_snapshots(basis).values_list("year", "quarter").distinct()
-    return sorted((Quarter(y, q) for y, q in rows), reverse=True)
-
-
-def snapshot_vintages(quarter: Quarter, basis: str = Basis.APPROVED, limit: int = 40):
-    """The data vintages of a quarter's city snapshots, newest first."""
+def snapshot_vintages(plan: Plan, quarter: Quarter, basis: str = Basis.APPROVED, limit: int = 40):
+    """The data vintages of the plan's city snapshots of a quarter, newest first."""
     return list(
-        _city_snapshots(basis)
-        .filter(year=quarter.year, quarter=quarter.quarter)
+        ProgressSnapshot.objects.current()
+        .filter(
+            target__plan=plan,
+            scope_kind=ScopeKind.CITY,
+            basis=basis,
+            year=quarter.year,
+            quarter=quarter.quarter,
+        )
         .values_list("vintage", flat=True)
         .distinct()
         .order_by("-vintage")[:limit]
@@ -133,16 +144,31 @@ def _vintage(text: str) -> dt.datetime | None:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
-    """The view asked for by a query string (period, basis, vintage). Without a period: the
-    newest quarter with figures; without a vintage: the newest one. A period that is not a
-    quarter or has no figures, or a vintage that is not a moment, is refused
-    (InvalidParameter naming it)."""
+@dataclass(frozen=True)
+class Reading:
+    """What a page of a cluster reads: the quarter and figures (`as_of`), the quarter's phase,
+    the quarters the page offers (newest first) and the coverage of the quarter shown."""
+
+    as_of: AsOf
+    phase: Phase
+    quarters: list[Quarter]
+    coverage: Coverage
+
+
+def resolve_as_of(params, *, cluster: Cluster, today: dt.date) -> Reading:
+    """The view of a cluster asked for by a query string (period, basis, vintage) on `today`.
+    Without a period: the cluster's official quarter (selectors.plans.official_quarters);
+    without a vintage: the newest. A period that is not a quarter or not offered (after the
+    quarter being reported, before the register's first year), or a vintage that is not a
+    moment, is refused (InvalidParameter naming it)."""
     basis = Basis.PREVIEW if params.get("basis") == Basis.PREVIEW else Basis.APPROVED
-    quarters = quarters if quarters is not None else snapshot_quarters(basis)
+    policy = ReportingPolicy.current()
+    quarters = picker_quarters(today, policy=policy)
     asked_quarter = params.get("period", "")
+    official = None
     if not asked_quarter:
-        quarter = quarters[0] if quarters else Quarter.from_date(clock.today())
+        official = official_quarters([cluster], today, policy=policy)[cluster.pk]
+        quarter = official.quarter
     else:
         try:
             quarter = Quarter.parse(asked_quarter)
@@ -151,21 +177,29 @@ def resolve_as_of(params, *, quarters: list[Quarter] | None = None) -> AsOf:
         if quarter not in quarters:
             raise InvalidParameter(
                 "period",
-                _("There are no progress figures for %(quarter)s; choose a quarter from the list.")
+                _("%(quarter)s is not offered; choose a quarter from the list.")
                 % {"quarter": quarter.label()},
             )
-    vintages = snapshot_vintages(quarter, basis)
     asked = _vintage(params.get("vintage", ""))
+    phase = phase_of(cluster, quarter, today)
+    if phase.shows_targets:
+        vintages = snapshot_vintages(phase.plan, quarter, basis)
+    else:
+        # Between plans there are no snapshots: the figures are read as known at the moment
+        # asked for, else at the newest approval (or change, in preview).
+        vintages = [asked or Figures.latest(basis).vintage]
     # A vintage in between two known ones reproduces the older: what was known then.
     known = [v for v in vintages if asked is None or v <= asked]
     vintage = known[0] if known else (vintages[0] if vintages else None)
-    return AsOf(
-        quarter,
-        basis,
-        vintage,
-        newest=bool(vintages) and vintage == vintages[0],
-        vintages=tuple(vintages),
-    )
+    # Between plans the figures are the newest unless a moment was asked for.
+    newest = (not vintages or vintage == vintages[0]) if phase.shows_targets else asked is None
+    as_of = AsOf(quarter, basis, vintage, newest=newest, vintages=tuple(vintages))
+    if official is None or official.quarter != quarter:
+        moment = vintage or timezone.now()
+        official = coverage({cluster.pk: [quarter]}, needed=policy.official_share, moment=moment)[
+            (cluster.pk, quarter)
+        ]
+    return Reading(as_of, phase, quarters, official)
 
 
 def newest_at(queryset, vintage: dt.datetime | None):
@@ -189,6 +223,9 @@ def newest_at(queryset, vintage: dt.datetime | None):
 
 @dataclass(frozen=True)
 class BoardScope:
+    """What a page shows: one cluster, in the whole city or one district or focus direction."""
+
+    cluster: Cluster
     kind: str = ScopeKind.CITY
     district: District | None = None
     direction: Sector | None = None
@@ -204,6 +241,7 @@ class BoardScope:
     @property
     def metrics_scope(self) -> Scope:
         return Scope(
+            cluster_id=self.cluster.pk,
             district_id=self.district.pk if self.district else None,
             direction_id=self.direction.pk if self.direction else None,
         )
@@ -294,6 +332,9 @@ class Card:
     def status_label(self) -> str:
         if not self.snapshot:
             return str(_("no data"))
+        if self.target.is_qualitative:
+            # Nothing is counted: the status is the steward's latest assessment, if any.
+            return str(Status(self.status).label) if self.status else str(_("not assessed yet"))
         if not self.status:
             # District and direction snapshots are contributions: the status is the city's.
             return _("%(share)s of the city") % {"share": percent(self.share_of_city)}
@@ -330,6 +371,37 @@ class Card:
         note = self.snapshot.basis_note
         return note.get("en") if (get_language() or "").startswith("en") else note.get("zh")
 
+    @property
+    def achieved(self) -> bool | None:
+        """At an evaluated deadline: whether the figure reaches the target (Target.meets)."""
+        return None if self.snapshot is None else self.target.meets(self.snapshot.actual)
+
+    @property
+    def schedule(self) -> ScheduleBand | None:
+        """序时进度: the time elapsed, the way covered and the plan's band for the gap."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.time_elapsed is None or snapshot.completion is None:
+            return None
+        bands = {band["key"]: band for band in self.target.plan.schedule_bands or []}
+        band = bands.get(snapshot.schedule_band, {})
+        english = (get_language() or "").startswith("en")
+        return ScheduleBand(
+            time_elapsed=snapshot.time_elapsed,
+            completion=snapshot.completion,
+            key=snapshot.schedule_band,
+            name=band.get("name_en" if english else "name_zh") or band.get("name_zh", ""),
+            colour=band.get("colour", ""),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleBand:
+    time_elapsed: Decimal
+    completion: Decimal
+    key: str
+    name: str
+    colour: str
+
 
 # --- the board -------------------------------------------------------------------------------
 
@@ -361,20 +433,86 @@ class TrendPoint:
     projection: Decimal | None
 
 
-class Board:
-    """Everything a dashboard page shows for a scope, as of a quarter and vintage."""
+@dataclass
+class Monitored:
+    """A figure monitored without a target: at the quarter's end and a year before."""
 
-    def __init__(self, user, scope: BoardScope, as_of: AsOf, *, today: dt.date | None = None):
+    key: str
+    label: str
+    value: Decimal
+    year_ago: Decimal | None = None
+    is_money: bool = False
+
+    @property
+    def year_on_year(self) -> Decimal | None:
+        if self.year_ago is None or not self.year_ago:
+            return None
+        return (self.value / self.year_ago - 1) * 100
+
+    @property
+    def change(self) -> Decimal | None:
+        return None if self.year_ago is None else self.value - self.year_ago
+
+    def _shown(self, value) -> str:
+        if value is None:
+            return "—"
+        if self.is_money:
+            return yuan_as_yi(value)
+        return ngettext("%(n)s firm", "%(n)s firms", value) % {"n": value}
+
+    @property
+    def shown(self) -> str:
+        return self._shown(self.value)
+
+    @property
+    def shown_year_ago(self) -> str:
+        return self._shown(self.year_ago)
+
+    @property
+    def change_text(self) -> str:
+        """A count's change on a year before, signed: +2, −1, 0."""
+        change = self.change
+        if change is None:
+            return "—"
+        return f"+{change}" if change > 0 else (f"−{-change}" if change < 0 else "0")
+
+
+class Board:
+    """Everything a dashboard page shows for a scope, as of a quarter and vintage, in the
+    quarter's phase."""
+
+    def __init__(self, user, scope: BoardScope, as_of: AsOf, phase: Phase, *, today: dt.date):
         self.user = user
         self.scope = scope
         self.as_of = as_of
-        self.today = today or timezone.localdate()
+        self.phase = phase
+        self.today = today
 
-    # -- snapshots
+    # -- the plan and its targets
+
+    @property
+    def plan(self) -> Plan | None:
+        """The plan whose targets the quarter shows (None between plans)."""
+        return self.phase.plan
 
     @cached_property
     def targets(self) -> list[Target]:
-        return list(Target.objects.select_related("metric").order_by("sort_order", "key"))
+        if not self.phase.shows_targets:
+            return []
+        return list(
+            Target.objects.filter(plan=self.plan)
+            .select_related("metric", "plan")
+            .order_by("sort_order", "key")
+        )
+
+    @cached_property
+    def evaluation(self):
+        """At an ended plan's deadline quarter: its final evaluation (the city's lines)."""
+        if not self.phase.evaluation:
+            return None
+        from .evaluation import evaluation_of
+
+        return evaluation_of(self.plan)
 
     @cached_property
     def count_targets(self) -> list[Target]:
@@ -382,7 +520,13 @@ class Board:
         return [
             t
             for t in self.targets
-            if t.metric.kind not in (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_PROJECTS)
+            if t.metric.kind
+            not in (
+                Metric.Kind.SUM_OUTPUT,
+                Metric.Kind.COUNT_PROJECTS,
+                Metric.Kind.RATIO,
+                Metric.Kind.QUALITATIVE,
+            )
         ]
 
     @cached_property
@@ -400,11 +544,18 @@ class Board:
     def _series(self) -> dict[tuple[str, int, Quarter], ProgressSnapshot]:
         """Snapshots of this scope (and the city) for every quarter up to the one shown, at
         the newest vintage known then. One query."""
+        if not self.targets:
+            return {}
         keys = {self.scope.key, "city"}
         quarter = self.as_of.quarter
         rows = newest_at(
             ProgressSnapshot.objects.current()
-            .filter(scope_key__in=keys, basis=self.as_of.basis, year__lte=quarter.year)
+            .filter(
+                target__plan=self.plan,
+                scope_key__in=keys,
+                basis=self.as_of.basis,
+                year__lte=quarter.year,
+            )
             .exclude(year=quarter.year, quarter__gt=quarter.quarter),
             self.as_of.vintage,
         )
@@ -433,12 +584,41 @@ class Board:
         return output_target(self.targets)
 
     @cached_property
+    def figure_metric(self) -> Metric | None:
+        """The sum whose figure (口径) the output breakdowns follow: the output target's;
+        between plans, the one of the plan that ended (else the next plan's)."""
+        if self.output_target is not None:
+            return self.output_target.metric
+        if self.phase.shows_targets:
+            return None
+        plans = [p for p in (self.phase.previous, self.phase.following) if p is not None]
+        if not plans:
+            return None
+        metrics = {
+            m.plan_id: m
+            for m in Metric.objects.filter(plan__in=plans, kind=Metric.Kind.SUM_OUTPUT).order_by(
+                "-pk"
+            )
+        }
+        return next((metrics[p.pk] for p in plans if p.pk in metrics), None)
+
+    @property
+    def figure(self) -> str:
+        return self.figure_metric.figure if self.figure_metric else Metric.Figure.OUTPUT_VALUE
+
+    @property
+    def figure_name(self) -> str:
+        return Metric(figure=self.figure).figure_name()
+
+    @cached_property
     def trend(self) -> list[TrendPoint]:
-        """The output target quarter by quarter: actual year to date, the milestone expected
-        by then (city) and the projection to the deadline made at that quarter."""
+        """The output quarter by quarter. With a plan: the output target's actual year to
+        date, the milestone expected by then (city) and the projection to the deadline made
+        at that quarter (while the plan is in force). Between plans: the year to date of this
+        year and last of the firms counted now."""
         target = self.output_target
         if target is None:
-            return []
+            return self._monitored_trend
         quarters = sorted(
             q for key, pk, q in self._series if key == self.scope.key and pk == target.pk
         )
@@ -451,8 +631,32 @@ class Board:
                     quarter,
                     snapshot.actual,
                     city.milestone_expected if self.scope.is_city and city else None,
-                    snapshot.projection,
+                    snapshot.projection if self.phase.shows_projection else None,
                 )
+            )
+        return points
+
+    @cached_property
+    def _monitored_trend(self) -> list[TrendPoint]:
+        if self.as_of.vintage is None:
+            return []
+        quarter = self.as_of.quarter
+        rows = (
+            self.as_of.figures.rows()
+            .filter(
+                counting(quarter.end, self.scope.metrics_scope, "enterprise__"),
+                year__in=[quarter.year - 1, quarter.year],
+            )
+            .exclude(year=quarter.year, quarter__gt=quarter.quarter)
+            .values("year", "quarter")
+            .annotate(total=Sum(self.figure))
+            .order_by("year", "quarter")
+        )
+        points, running = [], {}
+        for row in rows:
+            running[row["year"]] = running.get(row["year"], ZERO) + (row["total"] or ZERO)
+            points.append(
+                TrendPoint(Quarter(row["year"], row["quarter"]), running[row["year"]], None, None)
             )
         return points
 
@@ -467,12 +671,13 @@ class Board:
     def breakdown(self) -> list[ProgressSnapshot]:
         """For the city: every target's district and focus-direction snapshots at the quarter
         shown. One query."""
-        if not self.scope.is_city:
+        if not self.scope.is_city or not self.targets:
             return []
         quarter = self.as_of.quarter
         return list(
             newest_at(
                 ProgressSnapshot.objects.current().filter(
+                    target__plan=self.plan,
                     scope_kind__in=[ScopeKind.DISTRICT, ScopeKind.SECTOR],
                     basis=self.as_of.basis,
                     year=quarter.year,
@@ -488,20 +693,18 @@ class Board:
     def _output_rows(self) -> list[dict]:
         """Year-to-date output of the scope's counted firms by district and material, this
         year and last. One aggregate query over the rows the progress service counts."""
-        target = self.output_target
-        if target is None or self.as_of.vintage is None:
+        if self.as_of.vintage is None or (self.phase.shows_targets and not self.output_target):
             return []
         quarter = self.as_of.quarter
-        firms = counted_firms(quarter.end, self.scope.metrics_scope)
         return list(
             self.as_of.figures.rows()
             .filter(
+                counting(quarter.end, self.scope.metrics_scope, "enterprise__"),
                 year__in=[quarter.year, quarter.year - 1],
                 quarter__lte=quarter.quarter,
-                enterprise__in=firms.values("pk"),
             )
-            .values("year", "enterprise__district", "enterprise__primary_sector")
-            .annotate(total=Sum(target.metric.figure))
+            .values("year", "enterprise__district", MATERIAL)
+            .annotate(total=Sum(self.figure))
         )
 
     def _contributions(self, key: str, labels: dict) -> list[Contribution]:
@@ -521,7 +724,7 @@ class Board:
 
     @cached_property
     def _sectors(self) -> dict[int, Sector]:
-        return Sector.objects.in_bulk()
+        return Sector.objects.filter(cluster=self.scope.cluster).in_bulk()
 
     @cached_property
     def _districts(self) -> dict[int, District]:
@@ -543,7 +746,7 @@ class Board:
         return parts
 
     def _direction_of(self, row) -> int | None:
-        sector = self._sectors.get(row["enterprise__primary_sector"])
+        sector = self._sectors.get(row[MATERIAL])
         if sector is None:
             return None
         return sector.parent_id or sector.pk
@@ -554,21 +757,83 @@ class Board:
 
     @cached_property
     def by_material(self) -> list[Contribution]:
-        return self._contributions("enterprise__primary_sector", self._sectors)
+        return self._contributions(MATERIAL, self._sectors)
 
     @property
     def output_total(self) -> Decimal:
         return sum((p.actual for p in self.by_district), ZERO)
 
-    # -- pipelines
+    @property
+    def output_year_ago(self) -> Decimal:
+        return sum((p.year_ago for p in self.by_district), ZERO)
 
-    def _threshold_target(self, key: str) -> Target | None:
-        return next((t for t in self.targets if t.key == key), None)
+    # -- between plans: the monitored figures
+
+    def _firm_counts(self, day: dt.date) -> dict[str, int]:
+        """Firms in the scope on `day`, and those holding each watched designation or listed
+        then. Two queries."""
+        scope = self.scope.metrics_scope
+        firms = counted_firms(day, scope)
+        counts = {"firms": firms.values("pk").distinct().count()}
+        designations = (
+            Designation.objects.valid_on(day)
+            .filter(type__in=WATCHED_DESIGNATIONS, enterprise__in=firms.values("pk"))
+            .values("type")
+            .annotate(n=Count("enterprise", distinct=True))
+            .order_by()
+        )
+        counts.update({row["type"]: row["n"] for row in designations})
+        counts["listed"] = (
+            Listing.objects.listed_on(day)
+            .filter(enterprise__in=firms.values("pk"))
+            .values("enterprise")
+            .distinct()
+            .count()
+        )
+        return counts
+
+    @cached_property
+    def monitored(self) -> list[Monitored]:
+        """Between plans: output year to date (same firms a year before), firms in the
+        cluster, firms holding each watched designation and listed firms, now and a year
+        before. A fixed number of queries."""
+        if self.phase.shows_targets:
+            return []
+        quarter = self.as_of.quarter
+        now, before = (
+            self._firm_counts(quarter.end),
+            self._firm_counts(quarter.same_quarter_last_year().end),
+        )
+        figures = [
+            Monitored(
+                "output",
+                _("%(figure)s, year to date") % {"figure": self.figure_name},
+                self.output_total,
+                self.output_year_ago,
+                is_money=True,
+            ),
+            Monitored("firms", _("Firms in the cluster"), now["firms"], before["firms"]),
+            Monitored("listed", _("Listed firms"), now["listed"], before["listed"]),
+        ]
+        for designation in WATCHED_DESIGNATIONS:
+            figures.append(
+                Monitored(
+                    designation,
+                    _("Firms holding a valid designation: %(type)s")
+                    % {"type": DesignationType(designation).label},
+                    now.get(designation, 0),
+                    before.get(designation, 0),
+                )
+            )
+        return figures
+
+    # -- pipelines
 
     @cached_property
     def threshold_pipelines(self) -> list[tuple[Target, list[FirmLine]]]:
         """For each threshold target, the firms at half the threshold or more but not over
-        it, with the gap each needs (on their year completed with the usual seasonality)."""
+        it, with the gap each needs on their year completed with the usual seasonality (at
+        the deadline quarter the year is complete: the gap is the one left)."""
         if self.as_of.vintage is None:
             return []
         pipelines = []
@@ -603,12 +868,20 @@ class Board:
             .order_by("occurred_on", "pk")[:PIPELINE_SHOWN]
         )
 
+    @property
+    def expiry_horizon(self) -> dt.date:
+        """Designations expiring before this date are watched: the plan's deadline while it
+        is in force, else a year from the quarter's end."""
+        day = self.as_of.quarter.end
+        if self.phase.shows_projection and self.targets:
+            return max(t.deadline for t in self.targets)
+        return day + dt.timedelta(days=365)
+
     @cached_property
     def expiring_designations(self) -> list[Designation]:
         """Gazelle and unicorn-cultivation designations valid now that expire before the
-        deadline of the plan's targets: firms that drop out of the count unless renewed."""
+        horizon: firms that drop out of the count unless renewed."""
         day = self.as_of.quarter.end
-        deadline = max((t.deadline for t in self.targets), default=day)
         renewed = Designation.objects.filter(
             enterprise=OuterRef("enterprise"),
             type=OuterRef("type"),
@@ -618,7 +891,7 @@ class Board:
             Designation.objects.valid_on(day)
             .filter(
                 type__in=EXPIRY_WATCHED,
-                valid_to__lt=deadline,
+                valid_to__lt=self.expiry_horizon,
                 enterprise__in=self._firms().values("pk"),
             )
             .exclude(Exists(renewed))
@@ -628,23 +901,36 @@ class Board:
 
     # -- alerts and completeness
 
-    def _alerts(self):
-        alerts = Alert.objects.visible_to(self.user).active()
+    def alerts_queryset(self):
+        cluster = self.scope.cluster
+        of_cluster = ClusterMembership.objects.filter(
+            enterprise=OuterRef("enterprise"), cluster=cluster
+        )
+        # Another cluster's target alerts, and alerts on firms outside this cluster, belong to
+        # the other cluster's pages; district-wide alerts (reports overdue) to every one.
+        alerts = (
+            Alert.objects.visible_to(self.user)
+            .active()
+            .filter(Q(target__isnull=True) | Q(target__plan__cluster=cluster))
+            .filter(Q(enterprise__isnull=True) | Exists(of_cluster))
+        )
         if self.scope.district:
             district_id = self.scope.district.pk
             alerts = alerts.filter(Q(owner_id=district_id) | Q(district_id=district_id))
         if self.scope.direction:
             direction_id = self.scope.direction.pk
-            alerts = alerts.filter(
-                Q(enterprise__primary_sector_id=direction_id)
-                | Q(enterprise__primary_sector__parent_id=direction_id)
+            in_direction = ClusterMembership.objects.filter(
+                enterprise=OuterRef("enterprise"),
+                cluster=cluster,
+                sector__parent_id=direction_id,
             )
+            alerts = alerts.filter(Exists(in_direction))
         return alerts
 
     @cached_property
     def alerts(self) -> list[Alert]:
         return list(
-            self._alerts()
+            self.alerts_queryset()
             .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=self.today))
             .select_related("rule", "owner", "enterprise", "target")
             .order_by("-severity", "-opened_at", "-pk")[:ALERTS_SHOWN]
@@ -654,7 +940,7 @@ class Board:
     def alert_counts(self) -> dict[int, int]:
         counts = {
             row["severity"]: row["n"]
-            for row in self._alerts().values("severity").annotate(n=Count("pk"))
+            for row in self.alerts_queryset().values("severity").annotate(n=Count("pk"))
         }
         return {severity: counts.get(severity, 0) for severity in reversed(Severity.values)}
 
@@ -664,7 +950,8 @@ class Board:
 
     @cached_property
     def completeness(self) -> list[CompletenessCell]:
-        """Reporting of the quarter shown, per district in scope."""
+        """Reporting of the quarter shown, per district in scope (a firm reports once,
+        whatever the number of its clusters)."""
         cells = [row[0] for row in completeness(self.user, [self.as_of.quarter], self.today)]
         if self.scope.district:
             cells = [c for c in cells if c.district.pk == self.scope.district.pk]
@@ -695,16 +982,15 @@ FIRM_ORDERINGS = {
 
 
 def firms_behind(
-    user, scope: BoardScope, as_of: AsOf, *, metric: Metric, search: str = "", order: str = ""
+    user, scope: BoardScope, as_of: AsOf, *, figure: str, search: str = "", order: str = ""
 ):
-    """The firms of a scope counted at the quarter shown, each with its year-to-date figure
-    of `metric` (the output target's: its 口径), last year's for the same period and the
-    growth; sortable and searchable. The sums are correlated subqueries, so a page of firms
-    costs the same whatever their number."""
+    """The firms of a scope counted at the quarter shown, each with its year-to-date
+    `figure` (the board's: its 口径), last year's for the same period and the growth;
+    sortable and searchable. The sums are correlated subqueries, so a page of firms costs
+    the same whatever their number."""
     quarter = as_of.quarter
     money = DecimalField(max_digits=20, decimal_places=2)
     rows = as_of.figures.rows()
-    figure = metric.figure
 
     def ytd(year):
         return Coalesce(
@@ -723,7 +1009,18 @@ def firms_behind(
     firms = (
         counted_firms(quarter.end, scope.metrics_scope)
         .visible_to(user)
-        .select_related("district", "primary_sector")
+        .select_related("district")
+        .annotate(
+            material=Subquery(
+                ClusterMembership.objects.valid_on(quarter.end)
+                .filter(enterprise=OuterRef("pk"), cluster=scope.cluster)
+                .values(
+                    "sector__name_en"
+                    if (get_language() or "").startswith("en")
+                    else "sector__name_zh"
+                )[:1]
+            )
+        )
         .annotate(ytd=ytd(quarter.year), ytd_last=ytd(quarter.year - 1))
         .annotate(
             # In floating point: SQLite would divide the stored decimals as integers.

@@ -13,10 +13,9 @@ from enterprises.models import Enterprise
 
 from ..choices import Basis, ScopeKind
 from ..models import Metric, ProgressSnapshot, Target
-from .metrics import Figures, Scope, Seasonality, counted_firms, evaluate, firm_totals
+from .metrics import Figures, Scope, Seasonality, evaluate, firm_totals, year_to_date
 
 TOP_FIRMS = 10
-CITY = Scope()
 PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
 
 
@@ -74,16 +73,11 @@ class Explanation:
 
 
 def top_firms(
-    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope = CITY, limit=TOP_FIRMS
+    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope, limit=TOP_FIRMS
 ) -> list[FirmLine]:
     """The firms of `scope` with the largest year-to-date figure of the metric."""
     rows = (
-        figures.rows()
-        .filter(
-            year=quarter.year,
-            quarter__lte=quarter.quarter,
-            enterprise__in=counted_firms(quarter.end, scope).values("pk"),
-        )
+        year_to_date(figures, quarter, scope)
         .values("enterprise")
         .annotate(total=Sum(metric.figure))
         .order_by("-total", "enterprise")[:limit]
@@ -94,7 +88,7 @@ def top_firms(
 
 
 def threshold_pipeline(
-    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope = CITY
+    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope
 ) -> list[FirmLine]:
     """Firms of `scope` that do not pass the metric's threshold but reach half of it or more
     on their year completed with their district's usual seasonality, with what each still
@@ -106,9 +100,7 @@ def threshold_pipeline(
         [seasons.share(None, quarter.quarter)]
         + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
     )
-    candidates = firm_totals(
-        figures, metric, quarter, counted_firms(quarter.end, scope), floor * smallest_share
-    )
+    candidates = firm_totals(figures, metric, quarter, scope, floor * smallest_share)
     lines = []
     for row in candidates:
         projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)

@@ -1,5 +1,6 @@
 """Evaluate a metric at the end of a quarter, for the city and broken down by district and
-focus direction, with a projection to the target's deadline.
+focus direction, with a projection to the target's deadline (for a yearly flow, to the end of
+the year, against the year's goal).
 
 Everything is aggregated by the database: each metric costs a handful of queries whatever the
 number of firms. Python only touches the few rows above (or close to) a threshold.
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from cluster.quarters import Quarter
 from enterprises.choices import EnterpriseStatus, MilestoneKind, ProjectStatus
 from enterprises.models import (
+    ClusterMembership,
     Designation,
     Enterprise,
     Listing,
@@ -29,9 +31,11 @@ from enterprises.models import (
 )
 
 from ..choices import Basis
-from ..models import Metric, Target, both_languages
+from ..models import Assessment, Metric, Target, both_languages
+from .schedule import year_goal
 
 ZERO = Decimal(0)
+TENTH = Decimal("0.1")
 YI = Decimal(100_000_000)
 SEASONAL_YEARS = 3
 IPO_PIPELINE_DAYS = 730
@@ -69,6 +73,10 @@ class Figures:
 
 @dataclass(frozen=True)
 class Scope:
+    """What a figure covers: one cluster, in the whole city or one district, in all its
+    sectors or one focus direction."""
+
+    cluster_id: int
     district_id: int | None = None
     direction_id: int | None = None
 
@@ -76,22 +84,44 @@ class Scope:
     def of(cls, target: Target) -> Scope:
         sector = target.sector
         direction = None if sector is None else (sector.parent_id or sector.pk)
-        return cls(district_id=target.district_id, direction_id=direction)
+        return cls(
+            cluster_id=target.plan.cluster_id,
+            district_id=target.district_id,
+            direction_id=direction,
+        )
 
 
-def counted_firms(day: dt.date, scope: Scope = Scope()):
-    """Firms that count on `day`: in the cluster then, active or leaving later, in scope."""
-    firms = Enterprise.objects.in_cluster_on(day).filter(
-        Q(status=EnterpriseStatus.ACTIVE) | Q(in_cluster_until__gte=day)
+def counting(day: dt.date, scope: Scope, prefix: str = "") -> Q:
+    """The one owner of "this firm counts in the scope on `day`": a member of the cluster
+    then (joined, not yet left), active or leaving later, in the scope's district and focus
+    direction. `prefix` leads from the rows filtered to the firm ("enterprise__").
+
+    One Q for one filter() call, so that the membership it joins is the one the rows are then
+    grouped by (enterprise__memberships__sector__parent is the firm's direction in this
+    cluster)."""
+    membership = f"{prefix}memberships__"
+    condition = ClusterMembership.valid_q(day, membership) & Q(
+        **{f"{membership}cluster_id": scope.cluster_id}
+    )
+    condition &= Q(**{f"{prefix}status": EnterpriseStatus.ACTIVE}) | Q(
+        **{f"{membership}left_on__gte": day}
     )
     if scope.district_id:
-        firms = firms.filter(district_id=scope.district_id)
+        condition &= Q(**{f"{prefix}district_id": scope.district_id})
     if scope.direction_id:
-        firms = firms.filter(
-            Q(primary_sector_id=scope.direction_id)
-            | Q(primary_sector__parent_id=scope.direction_id)
-        )
-    return firms
+        condition &= Q(**{f"{membership}sector__parent_id": scope.direction_id})
+    return condition
+
+
+# The firm's focus direction and material in the cluster, reached through the membership
+# that `counting` joined.
+DIRECTION = "enterprise__memberships__sector__parent"
+MATERIAL = "enterprise__memberships__sector"
+
+
+def counted_firms(day: dt.date, scope: Scope):
+    """Firms that count on `day` in the scope."""
+    return Enterprise.objects.filter(counting(day, scope))
 
 
 @dataclass
@@ -106,6 +136,8 @@ class Evaluation:
     projection_by_direction: dict = field(default_factory=dict)
     counted: frozenset[int] = frozenset()
     seasonal_share: Decimal | None = None
+    # A qualitative target: the steward's assessment that applies at the quarter's end.
+    assessment: Assessment | None = None
 
 
 def _yi(value: Decimal) -> str:
@@ -189,29 +221,33 @@ def evaluate(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
         Metric.Kind.COUNT_LISTED: _count_listed,
         Metric.Kind.COUNT_DESIGNATED: _count_designated,
         Metric.Kind.COUNT_PROJECTS: _count_projects,
+        Metric.Kind.COUNT_NEW_MEMBERS: _count_new_members,
+        Metric.Kind.RATIO: _ratio,
+        Metric.Kind.QUALITATIVE: _qualitative,
     }[metric.kind]
     return handler(target, quarter, figures)
 
 
-def _year_to_date(figures: Figures, metric: Metric, quarter: Quarter, firms):
+def year_to_date(figures: Figures, quarter: Quarter, scope: Scope):
+    """The report rows of the year up to `quarter` of the firms counted at its end, joined to
+    their membership of the scope's cluster (group them by DIRECTION or MATERIAL)."""
     return figures.rows().filter(
-        year=quarter.year, quarter__lte=quarter.quarter, enterprise__in=firms
+        counting(quarter.end, scope, "enterprise__"),
+        year=quarter.year,
+        quarter__lte=quarter.quarter,
     )
 
 
 def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
-    firms = counted_firms(quarter.end, Scope.of(target))
-    rows = _year_to_date(figures, metric, quarter, firms.values("pk"))
+    rows = year_to_date(figures, quarter, Scope.of(target))
     by_district = {
         r["enterprise__district"]: r["total"] or ZERO
         for r in rows.values("enterprise__district").annotate(total=Sum(metric.figure))
     }
     by_direction = {
-        r["enterprise__primary_sector__parent"]: r["total"] or ZERO
-        for r in rows.values("enterprise__primary_sector__parent").annotate(
-            total=Sum(metric.figure)
-        )
+        r[DIRECTION]: r["total"] or ZERO
+        for r in rows.values(DIRECTION).annotate(total=Sum(metric.figure))
     }
     actual = sum(by_district.values(), ZERO)
     seasons = Seasonality.of(figures, metric, quarter.year)
@@ -270,12 +306,12 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
     )
 
 
-def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, floor: Decimal):
-    """Year-to-date totals of the firms at `floor` or above (candidates, not the rule): a
-    few rows, aggregated by the database."""
+def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, scope: Scope, floor: Decimal):
+    """Year-to-date totals of the scope's firms at `floor` or above (candidates, not the
+    rule): a few rows, aggregated by the database."""
     return list(
-        _year_to_date(figures, metric, quarter, firms.values("pk"))
-        .values("enterprise", "enterprise__district", "enterprise__primary_sector__parent")
+        year_to_date(figures, quarter, scope)
+        .values("enterprise", "enterprise__district", DIRECTION)
         .annotate(total=Sum(metric.figure))
         .filter(total__gte=floor)
     )
@@ -284,7 +320,6 @@ def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, firms, floor
 def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     threshold = metric.threshold
-    firms = counted_firms(quarter.end, Scope.of(target))
     seasons = Seasonality.of(figures, metric, quarter.year)
     factor = (1 + seasons.growth()) ** _years_to_deadline(quarter, target)
     smallest_share = min(
@@ -292,13 +327,17 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
         + [seasons.share(None, quarter.quarter)]
     )
     candidates = firm_totals(
-        figures, metric, quarter, firms, threshold * smallest_share / max(factor, Decimal(1))
+        figures,
+        metric,
+        quarter,
+        Scope.of(target),
+        threshold * smallest_share / max(factor, Decimal(1)),
     )
     counted, projected = set(), set()
     by_district, by_direction = defaultdict(int), defaultdict(int)
     projection_by_district, projection_by_direction = defaultdict(int), defaultdict(int)
     for row in candidates:
-        district, direction = row["enterprise__district"], row["enterprise__primary_sector__parent"]
+        district, direction = row["enterprise__district"], row[DIRECTION]
         if metric.passes(row["total"]):
             counted.add(row["enterprise"])
             by_district[district] += 1
@@ -335,7 +374,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
 
 def _grouped_count(queryset) -> tuple[dict, dict, set]:
     """Distinct firms per district and per focus direction, and the firm ids, of a queryset
-    of rows that belong to firms (listings, designations)."""
+    of rows that belong to firms (listings, designations), filtered with `counting`."""
     by_district = {
         r["enterprise__district"]: Decimal(r["n"])
         for r in queryset.values("enterprise__district").annotate(
@@ -343,21 +382,36 @@ def _grouped_count(queryset) -> tuple[dict, dict, set]:
         )
     }
     by_direction = {
-        r["enterprise__primary_sector__parent"]: Decimal(r["n"])
-        for r in queryset.values("enterprise__primary_sector__parent").annotate(
-            n=Count("enterprise", distinct=True)
-        )
+        r[DIRECTION]: Decimal(r["n"])
+        for r in queryset.values(DIRECTION).annotate(n=Count("enterprise", distinct=True))
     }
     ids = set(queryset.values_list("enterprise", flat=True).distinct())
     return by_district, by_direction, ids
 
 
+def _firms_in(queryset) -> Decimal:
+    """The number of distinct firms behind rows that belong to firms."""
+    return Decimal(queryset.values("enterprise").distinct().count())
+
+
+def counted_period(metric: Metric, day: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The one owner of the period a flow counts over at `day`: from the metric's start date
+    (flow: 累计新增, new since the plan began), or from 1 January of the day's year (yearly:
+    年认定数, new within the calendar year), to the day. None for a stock."""
+    if metric.count_mode == Metric.CountMode.YEARLY:
+        return dt.date(day.year, 1, 1), day
+    if metric.count_mode == Metric.CountMode.FLOW:
+        return metric.counted_since, day
+    return None
+
+
 def listings_counted(metric: Metric, day: dt.date, listings=None):
     """The listings that count on `day`: listed and not delisted then (stock), or listed
-    since the metric's start date (flow). A 新三板 quotation is never a listing."""
+    within the metric's period (flow, yearly). A 新三板 quotation is never a listing."""
     listings = (listings if listings is not None else Listing.objects.all()).listings()
-    if metric.count_mode == Metric.CountMode.FLOW:
-        return listings.filter(listed_on__gte=metric.counted_since, listed_on__lte=day)
+    period = counted_period(metric, day)
+    if period is not None:
+        return listings.filter(listed_on__range=period)
     return listings.filter(
         Q(listed_on__lte=day), Q(delisted_on__isnull=True) | Q(delisted_on__gt=day)
     )
@@ -365,47 +419,149 @@ def listings_counted(metric: Metric, day: dt.date, listings=None):
 
 def designations_counted(metric: Metric, day: dt.date, designations=None):
     """The designations of the metric's type that count on `day`: valid then (stock), or
-    awarded since the metric's start date (flow)."""
+    awarded within the metric's period (flow, yearly)."""
     designations = (designations if designations is not None else Designation.objects).filter(
         type=metric.designation_type
     )
-    if metric.count_mode == Metric.CountMode.FLOW:
-        return designations.filter(valid_from__gte=metric.counted_since, valid_from__lte=day)
+    period = counted_period(metric, day)
+    if period is not None:
+        return designations.filter(valid_from__range=period)
     return designations.valid_on(day)
 
 
 def projects_counted(metric: Metric, day: dt.date, projects=None):
-    """The research projects that count on `day`: major, started by then (and since the
-    metric's start date, if it has one), not terminated."""
+    """The research projects that count on `day`: major, started by then (and within the
+    metric's period, or since its start date if a stock has one), not terminated."""
     projects = (projects if projects is not None else ResearchProject.objects.all()).filter(
         is_major=True, started_on__lte=day
     )
     projects = projects.exclude(status=ProjectStatus.TERMINATED)
-    if metric.counted_since:
-        projects = projects.filter(started_on__gte=metric.counted_since)
+    period = counted_period(metric, day)
+    since = period[0] if period is not None else metric.counted_since
+    if since:
+        projects = projects.filter(started_on__gte=since)
     return projects
+
+
+def members_joined(target: Target, day: dt.date, scope: Scope | None = None):
+    """The firms counting in the scope on `day` whose membership of the cluster began within
+    the metric's period (累计新增: since the plan began; yearly: within the year; a stock of
+    new members counts since the plan's start too). A firm that joined and left again is not
+    an addition the cluster has; a member from the start (no date) is never new. One filter
+    call, so that the membership `counting` joins is the one whose start is compared."""
+    first, last = counted_period(target.metric, day) or (target.plan.starts_on, day)
+    joined = Q(memberships__joined_on__gte=first, memberships__joined_on__lte=last)
+    return Enterprise.objects.filter(counting(day, scope or Scope.of(target)) & joined)
+
+
+def _quarters_left(quarter: Quarter, last_day: dt.date) -> int:
+    return max(Quarter.from_date(last_day) - quarter, 0)
+
+
+def _per_quarter(missing: Decimal, quarters: int) -> Decimal | None:
+    """What each remaining quarter must add to close `missing` (None when none remains)."""
+    if not quarters:
+        return None
+    return (max(missing, ZERO) / quarters).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Pace:
+    projection: Decimal
+    run_rate_needed: Decimal | None
+    note: dict
+
+
+def _year_pace(target: Target, quarter: Quarter, actual: Decimal, count_on) -> Pace:
+    """A yearly flow's projection to the year's end: this year so far, plus what came in
+    the rest of last year (awards come in batches, often in the fourth quarter); without a
+    last year, this year's pace. `count_on(day)` counts the flow of `day`'s year by `day`."""
+    year = quarter.year
+    same_day_last_year = quarter.end.replace(year=year - 1)
+    last_year = count_on(dt.date(year - 1, 12, 31))
+    if last_year:
+        rest = max(last_year - count_on(same_day_last_year), ZERO)
+    else:
+        rest = (actual / quarter.quarter * (4 - quarter.quarter)).quantize(
+            TENTH, rounding=ROUND_HALF_UP
+        )
+    projection = (actual + rest).quantize(TENTH, rounding=ROUND_HALF_UP)
+    goal = year_goal(target, year)
+    quarters = 4 - quarter.quarter
+    run_rate = None if goal is None else _per_quarter(goal - actual, quarters)
+
+    def note():
+        values = {
+            "year": year,
+            "now": target.display_value(actual, places=0),
+            "rest": target.display_value(rest, places=1),
+            "day": same_day_last_year.isoformat(),
+            "projection": target.display_value(projection, places=1),
+        }
+        if last_year:
+            text = (
+                _(
+                    "%(now)s in %(year)s so far; last year %(rest)s more came after %(day)s, so "
+                    "the year ends near %(projection)s."
+                )
+                % values
+            )
+        else:
+            text = (
+                _(
+                    "%(now)s in %(year)s so far; with no figures of last year, at this year's pace "
+                    "the year ends near %(projection)s."
+                )
+                % values
+            )
+        if goal is not None:
+            text += " " + _("The goal of %(year)s is %(goal)s.") % {
+                "year": year,
+                "goal": target.display_value(goal, places=0),
+            }
+        if run_rate:
+            text += " " + _("Reaching it needs %(rate)s more in each remaining quarter.") % {
+                "rate": target.display_value(run_rate, places=1)
+            }
+        return text
+
+    return Pace(projection, run_rate, both_languages(note))
 
 
 def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     day = quarter.end
-    firms = counted_firms(day, Scope.of(target))
-    listings = listings_counted(
-        target.metric, day, Listing.objects.filter(enterprise__in=firms.values("pk"))
-    )
-    by_district, by_direction, ids = _grouped_count(listings)
+    scope = Scope.of(target)
+
+    def listings_on(on: dt.date):
+        return listings_counted(
+            target.metric, on, Listing.objects.filter(counting(on, scope, "enterprise__"))
+        )
+
+    by_district, by_direction, ids = _grouped_count(listings_on(day))
+    actual = Decimal(len(ids))
+    if target.metric.count_mode == Metric.CountMode.YEARLY:
+        pace = _year_pace(target, quarter, actual, lambda on: _firms_in(listings_on(on)))
+        return Evaluation(
+            actual=actual,
+            projection=pace.projection,
+            run_rate_needed=pace.run_rate_needed,
+            note=pace.note,
+            by_district=by_district,
+            by_direction=by_direction,
+            counted=frozenset(ids),
+        )
     pipeline = (
         Milestone.objects.filter(
             kind=MilestoneKind.IPO_FILING_ACCEPTED,
             occurred_on__gt=day - dt.timedelta(days=IPO_PIPELINE_DAYS),
             occurred_on__lte=day,
-            enterprise__in=firms.values("pk"),
+            enterprise__in=counted_firms(day, scope).values("pk"),
         )
         .exclude(enterprise__in=ids)
         .values("enterprise")
         .distinct()
         .count()
     )
-    actual = Decimal(len(ids))
 
     def note():
         return _(
@@ -426,12 +582,32 @@ def _count_listed(target: Target, quarter: Quarter, figures: Figures) -> Evaluat
 def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     day = quarter.end
-    firms = counted_firms(day, Scope.of(target))
-    designations = Designation.objects.filter(
-        type=metric.designation_type, enterprise__in=firms.values("pk")
-    )
+    scope = Scope.of(target)
+
+    def designations_on(on: dt.date):
+        return Designation.objects.filter(
+            counting(on, scope, "enterprise__"), type=metric.designation_type
+        )
+
+    designations = designations_on(day)
     current = designations_counted(metric, day, designations)
     by_district, by_direction, ids = _grouped_count(current)
+    if metric.count_mode == Metric.CountMode.YEARLY:
+        pace = _year_pace(
+            target,
+            quarter,
+            Decimal(len(ids)),
+            lambda on: _firms_in(designations_counted(metric, on, designations_on(on))),
+        )
+        return Evaluation(
+            actual=Decimal(len(ids)),
+            projection=pace.projection,
+            run_rate_needed=pace.run_rate_needed,
+            note=pace.note,
+            by_district=by_district,
+            by_direction=by_direction,
+            counted=frozenset(ids),
+        )
     still_valid = set(
         designations.valid_on(target.deadline)
         .filter(valid_from__lte=day)
@@ -478,14 +654,30 @@ def _count_designated(target: Target, quarter: Quarter, figures: Figures) -> Eva
 def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     day = quarter.end
-    projects = projects_counted(metric, day)
-    if target.district_id:
-        projects = projects.filter(district_id=target.district_id)
+
+    def projects_on(on: dt.date):
+        projects = projects_counted(metric, on).filter(clusters=target.plan.cluster_id)
+        if target.district_id:
+            projects = projects.filter(district_id=target.district_id)
+        return projects
+
+    projects = projects_on(day)
     by_district = {
         r["district"]: Decimal(r["n"]) for r in projects.values("district").annotate(n=Count("pk"))
     }
     actual = sum(by_district.values(), ZERO)
-    start = metric.counted_since or Quarter(target.cluster.plan_start_year, 1).start
+    counted = frozenset(projects.values_list("pk", flat=True))
+    if metric.count_mode == Metric.CountMode.YEARLY:
+        pace = _year_pace(target, quarter, actual, lambda on: Decimal(projects_on(on).count()))
+        return Evaluation(
+            actual=actual,
+            projection=pace.projection,
+            run_rate_needed=pace.run_rate_needed,
+            note=pace.note,
+            by_district=by_district,
+            counted=counted,
+        )
+    start = metric.counted_since or target.plan.starts_on
     elapsed = max((day - start).days, 1)
     remaining = max((target.deadline - day).days, 0)
     projection = (actual + actual / elapsed * remaining).quantize(
@@ -506,7 +698,172 @@ def _count_projects(target: Target, quarter: Quarter, figures: Figures) -> Evalu
     return Evaluation(
         actual=actual,
         projection=projection,
+        run_rate_needed=_per_quarter(
+            target.target_value - actual, _quarters_left(quarter, target.deadline)
+        ),
         note=both_languages(note),
         by_district=by_district,
-        counted=frozenset(projects.values_list("pk", flat=True)),
+        counted=counted,
     )
+
+
+def _count_new_members(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    day = quarter.end
+    firms = members_joined(target, day).order_by()
+    by_district = {
+        r["district"]: Decimal(r["n"])
+        for r in firms.values("district").annotate(n=Count("pk", distinct=True))
+    }
+    by_direction = {
+        r["memberships__sector__parent"]: Decimal(r["n"])
+        for r in firms.values("memberships__sector__parent").annotate(n=Count("pk", distinct=True))
+    }
+    ids = frozenset(firms.values_list("pk", flat=True).distinct())
+    actual = Decimal(len(ids))
+    if target.metric.count_mode == Metric.CountMode.YEARLY:
+        pace = _year_pace(
+            target,
+            quarter,
+            actual,
+            lambda on: Decimal(members_joined(target, on).values("pk").distinct().count()),
+        )
+        return Evaluation(
+            actual=actual,
+            projection=pace.projection,
+            run_rate_needed=pace.run_rate_needed,
+            note=pace.note,
+            by_district=by_district,
+            by_direction=by_direction,
+            counted=ids,
+        )
+    start = (counted_period(target.metric, day) or (target.plan.starts_on, day))[0]
+    elapsed = max((day - start).days, 1)
+    remaining = max((target.deadline - day).days, 0)
+    projection = (actual + actual / elapsed * remaining).quantize(TENTH, rounding=ROUND_HALF_UP)
+    run_rate = _per_quarter(target.target_value - actual, _quarters_left(quarter, target.deadline))
+
+    def note():
+        text = _(
+            "%(now)s joined the cluster since %(since)s (%(days)s days) and are still members; "
+            "at the same pace %(projection)s by %(deadline)s."
+        ) % {
+            "now": target.display_value(actual, places=0),
+            "since": start.isoformat(),
+            "days": f"{elapsed:,}",
+            "projection": target.display_value(projection, places=1),
+            "deadline": target.deadline.isoformat(),
+        }
+        if run_rate:
+            text += " " + _(
+                "Reaching the target needs %(rate)s more in each remaining quarter."
+            ) % {"rate": target.display_value(run_rate, places=1)}
+        return text
+
+    return Evaluation(
+        actual=actual,
+        projection=projection,
+        run_rate_needed=run_rate,
+        note=both_languages(note),
+        by_district=by_district,
+        by_direction=by_direction,
+        counted=ids,
+    )
+
+
+PERCENT_PLACES = Decimal("0.01")
+
+
+def _percent(numerator: Decimal, denominator: Decimal) -> Decimal:
+    if not denominator:
+        return ZERO
+    return (numerator / denominator * 100).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _ratio(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    """The year-to-date numerator over the year-to-date denominator, in percent, over the
+    reports that give both figures (a report without its R&D figure is left out of both
+    sums, not counted as zero R&D). The projection is the year-to-date value: a ratio is
+    not accumulated over the year."""
+    metric = target.metric
+    rows = year_to_date(figures, quarter, Scope.of(target)).filter(
+        **{f"{metric.figure}__isnull": False, f"{metric.denominator}__isnull": False}
+    )
+
+    def sums(group: str) -> dict:
+        return {
+            r[group]: (r["numerator"] or ZERO, r["denominator"] or ZERO)
+            for r in rows.values(group).annotate(
+                numerator=Sum(metric.figure), denominator=Sum(metric.denominator)
+            )
+        }
+
+    by_district, by_direction = sums("enterprise__district"), sums(DIRECTION)
+    numerator = sum((n for n, _d in by_district.values()), ZERO)
+    denominator = sum((d for _n, d in by_district.values()), ZERO)
+    actual = _percent(numerator, denominator)
+    by_district = {k: _percent(n, d) for k, (n, d) in by_district.items()}
+    by_direction = {k: _percent(n, d) for k, (n, d) in by_direction.items()}
+
+    def note():
+        names = {
+            "numerator_name": metric.figure_name(),
+            "denominator_name": metric.figure_name(metric.denominator),
+        }
+        if not denominator:
+            return (
+                _(
+                    "No firm of the cluster has reported both its %(numerator_name)s and its "
+                    "%(denominator_name)s this year yet."
+                )
+                % names
+            )
+        return _(
+            "Year to date, in the reports that give both figures: %(numerator_name)s "
+            "%(numerator)s and %(denominator_name)s %(denominator)s hundred-million yuan, a "
+            "ratio of %(ratio)s%%."
+        ) % {
+            **names,
+            "numerator": f"{numerator / YI:,.2f}",
+            "denominator": f"{denominator / YI:,.2f}",
+            "ratio": actual,
+        }
+
+    return Evaluation(
+        actual=actual,
+        projection=actual,
+        note=both_languages(note),
+        by_district=by_district,
+        by_direction=by_direction,
+        projection_by_district=by_district,
+        projection_by_direction=by_direction,
+    )
+
+
+def assessment_on(target: Target, day: dt.date) -> Assessment | None:
+    """The one owner of "the assessment that applies on `day`": the latest the steward made
+    by then (the last one entered, when two share a date)."""
+    return (
+        Assessment.objects.filter(target=target, assessed_on__lte=day)
+        .order_by("-assessed_on", "-pk")
+        .first()
+    )
+
+
+def _qualitative(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    """Nothing is counted: the card follows the steward's latest assessment made by the
+    quarter's end; no projection."""
+    assessment = assessment_on(target, quarter.end)
+
+    def note():
+        if assessment is None:
+            return _("Qualitative target: not assessed yet by %(day)s.") % {
+                "day": quarter.end.isoformat()
+            }
+        return _("Assessed on %(day)s: %(status)s. %(summary)s (evidence: %(evidence)s)") % {
+            "day": assessment.assessed_on.isoformat(),
+            "status": assessment.get_status_display(),
+            "summary": assessment.summary,
+            "evidence": assessment.evidence,
+        }
+
+    return Evaluation(actual=ZERO, note=both_languages(note), assessment=assessment)

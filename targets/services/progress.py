@@ -18,24 +18,61 @@ from ..choices import Basis, ScopeKind, Status
 from ..models import Metric, ProgressSnapshot, Target, TargetMilestone
 from ..selectors.metrics import Evaluation, Figures, counted_firms, evaluate
 from ..selectors.metrics import Scope as MetricScope
+from ..selectors.schedule import schedule_of, time_elapsed, year_end, year_goal
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
 # The name the progress job's own changes carry in the history (it has no user).
 JOB = "progress job (targets.recompute_progress)"
-REPORTED_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER)
+REPORTED_KINDS = (Metric.Kind.SUM_OUTPUT, Metric.Kind.COUNT_FIRMS_OVER, Metric.Kind.RATIO)
+# Figures that only count once their period is over: a year-to-date sum or ratio reaching the
+# target in June has not reached it. A count of firms or projects that reaches it has, from
+# that quarter (a later quarter's status says so if it falls back).
+COMPLETE_ONLY_AT_THE_END = (Metric.Kind.SUM_OUTPUT, Metric.Kind.RATIO)
 
 
-def status_of(target: Target, quarter: Quarter, actual: Decimal, projection: Decimal | None) -> str:
-    if target.meets(actual) and (
-        quarter.end >= target.deadline or target.metric.kind != Metric.Kind.SUM_OUTPUT
-    ):
+def _near(target: Target, value: Decimal | None, goal: Decimal | None) -> bool:
+    """Within the target's at-risk margin of reaching it: short of the goal by at most
+    (1 − at-risk ratio) of it; for 左右, that far beyond the tolerance, on either side."""
+    if value is None:
+        return False
+    bound = target.target_value if goal is None else goal
+    margin = bound * (1 - target.at_risk_ratio)
+    if target.comparison == Target.Comparison.AROUND:
+        return abs(value - bound) - (target.tolerance or 0) <= margin
+    return value >= bound - margin
+
+
+def status_of(
+    target: Target,
+    quarter: Quarter,
+    actual: Decimal,
+    projection: Decimal | None,
+    *,
+    assessed: str = "",
+) -> str:
+    """Achieved, on track, at risk or off track at the end of `quarter` (`Target.meets` says
+    what is reached). A yearly flow is judged within its year against the year's goal; a
+    qualitative target is what the steward `assessed` (not applicable until assessed), and
+    at its deadline only an achieved assessment is achieved."""
+    metric = target.metric
+    if metric.kind == Metric.Kind.QUALITATIVE:
+        if not assessed:
+            return Status.NOT_APPLICABLE
+        if quarter.end >= target.deadline and assessed != Status.ACHIEVED:
+            return Status.OFF_TRACK
+        return assessed
+    goal, over = None, quarter.end >= target.deadline
+    if metric.count_mode == Metric.CountMode.YEARLY:
+        goal = year_goal(target, quarter.year)
+        over = quarter.end >= year_end(target, quarter.year)
+    if target.meets(actual, goal) and (over or metric.kind not in COMPLETE_ONLY_AT_THE_END):
         return Status.ACHIEVED
-    if quarter.end >= target.deadline:
+    if over:
         return Status.OFF_TRACK
-    if target.meets(projection):
+    if target.meets(projection, goal):
         return Status.ON_TRACK
-    if projection is not None and projection >= target.target_value * target.at_risk_ratio:
+    if _near(target, projection, goal):
         return Status.AT_RISK
     return Status.OFF_TRACK
 
@@ -56,18 +93,33 @@ def _interpolate(points: list[tuple[dt.date, Decimal]], day: dt.date) -> Decimal
 
 def milestone_expected(target: Target, quarter: Quarter, seasonal_share: Decimal | None):
     """The value expected at the end of `quarter`. For an annual sum, the year's milestone
-    scaled by the share of the year usually reached by then."""
+    scaled by the share of the year usually reached by then; for a yearly flow, the year's
+    goal scaled by the share of the year gone by (序时进度); for a ratio, the year's
+    milestone itself; a qualitative target expects no value."""
+    metric = target.metric
+    if metric.kind == Metric.Kind.QUALITATIVE:
+        return None
+    if metric.count_mode == Metric.CountMode.YEARLY:
+        goal = year_goal(target, quarter.year)
+        if goal is None:
+            return None
+        share = time_elapsed(
+            dt.date(quarter.year, 1, 1), dt.date(quarter.year, 12, 31), quarter.end
+        )
+        return (goal * share).quantize(CENT)
     points = [(m.due_on, m.expected_value) for m in target.milestones.all()]
     if target.baseline_year is not None and target.baseline_value is not None:
         points.insert(0, (dt.date(target.baseline_year, 12, 31), target.baseline_value))
-    if target.metric.kind == Metric.Kind.SUM_OUTPUT:
+    if metric.kind in COMPLETE_ONLY_AT_THE_END:
         annual = _interpolate(points, dt.date(quarter.year, 12, 31))
         if annual is None:
             return None
+        if metric.kind == Metric.Kind.RATIO:
+            return annual.quantize(CENT)
         share = seasonal_share if seasonal_share is not None else Decimal(quarter.quarter) / 4
-        return (annual * share).quantize(Decimal("0.01"))
+        return (annual * share).quantize(CENT)
     value = _interpolate(points, quarter.end)
-    return None if value is None else value.quantize(Decimal("0.01"))
+    return None if value is None else value.quantize(CENT)
 
 
 def _baseline_from_data(target: Target, approved: Figures) -> Decimal | None:
@@ -84,9 +136,13 @@ def _baseline_from_data(target: Target, approved: Figures) -> Decimal | None:
 
 def baseline_refresh(target: Target, approved: Figures) -> bool:
     """Compute the baseline of `target` from the approved figures of its baseline year,
-    unless a steward set it by hand. The change is the job's: no user in its history.
-    Returns whether the value changed."""
-    if target.baseline_set_by_hand or target.baseline_year is None:
+    unless a steward set it by hand. The change is the job's: no user in its history. A
+    qualitative target has none. Returns whether the value changed."""
+    if (
+        target.baseline_set_by_hand
+        or target.baseline_year is None
+        or target.metric.kind == Metric.Kind.QUALITATIVE
+    ):
         return False
     value = _baseline_from_data(target, approved)
     if value == target.baseline_value:
@@ -146,10 +202,12 @@ def milestones_interpolate(target: Target) -> None:
 # --- snapshots ------------------------------------------------------------------------------
 
 
-def _share(value: Decimal | None, target: Target) -> Decimal | None:
-    if value is None or not target.target_value:
+def _share(value: Decimal | None, target: Target, goal: Decimal | None = None) -> Decimal | None:
+    """The share of the target (of the year's goal, for a yearly flow) a value stands at."""
+    bound = target.target_value if goal is None else goal
+    if value is None or not bound:
         return None
-    return (value / target.target_value).quantize(Decimal("0.0001"))
+    return (value / bound).quantize(Decimal("0.0001"))
 
 
 SNAPSHOT_KEY = ["target", "scope_key", "year", "quarter", "basis", "vintage", "rule_version"]
@@ -163,6 +221,9 @@ SNAPSHOT_VALUES = [
     "projection",
     "run_rate_needed",
     "status",
+    "time_elapsed",
+    "completion",
+    "schedule_band",
     "basis_note",
     "computed_at",
 ]
@@ -202,26 +263,38 @@ def _write(snapshots: list[ProgressSnapshot]) -> None:
 
 @dataclass(frozen=True)
 class Breakdown:
+    """The districts (the city's, shared by every cluster) and the focus directions of one
+    cluster's sector tree that a city-wide target is broken down by."""
+
     districts: tuple[int, ...]
     directions: tuple[int, ...]
 
     @classmethod
-    def load(cls) -> Breakdown:
+    def load(cls, cluster_id: int) -> Breakdown:
         return cls(
             tuple(District.objects.values_list("pk", flat=True)),
-            tuple(Sector.objects.directions().values_list("pk", flat=True)),
+            tuple(
+                Sector.objects.directions()
+                .filter(cluster_id=cluster_id)
+                .values_list("pk", flat=True)
+            ),
         )
 
 
 def snapshot_target(
     target: Target, quarter: Quarter, figures: Figures, breakdown: Breakdown | None = None
 ) -> Evaluation:
-    """Compute and store one target at one quarter: its own scope with status, and for a
-    city-wide target the contribution of each district and focus direction."""
-    breakdown = breakdown or Breakdown.load()
+    """Compute and store one target at one quarter: its own scope with status and 序时进度,
+    and for a city-wide counted target the contribution of each district and focus
+    direction of its cluster."""
+    breakdown = breakdown or Breakdown.load(target.plan.cluster_id)
     evaluation = evaluate(target, quarter, figures)
     expected = milestone_expected(target, quarter, evaluation.seasonal_share)
-    status = status_of(target, quarter, evaluation.actual, evaluation.projection)
+    assessed = evaluation.assessment.status if evaluation.assessment else ""
+    status = status_of(target, quarter, evaluation.actual, evaluation.projection, assessed=assessed)
+    schedule = schedule_of(target, quarter, evaluation.actual)
+    yearly = target.metric.count_mode == Metric.CountMode.YEARLY
+    goal = year_goal(target, quarter.year) if yearly else None
     if target.district_id:
         own_kind, own = ScopeKind.DISTRICT, {"district_id": target.district_id}
     elif target.sector_id:
@@ -236,18 +309,23 @@ def snapshot_target(
             own_kind,
             {
                 "actual": evaluation.actual,
-                "share_of_target": _share(evaluation.actual, target),
+                "share_of_target": (
+                    None if target.is_qualitative else _share(evaluation.actual, target, goal)
+                ),
                 "milestone_expected": expected,
                 "projection": evaluation.projection,
                 "run_rate_needed": evaluation.run_rate_needed,
                 "status": status,
+                "time_elapsed": schedule.time_elapsed if schedule else None,
+                "completion": schedule.completion if schedule else None,
+                "schedule_band": schedule.band.key if schedule and schedule.band else "",
                 "basis_note": evaluation.note,
             },
             district_id=own.get("district_id"),
             sector_id=own.get("sector_id"),
         )
     ]
-    if own_kind == ScopeKind.CITY:
+    if own_kind == ScopeKind.CITY and not target.is_qualitative:
         # Every district and focus direction gets a row, zero included: a district that
         # contributes nothing is shown as such, and the work does not depend on the data.
         parts = (
@@ -276,7 +354,7 @@ def snapshot_target(
                     kind,
                     {
                         "actual": actual,
-                        "share_of_target": _share(actual, target),
+                        "share_of_target": _share(actual, target, goal),
                         "milestone_expected": None,
                         "projection": projections.get(scope_id, actual),
                         "run_rate_needed": None,
@@ -291,9 +369,10 @@ def snapshot_target(
 
 
 def reporting_quarters(target: Target) -> list[Quarter]:
-    """Quarters from the start of the plan to the newest one with reports (at most the
-    deadline's)."""
-    first = Quarter(target.cluster.plan_start_year, 1)
+    """The target's quarters that have figures: from the start of its plan to the newest
+    quarter with reports, never past its deadline (a plan's targets are not computed for the
+    quarters after it: reporting goes on, the plan does not)."""
+    first = Quarter.from_date(target.plan.starts_on)
     latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
     if latest is None:
         return [first]
@@ -316,21 +395,24 @@ def progress_recompute(
     and rules give the same rows. Returns the number of target-quarters computed."""
     figures = Figures.latest(basis)
     approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
-    targets = Target.objects.select_related("metric", "cluster", "sector")
+    targets = Target.objects.select_related("metric", "plan", "sector")
     if target_ids is not None:
         targets = targets.filter(pk__in=target_ids)
-    breakdown = Breakdown.load()
+    breakdowns: dict[int, Breakdown] = {}
     count = 0
     for target in targets:
         baseline_refresh(target, approved)
         milestones_interpolate(target)
+        cluster_id = target.plan.cluster_id
+        if cluster_id not in breakdowns:
+            breakdowns[cluster_id] = Breakdown.load(cluster_id)
         for quarter in quarters or reporting_quarters(target):
             with transaction.atomic():
-                snapshot_target(target, quarter, figures, breakdown)
+                snapshot_target(target, quarter, figures, breakdowns[cluster_id])
             count += 1
     return count
 
 
 def targets_touched_by_reports() -> list[int]:
-    """Targets whose figures come from quarterly reports (sums and thresholds)."""
+    """Targets whose figures come from quarterly reports (sums, thresholds, ratios)."""
     return list(Target.objects.filter(metric__kind__in=REPORTED_KINDS).values_list("pk", flat=True))

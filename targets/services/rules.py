@@ -94,7 +94,7 @@ def target_save(*, actor, target: Target, reason: str) -> Target:
     reason = rule_change_reason(reason)
     before = Target.objects.select_for_update().filter(pk=target.pk).first() if target.pk else None
     if target.baseline_year is None:
-        target.baseline_year = target.cluster.plan_start_year - 1
+        target.baseline_year = target.plan.baseline_year
     if before is not None and target.baseline_value != before.baseline_value:
         target.baseline_set_by_hand = target.baseline_value is not None
     target.full_clean()

@@ -1,9 +1,16 @@
 from django import template
 
 from cluster.formatting import percent as as_percent
+from cluster.models import Cluster
 from targets.models import Notification
 
 register = template.Library()
+
+
+@register.simple_tag
+def city_clusters() -> list[Cluster]:
+    """The clusters the navigation offers, in the city's order."""
+    return list(Cluster.objects.order_by("sort_order", "key"))
 
 
 @register.simple_tag(takes_context=True)

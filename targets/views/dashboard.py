@@ -1,52 +1,78 @@
-"""The target dashboard: the city page, a district's page and a focus direction's page.
+"""The pages of a cluster: the city dashboard, a district's page and a focus direction's page
+(clusters/<key>/…), and the home page that leads each user to theirs.
 
-All three are the same board for a different scope (targets.selectors.dashboard.Board). A district
-user's home is their district's page; the city dashboard is for city-wide users.
+All three are the same board for a different scope (targets.selectors.dashboard.Board), in the
+phase of the quarter shown (selectors.plans). A district user's page in a cluster is their
+district's; the city dashboard is for city-wide users. The single-cluster addresses of old
+(/dashboard/…) lead to the same pages of the first cluster, so bookmarks keep working.
 """
 
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
+from cluster import clock
 from cluster.access import log_refused, scope_of
-from cluster.models import District, Sector
+from cluster.models import Cluster, District, Sector
 
 from .. import charts
-from ..choices import Basis, ScopeKind
+from ..choices import ScopeKind
 from ..selectors.dashboard import (
     FIRM_ORDERINGS,
     Board,
     BoardScope,
     firms_behind,
     resolve_as_of,
-    snapshot_quarters,
 )
+from ..selectors.plans import default_cluster
 
 FIRMS_PER_PAGE = 25
 
 
+def _first_district(scope) -> District | None:
+    return District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
+
+
 def home(request):
-    """City-wide users start on the city dashboard, district users on their district's page;
-    an account without a role or district is told so (and never redirected in a circle)."""
+    """City-wide users start on the overview of the city's clusters (on the cluster's own
+    dashboard when there is only one), district users on their district's page; an account
+    without a role or district is told so (and never redirected in a circle)."""
     scope = scope_of(request.user)
+    clusters = list(Cluster.objects.order_by("sort_order", "key")[:2])
     if scope.is_city:
-        return redirect("targets:dashboard")
-    district = District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
-    if district is None:
+        if len(clusters) > 1:
+            return redirect("targets:overview")
+        if clusters:
+            return redirect("targets:dashboard", cluster=clusters[0].key)
+    district = _first_district(scope)
+    if district is None or not clusters:
         return render(request, "dashboard/no_scope.html", status=403)
-    return redirect("targets:district", pk=district.pk)
+    return redirect("targets:district", cluster=clusters[0].key, pk=district.pk)
 
 
-def _as_of_context(request):
-    basis = Basis.PREVIEW if request.GET.get("basis") == Basis.PREVIEW else Basis.APPROVED
-    quarters = snapshot_quarters(basis)
-    as_of = resolve_as_of(request.GET, quarters=quarters)
-    return as_of, {"as_of": as_of, "quarters": quarters, "vintages": as_of.vintages}
+def _cluster(key: str) -> Cluster:
+    return get_object_or_404(Cluster, key=key)
+
+
+def reading_context(request, cluster: Cluster) -> dict:
+    """The quarter, phase and vintage a page of `cluster` shows (selectors.dashboard)."""
+    reading = resolve_as_of(request.GET, cluster=cluster, today=clock.today())
+    return {
+        "reading": reading,
+        "as_of": reading.as_of,
+        "phase": reading.phase,
+        "quarters": reading.quarters,
+        "vintages": reading.as_of.vintages,
+        "coverage": reading.coverage,
+        "cluster": cluster,
+        "page_cluster": cluster,
+    }
 
 
 def _board_page(request, scope: BoardScope):
-    as_of, context = _as_of_context(request)
-    board = Board(request.user, scope, as_of)
+    context = reading_context(request, scope.cluster)
+    board = Board(request.user, scope, context["as_of"], context["phase"], today=clock.today())
     context.update(
         {
             "board": board,
@@ -60,17 +86,17 @@ def _board_page(request, scope: BoardScope):
             "money_unit": charts.money_unit()[1],
         }
     )
-    if not scope.is_city and board.output_target is not None:
-        context.update(_firms_context(request, scope, as_of, board.output_target.metric))
+    if not scope.is_city:
+        context.update(_firms_context(request, scope, context["as_of"], board.figure))
     return render(request, "dashboard/board.html", context)
 
 
-def _firms_context(request, scope: BoardScope, as_of, metric) -> dict:
+def _firms_context(request, scope: BoardScope, as_of, figure: str) -> dict:
     search = request.GET.get("q", "").strip()
     order = request.GET.get("order", "-output")
     if order not in FIRM_ORDERINGS:
         order = "-output"
-    firms = firms_behind(request.user, scope, as_of, metric=metric, search=search, order=order)
+    firms = firms_behind(request.user, scope, as_of, figure=figure, search=search, order=order)
     page = Paginator(firms, FIRMS_PER_PAGE).get_page(request.GET.get("page"))
     # The search form keeps the rest of the query string. A list, not request.GET.items in
     # the template, where ?items=… would shadow the method.
@@ -83,25 +109,48 @@ def _firms_context(request, scope: BoardScope, as_of, metric) -> dict:
     return {"firms": page, "search": search, "order": order, "carried": carried}
 
 
-def city_dashboard(request):
-    if not scope_of(request.user).is_city:
+def city_dashboard(request, cluster: str):
+    cluster = _cluster(cluster)
+    scope = scope_of(request.user)
+    if not scope.is_city:
         # A district user's dashboard is their district's page.
-        return home(request)
-    return _board_page(request, BoardScope())
+        district = _first_district(scope)
+        if district is None:
+            return render(request, "dashboard/no_scope.html", status=403)
+        return redirect("targets:district", cluster=cluster.key, pk=district.pk)
+    return _board_page(request, BoardScope(cluster))
 
 
-def district_page(request, pk: int):
+def district_page(request, cluster: str, pk: int):
+    cluster = _cluster(cluster)
     district = get_object_or_404(District, pk=pk)
     if not scope_of(request.user).covers(district.pk):
         log_refused(request.user, District, {"pk": pk})
         raise Http404
-    return _board_page(request, BoardScope(kind=ScopeKind.DISTRICT, district=district))
+    return _board_page(request, BoardScope(cluster, kind=ScopeKind.DISTRICT, district=district))
 
 
-def sector_page(request, pk: int):
-    direction = get_object_or_404(Sector.objects.directions(), pk=pk)
+def sector_page(request, cluster: str, pk: int):
+    cluster = _cluster(cluster)
+    direction = get_object_or_404(Sector.objects.directions().filter(cluster=cluster), pk=pk)
     if not scope_of(request.user).is_city:
         # Sector snapshots are city-wide aggregates: a district user reads their district.
         log_refused(request.user, Sector, {"pk": pk})
         raise Http404
-    return _board_page(request, BoardScope(kind=ScopeKind.SECTOR, direction=direction))
+    return _board_page(request, BoardScope(cluster, kind=ScopeKind.SECTOR, direction=direction))
+
+
+def moved(name: str):
+    """A page of the single-cluster addresses of old: the same page of the first cluster,
+    with the same query string."""
+
+    def view(request, **kwargs):
+        cluster = default_cluster()
+        if cluster is None:
+            raise Http404
+        url = reverse(name, kwargs={"cluster": cluster.key, **kwargs})
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+
+    view.__name__ = f"moved_{name.replace(':', '_').replace('-', '_')}"
+    return view

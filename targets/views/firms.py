@@ -10,7 +10,7 @@ from cluster.models import District, Sector
 
 from ..models import Target
 from ..selectors.counted import FirmsBehindCount
-from .dashboard import _as_of_context
+from .dashboard import reading_context
 
 ROWS_PER_PAGE = 50
 
@@ -32,11 +32,20 @@ def _narrowing(request, name: str, queryset, *, city_only: bool):
     return item
 
 
-def firms_page(request, pk: int):
-    target = get_object_or_404(Target.objects.select_related("metric", "cluster"), pk=pk)
+def firms_page(request, cluster: str, pk: int):
+    target = get_object_or_404(
+        Target.objects.select_related("metric", "plan__cluster").filter(plan__cluster__key=cluster),
+        pk=pk,
+    )
     district = _narrowing(request, "district", District.objects.all(), city_only=False)
-    direction = _narrowing(request, "direction", Sector.objects.directions(), city_only=True)
-    as_of, context = _as_of_context(request)
+    direction = _narrowing(
+        request,
+        "direction",
+        Sector.objects.directions().filter(cluster=target.plan.cluster),
+        city_only=True,
+    )
+    context = reading_context(request, target.plan.cluster)
+    as_of = context["as_of"]
     listing = FirmsBehindCount(
         target,
         as_of.quarter,

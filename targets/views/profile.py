@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.shortcuts import render
-from django.utils import timezone
 
+from cluster import clock
 from cluster.access import get_visible_or_404, scope_of
 from cluster.quarters import Quarter
-from enterprises.models import Designation, Enterprise, QuarterlyReport, ReportRevision
+from enterprises.models import (
+    ClusterMembership,
+    Designation,
+    Enterprise,
+    QuarterlyReport,
+    ReportRevision,
+)
 
 from .. import charts
 from ..models import Alert
@@ -71,20 +77,35 @@ def output_series(reports: list[QuarterlyReport]) -> list[dict]:
 
 def enterprise_profile(request, pk: int):
     enterprise = get_visible_or_404(
-        Enterprise.objects.select_related("district", "park", "primary_sector__parent"),
+        Enterprise.objects.select_related("district", "park"),
         request.user,
         pk=pk,
     )
-    today = timezone.localdate()
+    today = clock.today()
     reports = list(enterprise.reports.order_by("year", "quarter"))
     series = output_series(reports)
     designations = list(enterprise.designations.order_by("valid_from", "pk"))
     spans, span_start, span_end, today_at = validity_spans(designations, today)
+    # The district crumb leads to the district's page in the firm's cluster of today.
+    home = (
+        ClusterMembership.objects.valid_on(today)
+        .filter(enterprise=enterprise)
+        .select_related("cluster")
+        .order_by("cluster__sort_order", "cluster__key")
+        .first()
+    )
     return render(
         request,
         "dashboard/enterprise.html",
         {
             "enterprise": enterprise,
+            "home_cluster": home.cluster if home else None,
+            "memberships": enterprise.memberships.select_related("cluster", "sector__parent")
+            .prefetch_related("further_sectors")
+            .order_by("cluster__sort_order", "joined_on", "pk"),
+            "membership_history": ClusterMembership.history.filter(enterprise_id=enterprise.pk)
+            .select_related("history_user", "cluster")
+            .order_by("-history_date")[:HISTORY_SHOWN],
             "spans": spans,
             "span_start": span_start,
             "span_end": span_end,

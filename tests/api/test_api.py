@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cluster.models import District
+from cluster.models import Cluster, District, Sector
 from cluster.quarters import Quarter
 from enterprises.models import Milestone, QuarterlyReport, ResearchProject
 from targets.models import Alert, AlertRule
@@ -38,6 +38,7 @@ def world(two_districts, designation_factory, city_steward):
     designation_factory(
         enterprise=sip, valid_from=dt.date(2024, 3, 1), valid_to=dt.date(2026, 3, 1)
     )
+    nano = Cluster.objects.get(key="nano")
     ResearchProject.objects.create(
         title="园区项目",
         lead_enterprise=sip,
@@ -45,14 +46,14 @@ def world(two_districts, designation_factory, city_steward):
         level="national",
         is_major=True,
         started_on=dt.date(2024, 1, 1),
-    )
+    ).clusters.add(nano)
     ResearchProject.objects.create(
         title="昆山项目",
         lead_institution="苏州大学",
         district=two_districts["kunshan"].district,
         level="city",
         started_on=dt.date(2024, 1, 1),
-    )
+    ).clusters.add(nano)
     AlertRule.objects.exclude(kind="designation_expiring").update(enabled=False)
     alerts_evaluate(today=dt.date(2026, 2, 1))
     return two_districts
@@ -97,6 +98,9 @@ def test_enterprises_are_scoped_and_carry_their_designations(world, officer_sip,
     mine = api(officer_sip).get("/api/enterprises/").json()
     assert [e["name_zh"] for e in mine["results"]] == ["园区甲公司"]
     assert mine["results"][0]["district"] == SIP
+    assert [(m["cluster"], m["sector"]) for m in mine["results"][0]["memberships"]] == [
+        ("nano", "1.04")
+    ]
     assert mine["results"][0]["designations"][0]["type"] == "gazelle"
     everyone = api(city_steward).get("/api/enterprises/", {"ordering": "name_zh"}).json()
     assert everyone["count"] == 2
@@ -110,18 +114,21 @@ def test_enterprises_are_scoped_and_carry_their_designations(world, officer_sip,
 
 
 def test_officer_registers_and_edits_a_firm_of_the_district(officer_sip):
-    from cluster.models import Sector
-
     body = {
         "uscc": valid_uscc(777),
         "name_zh": "接口登记公司",
         "district": SIP,
-        "primary_sector": Sector.objects.get(code="1.02").pk,
         "size_class": "small",
     }
     created = api(officer_sip).post("/api/enterprises/", body, format="json")
     assert created.status_code == 201, created.json()
-    assert created.json()["uscc"] == valid_uscc(777)
+    assert (created.json()["uscc"], created.json()["memberships"]) == (valid_uscc(777), [])
+    joined = api(officer_sip).post(
+        "/api/cluster-memberships/",
+        {"uscc": valid_uscc(777), "cluster": "nano", "sector": "1.02", "joined_on": "2025-01-01"},
+        format="json",
+    )
+    assert joined.status_code == 201, joined.json()
     changed = api(officer_sip).patch(
         f"/api/enterprises/{created.json()['id']}/", {"name_en": "API Co."}, format="json"
     )
@@ -354,6 +361,7 @@ def test_another_districts_objects_answer_404(world, officer_kunshan):
         "/api/districts/",
         "/api/sectors/",
         "/api/enterprises/",
+        "/api/cluster-memberships/",
         "/api/designations/",
         "/api/listings/",
         "/api/milestones/",
@@ -370,8 +378,12 @@ def test_list_endpoints_have_a_constant_number_of_queries(
     client = api(city_steward)
     client.get(path)  # the token and the user's scope are looked up once per request
 
+    nano = Cluster.objects.get(key="nano")
+    further = Sector.objects.filter(cluster=nano, code__in=["1.01", "2.01"])
+
     def grow(n):
         for firm in enterprise_factory.create_batch(n):
+            firm.memberships.get().further_sectors.set(further)
             report_factory(enterprise=firm, year=2025, quarter=4)
             designation_factory(
                 enterprise=firm, valid_from=dt.date(2024, 3, 1), valid_to=dt.date(2026, 3, 1)
@@ -388,6 +400,7 @@ def test_list_endpoints_have_a_constant_number_of_queries(
                 started_on=dt.date(2024, 1, 1),
             )
             project.partners.set(enterprise_factory.create_batch(2))
+            project.clusters.set([nano])
         progress_recompute(quarters=[Quarter(2025, 4)])
         AlertRule.objects.exclude(kind="designation_expiring").update(enabled=False)
         alerts_evaluate(today=dt.date(2026, 2, 1))
@@ -441,7 +454,11 @@ def test_every_detail_endpoint_returns_the_object(world, city_steward):
     snapshot = ProgressSnapshot.objects.filter(scope_kind="city").first()
     checks = {
         f"/api/districts/{district.pk}/": ("code", SIP),
-        "/api/sectors/{}/".format(world["sip"].primary_sector_id): ("code", "1.04"),
+        "/api/sectors/{}/".format(world["sip"].memberships.get().sector_id): ("code", "1.04"),
+        "/api/cluster-memberships/{}/".format(world["sip"].memberships.get().pk): (
+            "sector",
+            "1.04",
+        ),
         f"/api/enterprises/{world['sip'].pk}/": ("uscc", world["sip"].uscc),
         f"/api/quarterly-reports/{world['sip_report'].pk}/": ("period", "2025Q3"),
         f"/api/research-projects/{Project.objects.get(title='园区项目').pk}/": (
@@ -505,3 +522,24 @@ def test_requests_are_throttled_per_token(world, officer_sip, officer_kunshan, m
     assert limited["code"] == "throttled"
     assert api(officer_kunshan).get("/api/districts/").status_code == 200  # another token
     cache.clear()
+
+
+@pytest.mark.parametrize("path", ["/api/quarterly-reports/", "/api/progress-snapshots/"])
+@pytest.mark.parametrize(
+    ("value", "count"), [("2025Q3", 2), ("2025q3", 2), ("garbage", None), ("2025Q9", None)]
+)
+def test_a_period_filter_reads_a_quarter_or_names_the_parameter(
+    world, city_steward, path, value, count
+):
+    """One owner for the period parameter (cluster.api.filters.QuarterFilter): a quarter
+    filters, anything else is a 400 naming `period`, never an empty list that looks like
+    "no data"."""
+    progress_recompute()
+    response = api(city_steward).get(path, {"period": value})
+    if count is None:
+        assert response.status_code == 400, response.json()
+        assert "2025Q3" in response.json()["errors"]["period"][0]  # says how to write it
+        return
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert rows and {row["period"] for row in rows} == {"2025Q3"}, rows[:1]

@@ -1,5 +1,6 @@
-"""The API writes the whole register: designations, listings, milestones and research
-projects, through the same services as the pages and the admin, scoped like every endpoint."""
+"""The API writes the whole register: cluster memberships, designations, listings, milestones
+and research projects, through the same services as the pages and the admin, scoped like every
+endpoint."""
 
 import datetime as dt
 import logging
@@ -8,19 +9,24 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from cluster.models import District
-from enterprises.models import Designation, Listing, Milestone, ResearchProject
+from cluster.models import Cluster, District, Sector
+from enterprises.models import ClusterMembership, Designation, Listing, Milestone, ResearchProject
 from tests.api.test_api import api
 from tests.conftest import KUNSHAN, SIP
+from tests.factories import cluster_with_tree
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def firms(enterprise_factory):
+    """Two SIP firms and a Kunshan one, members of the nano cluster since 2020 but for the
+    second SIP firm, a member of none yet."""
     return {
         "sip": enterprise_factory(name_zh="园区甲公司", district=District.objects.get(code=SIP)),
-        "sip2": enterprise_factory(name_zh="园区丙公司", district=District.objects.get(code=SIP)),
+        "sip2": enterprise_factory(
+            name_zh="园区丙公司", district=District.objects.get(code=SIP), cluster=None
+        ),
         "kunshan": enterprise_factory(
             name_zh="昆山乙公司", district=District.objects.get(code=KUNSHAN)
         ),
@@ -29,11 +35,13 @@ def firms(enterprise_factory):
 
 @pytest.fixture
 def records(firms, designation_factory, listing_factory):
-    """One designation, listing and milestone of each of the SIP and the Kunshan firm."""
+    """One membership, designation, listing and milestone of each of the SIP and the Kunshan
+    firm."""
     made = {}
     for key in ("sip", "kunshan"):
         firm = firms[key]
         made[key] = {
+            "cluster-memberships": firm.memberships.get(),
             "designations": designation_factory(enterprise=firm),
             "listings": listing_factory(enterprise=firm),
             "milestones": Milestone.objects.create(
@@ -214,6 +222,142 @@ def test_errors_are_translated(firms, officer_sip, listing_factory):
     assert unknown.json()["errors"] == {"uscc": ["您所辖区县中没有使用该代码的企业。"]}
 
 
+def test_an_officer_adds_changes_and_deletes_a_membership_naming_sectors_by_code(
+    firms, officer_sip
+):
+    # Photonics' codes 1.01 and 1.02 are also nano's: a code is read in the cluster's tree.
+    cluster_with_tree("photonics")
+    client = api(officer_sip)
+    created = client.post(
+        "/api/cluster-memberships/",
+        {
+            "uscc": firms["sip"].uscc,
+            "cluster": "photonics",
+            "sector": "1.01",
+            "further_sectors": ["1.02", "2.01"],
+            "joined_on": "2024-07-01",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body == {
+        "id": body["id"],
+        "enterprise": firms["sip"].pk,
+        "uscc": firms["sip"].uscc,
+        "district": SIP,
+        "cluster": "photonics",
+        "sector": "1.01",
+        "further_sectors": ["1.02", "2.01"],
+        "joined_on": "2024-07-01",
+        "left_on": None,
+    }
+    membership = ClusterMembership.objects.get(pk=body["id"])
+    assert membership.sector == Sector.objects.get(cluster__key="photonics", code="1.01")
+    assert {s.cluster.key for s in membership.further_sectors.all()} == {"photonics"}
+    url = f"/api/cluster-memberships/{body['id']}/"
+    left = client.patch(url, {"left_on": "2026-06-30", "further_sectors": []}, format="json")
+    assert left.status_code == 200, left.json()
+    assert (left.json()["left_on"], left.json()["further_sectors"]) == ("2026-06-30", [])
+    # The whole row again: the sector is read in the tree of the cluster sent with it.
+    moved = client.put(
+        url,
+        {"enterprise": firms["sip"].pk, "cluster": "nano", "sector": "1.01", "left_on": None},
+        format="json",
+    )
+    assert moved.status_code == 400
+    assert moved.json()["errors"] == {
+        "joined_on": ["The firm is already a member of this cluster for part of this period."]
+    }
+    assert client.delete(url).status_code == 204
+    assert not ClusterMembership.objects.filter(pk=body["id"]).exists()
+    assert history(membership)[0] == ("+", "officer_sip")
+    assert {user for _kind, user in history(membership)} == {"officer_sip"}
+    assert history(membership)[-1] == ("-", "officer_sip")
+    assert firms["sip"].memberships.get().cluster.key == "nano"
+
+
+def test_membership_errors_name_their_field_in_chinese(firms, officer_sip):
+    cluster_with_tree("photonics")
+    client = api(officer_sip, "zh-hans")
+    row = {"enterprise": firms["sip"].pk, "cluster": "photonics", "joined_on": "2024-07-01"}
+    other_tree = client.post("/api/cluster-memberships/", {**row, "sector": "1.04"}, format="json")
+    assert other_tree.json()["errors"] == {"sector": ["请选择本集群产业领域中的材料。"]}
+    unknown = client.post("/api/cluster-memberships/", {**row, "sector": "9.99"}, format="json")
+    assert unknown.json()["errors"] == {"sector": ["没有代码为 9.99 的产业领域。"]}
+    backwards = client.post(
+        "/api/cluster-memberships/",
+        {**row, "sector": "1.01", "left_on": "2024-06-30"},
+        format="json",
+    )
+    assert backwards.json()["errors"] == {"left_on": ["企业迁出集群的日期不能早于加入日期。"]}
+    again = client.post(
+        "/api/cluster-memberships/",
+        {**row, "cluster": "nano", "sector": "1.02"},
+        format="json",
+    )
+    assert again.json()["errors"] == {"joined_on": ["该企业在此期间已是本集群成员（时段有重叠）。"]}
+    assert firms["sip"].memberships.count() == 1
+
+
+def test_membership_filters(firms, city_steward, enterprise_factory):
+    photonics = cluster_with_tree("photonics")
+    both = firms["sip"]
+    ClusterMembership.objects.create(
+        enterprise=both,
+        cluster=photonics,
+        sector=Sector.objects.get(cluster=photonics, code="2.01"),
+        joined_on=dt.date(2025, 1, 1),
+    )
+    left = enterprise_factory(name_zh="园区丁公司", left_on=dt.date(2024, 12, 31))
+    client = api(city_steward)
+
+    def ids(path, **params):
+        return sorted(row["id"] for row in client.get(path, params).json()["results"])
+
+    memberships = "/api/cluster-memberships/"
+    nano = sorted(
+        ClusterMembership.objects.filter(cluster__key="nano").values_list("pk", flat=True)
+    )
+    assert ids(memberships, cluster="nano") == nano
+    assert ids(memberships, cluster="photonics") == [both.memberships.get(cluster=photonics).pk]
+    # A sector code alone means it in every tree; with the cluster, in that cluster's.
+    assert len(ids(memberships, sector="2")) == 1
+    assert len(ids(memberships, sector="1")) == len(nano)
+    assert ids(memberships, sector="1", cluster="photonics") == []
+    assert left.memberships.get().pk not in ids(memberships, valid_on="2025-06-30")
+    enterprises = "/api/enterprises/"
+    assert ids(enterprises, cluster="photonics") == [both.pk]
+    assert ids(enterprises, cluster="photonics", sector="2.01") == [both.pk]
+    assert ids(enterprises, cluster="photonics", sector="1.04") == []
+    assert ids(enterprises, cluster="nano", sector="1.04") == sorted(
+        [both.pk, firms["kunshan"].pk, left.pk]
+    )
+    assert ids(enterprises, cluster="nano", member_on="2025-06-30") == sorted(
+        [both.pk, firms["kunshan"].pk]
+    )
+    # A firm of two clusters is listed once.
+    assert ids(enterprises, sector="1") == sorted([both.pk, firms["kunshan"].pk, left.pk])
+    assert client.get(enterprises, {"member_on": "2025-02-30"}).status_code == 400
+
+
+def test_enterprises_show_their_memberships(firms, city_steward):
+    cluster_with_tree("photonics")
+    membership = firms["sip"].memberships.get()
+    membership.further_sectors.set(Sector.objects.filter(cluster__key="nano", code="1.02"))
+    shown = api(city_steward).get(f"/api/enterprises/{firms['sip'].pk}/").json()
+    assert shown["memberships"] == [
+        {
+            "id": membership.pk,
+            "cluster": "nano",
+            "sector": "1.04",
+            "further_sectors": ["1.02"],
+            "joined_on": "2020-01-01",
+            "left_on": None,
+        }
+    ]
+
+
 def test_a_neeq_quotation_registered_earlier_can_still_be_corrected(
     firms, officer_sip, listing_factory
 ):
@@ -228,14 +372,15 @@ def test_a_neeq_quotation_registered_earlier_can_still_be_corrected(
     assert Listing.objects.get(pk=star.pk).venue == "star"
 
 
-ENDPOINTS = ("designations", "listings", "milestones")
+ENDPOINTS = ("cluster-memberships", "designations", "listings", "milestones")
+RECORDS = (ClusterMembership, Designation, Listing, Milestone)
 
 
 def snapshot():
     return [
         sorted(model.objects.values_list(*[f.attname for f in model._meta.concrete_fields]))
-        for model in (Designation, Listing, Milestone)
-    ] + [[model.history.count() for model in (Designation, Listing, Milestone)]]
+        for model in RECORDS
+    ] + [[model.history.count() for model in RECORDS]]
 
 
 @pytest.mark.parametrize("kind", ENDPOINTS)
@@ -311,6 +456,7 @@ def test_record_filters(records, firms, city_steward):
 @pytest.fixture
 def project_body(firms):
     return {
+        "clusters": ["nano"],
         "title": "纳米压印光刻胶攻关",
         "lead_enterprise": firms["sip"].pk,
         "partners": [firms["sip2"].pk],
@@ -362,6 +508,8 @@ def test_an_officer_registers_changes_and_deletes_a_research_project(
         ({"lead_enterprise": None}, 400, "lead_enterprise"),
         ({"started_on": "2025-02-29"}, 400, "started_on"),
         ({"funding": "-5"}, 400, "funding"),
+        ({"clusters": []}, 400, "clusters"),
+        ({"clusters": ["mars"]}, 400, "clusters"),
     ],
 )
 def test_a_project_outside_the_officers_scope_or_invalid_is_refused(
@@ -370,9 +518,9 @@ def test_a_project_outside_the_officers_scope_or_invalid_is_refused(
     resolved = {
         key: (
             [firms[v].pk for v in value]
-            if isinstance(value, list)
+            if key == "partners"
             else firms[value].pk
-            if value in firms
+            if key == "lead_enterprise" and value in firms
             else value
         )
         for key, value in change.items()
@@ -384,6 +532,34 @@ def test_a_project_outside_the_officers_scope_or_invalid_is_refused(
     if field:
         assert set(response.json()["errors"]) == {field}
     assert not ResearchProject.objects.exists()
+
+
+def test_a_project_counts_toward_the_clusters_it_names(firms, officer_sip, project_body):
+    photonics = cluster_with_tree("photonics")
+    client = api(officer_sip, "zh-hans")
+    nameless = {key: value for key, value in project_body.items() if key != "clusters"}
+    refused = client.post("/api/research-projects/", nameless, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "clusters": ["请注明项目计入哪些集群的行动计划：不属于任何集群的项目不计入任何目标。"]
+    }
+    created = client.post(
+        "/api/research-projects/",
+        {**project_body, "clusters": ["nano", "photonics"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    project = ResearchProject.objects.get()
+    assert set(project.clusters.all()) == {Cluster.objects.get(key="nano"), photonics}
+    url = f"/api/research-projects/{project.pk}/"
+    renamed = client.patch(url, {"title": "纳米压印光刻胶攻关（二期）"}, format="json")
+    assert renamed.json()["clusters"] == ["nano", "photonics"]
+    emptied = client.patch(url, {"clusters": []}, format="json")
+    assert emptied.status_code == 400 and set(emptied.json()["errors"]) == {"clusters"}
+    assert project.clusters.count() == 2
+    listed = client.get("/api/research-projects/", {"cluster": "photonics"}).json()
+    assert [row["id"] for row in listed["results"]] == [project.pk]
+    assert client.get("/api/research-projects/", {"cluster": "mars"}).json()["count"] == 0
 
 
 def test_a_project_shared_with_another_district_is_the_stewards_to_change(
@@ -412,7 +588,13 @@ def test_the_schema_documents_every_write(tmp_path):
     path = tmp_path / "schema.json"
     call_command("spectacular", "--format", "openapi-json", "--file", str(path))
     paths = json.loads(path.read_text())["paths"]
-    for kind in ("designations", "listings", "milestones", "research-projects"):
+    for kind in (
+        "cluster-memberships",
+        "designations",
+        "listings",
+        "milestones",
+        "research-projects",
+    ):
         assert set(paths[f"/api/{kind}/"]) == {"get", "post"}
         assert set(paths[f"/api/{kind}/{{id}}/"]) == {"get", "put", "patch", "delete"}
     designation = paths["/api/designations/"]["post"]

@@ -28,7 +28,7 @@ def test_administrator_reads_goes_back_drills_down_acts_and_downloads(
 ):
     alerts_evaluate(today=dt.date(2025, 8, 1))
     page = login("city_steward")
-    assert page.url == f"{live_server.url}/dashboard/"
+    assert page.url == f"{live_server.url}/clusters/nano/"
     page.locator('[data-chart="trend-chart"][data-drawn="true"]').wait_for()
     assert field(page, "total_output", "actual") == "32.00 亿元"
     assert field(page, "total_output", "projection") == "64.00 亿元"
@@ -40,13 +40,13 @@ def test_administrator_reads_goes_back_drills_down_acts_and_downloads(
 
     # As of the quarter before: the figures of 2025Q1.
     page.select_option("#period", "2025Q1")
-    page.wait_for_url("**/dashboard/?period=2025Q1*")
+    page.wait_for_url("**/clusters/nano/?period=2025Q1*")
     assert field(page, "total_output", "actual") == "15.00 亿元"
     assert field(page, "firms_output_over_1bn", "actual") == "0 家"
 
     # Drill into the Suzhou Industrial Park, still as of 2025Q1: A 10 + C 2.
     page.get_by_role("link", name="苏州工业园区").first.click()
-    page.wait_for_url(f"**/dashboard/districts/{sip.pk}/?period=2025Q1*")
+    page.wait_for_url(f"**/clusters/nano/districts/{sip.pk}/?period=2025Q1*")
     assert field(page, "total_output", "actual") == "12.00 亿元"
     firms = page.locator("table[data-table=firms] tbody tr")
     assert firms.count() == 2
@@ -68,7 +68,7 @@ def test_administrator_reads_goes_back_drills_down_acts_and_downloads(
     screenshot(page, "13-alert-centre")
 
     # The brief of 2025Q2, downloaded as PDF and as Excel.
-    page.goto(f"{live_server.url}/brief/2025Q2/")
+    page.goto(f"{live_server.url}/clusters/nano/brief/2025Q2/")
     screenshot(page, "14-brief")
     with page.expect_download() as pdf_download:
         page.locator("[data-download=pdf-zh]").click()

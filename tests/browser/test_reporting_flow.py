@@ -21,10 +21,10 @@ def test_officer_submits_steward_returns_one_with_a_reason(
 ):
     sip = District.objects.get(code="320571")
     first = enterprise_factory(
-        name_zh="甲纳米科技有限公司", district=sip, in_cluster_from=dt.date(2020, 1, 1)
+        name_zh="甲纳米科技有限公司", district=sip, joined_on=dt.date(2020, 1, 1)
     )
     second = enterprise_factory(
-        name_zh="乙纳米科技有限公司", district=sip, in_cluster_from=dt.date(2020, 1, 1)
+        name_zh="乙纳米科技有限公司", district=sip, joined_on=dt.date(2020, 1, 1)
     )
     worksheet = f"{live_server.url}/reports/{sip.pk}/2025Q3/"
 

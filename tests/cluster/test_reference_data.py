@@ -25,14 +25,22 @@ def section(title: str, next_title: str) -> str:
     return PLAN[start : PLAN.index(next_title, start)]
 
 
-def test_the_cluster_is_the_plan_of_2022_document_13():
+def test_the_cluster_and_its_first_plan_are_document_13_of_2022():
     cluster = Cluster.objects.get()
-    assert cluster.name_zh == "苏州市纳米新材料产业创新集群"
-    assert (cluster.plan_start_year, cluster.plan_end_year) == (2023, 2025)
-    assert cluster.document_number == "苏创新集群办〔2022〕13号"
-    assert cluster.issued_on == dt.date(2022, 12, 9)
-    assert cluster.document_number in PLAN
+    assert (cluster.key, cluster.name_zh) == ("nano", "苏州市纳米新材料产业创新集群")
+    plan = cluster.plans.get()
+    assert (plan.key, plan.starts_on, plan.ends_on, plan.baseline_year) == (
+        "nano-2023-2025",
+        dt.date(2023, 1, 1),
+        dt.date(2025, 12, 31),
+        2022,
+    )
+    assert plan.document_number == "苏创新集群办〔2022〕13号"
+    assert plan.issued_on == dt.date(2022, 12, 9)
+    assert plan.issuer == "苏州市推进数字经济时代产业创新集群发展领导小组办公室"
+    assert plan.document_number in PLAN and plan.issuer in PLAN
     assert "2022年12月9日" in PLAN
+    assert "行动计划（2023-2025年）" in plan.name_zh
 
 
 def test_districts_of_the_distribution_list_with_codes():

@@ -6,26 +6,34 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cluster.models import District, Sector
-from enterprises.models import Enterprise, QuarterlyReport
+from cluster.models import Cluster, District, Sector
+from enterprises.models import ClusterMembership, Enterprise, QuarterlyReport
 from enterprises.resources import ENTERPRISE_COLUMNS, EnterpriseResource
 from tests.factories import valid_uscc
 
 pytestmark = pytest.mark.django_db
 
 
-def enterprise_form(**overrides):
+def enterprise_form(membership=None, **overrides):
+    """The admin's add form of a firm with its membership of the nano cluster (or, on the
+    change form, `membership`, the stored one)."""
     data = {
         "uscc": valid_uscc(9001),
         "name_zh": "苏州示例纳米科技有限公司",
         "name_en": "Suzhou Example Nanotech",
         "district": District.objects.get(code="320571").pk,
         "park": "",
-        "primary_sector": Sector.objects.get(code="1.02").pk,
         "size_class": "small",
         "status": "active",
-        "in_cluster_from": "2023-01-01",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1" if membership else "0",
+        "memberships-0-cluster": Cluster.objects.get(key="nano").pk,
+        "memberships-0-sector": Sector.objects.get(cluster__key="nano", code="1.02").pk,
+        "memberships-0-joined_on": "2023-01-01",
     }
+    if membership:
+        data["memberships-0-id"] = membership.pk
+        data["memberships-0-enterprise"] = membership.enterprise_id
     for prefix in ("designations", "listings", "milestones", "reports"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(overrides)
@@ -62,9 +70,11 @@ def test_admin_edit_leaves_history_with_who_and_what(client, steward, enterprise
     response = client.post(reverse("admin:enterprises_enterprise_add"), enterprise_form())
     assert response.status_code == 302
     enterprise = Enterprise.objects.get(uscc=valid_uscc(9001))
+    membership = enterprise.memberships.get()
+    assert (membership.sector.code, membership.joined_on) == ("1.02", dt.date(2023, 1, 1))
     response = client.post(
         reverse("admin:enterprises_enterprise_change", args=[enterprise.pk]),
-        enterprise_form(name_zh="苏州示例纳米科技股份有限公司"),
+        enterprise_form(membership, name_zh="苏州示例纳米科技股份有限公司"),
     )
     assert response.status_code == 302
     records = list(enterprise.history.order_by("history_date"))
@@ -76,6 +86,51 @@ def test_admin_edit_leaves_history_with_who_and_what(client, steward, enterprise
     ]
     history_page = client.get(reverse("admin:enterprises_enterprise_history", args=[enterprise.pk]))
     assert "苏州示例纳米科技股份有限公司" in history_page.content.decode()
+    assert [(h.history_type, h.history_user) for h in membership.history.all()] == [("+", steward)]
+
+
+def test_the_admin_refuses_a_firm_of_no_cluster(client, steward):
+    client.force_login(steward)
+    response = client.post(
+        reverse("admin:enterprises_enterprise_add"),
+        enterprise_form(**{"memberships-TOTAL_FORMS": "0"}),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    memberships = next(
+        i.formset
+        for i in response.context["inline_admin_formsets"]
+        if i.formset.prefix == "memberships"
+    )
+    assert memberships.non_form_errors() == [
+        "A firm belongs to at least one cluster: enter its membership."
+    ]
+    assert not Enterprise.objects.exists()
+
+
+def test_two_overlapping_rows_of_one_cluster_are_refused_not_a_crash(client, steward):
+    client.force_login(steward)
+    second = {
+        "memberships-TOTAL_FORMS": "2",
+        "memberships-1-cluster": Cluster.objects.get(key="nano").pk,
+        "memberships-1-sector": Sector.objects.get(cluster__key="nano", code="3.01").pk,
+        "memberships-1-joined_on": "2024-01-01",
+    }
+    response = client.post(
+        reverse("admin:enterprises_enterprise_add"),
+        enterprise_form(**second),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 200
+    memberships = next(
+        i.formset
+        for i in response.context["inline_admin_formsets"]
+        if i.formset.prefix == "memberships"
+    )
+    assert memberships.forms[1].errors == {
+        "joined_on": ["该企业在此期间已是本集群成员（时段有重叠）。"]
+    }
+    assert not Enterprise.objects.exists() and not ClusterMembership.objects.exists()
 
 
 def test_admin_refuses_a_duplicate_report(client, steward, report_factory):
@@ -95,51 +150,49 @@ def import_dataset(rows):
     return tablib.Dataset(*rows, headers=list(ENTERPRISE_COLUMNS))
 
 
+def firm(uscc, name, district, size="small", status="active", above="0", **cells):
+    """A row in the template's column order; `cells` names the other columns."""
+    row = {
+        "uscc": uscc,
+        "name_zh": name,
+        "district": district,
+        "size_class": size,
+        "status": status,
+        "above_designated_size": above,
+        **cells,
+    }
+    return [row.get(column, "") for column in ENTERPRISE_COLUMNS]
+
+
 def test_bulk_import_writes_history_rows_credited_to_the_importer(steward, enterprise_factory):
     existing = enterprise_factory(uscc=valid_uscc(7), name_zh="旧名称")
     dataset = import_dataset(
         [
-            (
+            firm(
                 valid_uscc(1),
                 "新企业一",
-                "",
                 "苏州工业园区",
-                "苏州纳米城",
-                "1.02",
-                "2020-01-01",
                 "小型",
-                "active",
-                "2021-01-01",
-                "",
-                "0",
+                park="苏州纳米城",
+                founded_on="2020-01-01",
+                primary_sector="1.02",
+                in_cluster_from="2021-01-01",
             ),
-            (
+            firm(
                 valid_uscc(2),
                 "新企业二",
-                "",
                 "320583",
-                "",
-                "先进封装材料",
-                "",
-                "small",
-                "在营",
-                "",
-                "",
-                "1",
+                status="在营",
+                above="1",
+                primary_sector="先进封装材料",
             ),
-            (
+            firm(
                 existing.uscc,
                 "新名称",
-                "",
                 "Suzhou Industrial Park",
-                "",
-                "3.02",
-                "",
                 "medium",
-                "active",
-                "",
-                "",
-                "0",
+                primary_sector="3.02",
+                in_cluster_from="2020-01-01",
             ),
         ]
     )
@@ -148,47 +201,22 @@ def test_bulk_import_writes_history_rows_credited_to_the_importer(steward, enter
     assert result.totals["new"] == 2 and result.totals["update"] == 1
     created = Enterprise.objects.get(uscc=valid_uscc(2))
     assert created.district.code == "320583"
-    assert created.primary_sector.code == "1.04"
+    assert created.memberships.get().sector.code == "1.04"
     assert created.above_designated_size is True
     assert [(h.history_type, h.history_user) for h in created.history.all()] == [("+", steward)]
     existing.refresh_from_db()
     assert existing.name_zh == "新名称"
-    assert existing.primary_sector.code == "3.02"
+    assert existing.memberships.get().sector.code == "3.02"
     assert existing.history.filter(history_type="~", history_user=steward).count() == 1
+    assert existing.memberships.get().history.filter(history_user=steward).count() == 1
 
 
 def test_import_with_a_bad_row_writes_nothing(steward):
     dataset = import_dataset(
         [
-            (
-                valid_uscc(1),
-                "好企业",
-                "",
-                "苏州工业园区",
-                "",
-                "1.02",
-                "",
-                "small",
-                "active",
-                "",
-                "",
-                "0",
-            ),
-            (
-                "91350100M000100Y44",
-                "坏企业",
-                "",
-                "苏州工业园区",
-                "",
-                "1.02",
-                "",
-                "small",
-                "active",
-                "",
-                "",
-                "0",
-            ),
-            (valid_uscc(3), "未知区", "", "火星区", "", "1.02", "", "small", "active", "", "", "0"),
+            firm(valid_uscc(1), "好企业", "苏州工业园区", primary_sector="1.02"),
+            firm("91350100M000100Y44", "坏企业", "苏州工业园区", primary_sector="1.02"),
+            firm(valid_uscc(3), "未知区", "火星区", primary_sector="1.02"),
         ]
     )
     result = EnterpriseResource().import_data(dataset, dry_run=False, user=steward)
@@ -198,6 +226,7 @@ def test_import_with_a_bad_row_writes_nothing(steward):
     assert "uscc" in invalid[2]
     assert "district" in invalid[3]
     assert Enterprise.objects.count() == 0
+    assert ClusterMembership.objects.count() == 0
 
 
 def test_enterprise_changelist_query_count_does_not_grow_with_firms(
@@ -241,6 +270,7 @@ def test_report_changelist_query_count_does_not_grow_with_reports(client, stewar
         "cluster.park",
         "cluster.sector",
         "enterprises.enterprise",
+        "enterprises.clustermembership",
         "enterprises.designation",
         "enterprises.listing",
         "enterprises.milestone",

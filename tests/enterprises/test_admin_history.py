@@ -117,7 +117,6 @@ def test_an_officer_cannot_revert_another_districts_firm_into_their_own(
         uscc=firm.uscc,
         name_zh="园区甲公司（抢注）",
         district=District.objects.get(code=SIP).pk,
-        primary_sector=firm.primary_sector_id,
     )
     assert client.post(revert_url(firm, first), data).status_code == 404
     firm.refresh_from_db()
@@ -135,9 +134,7 @@ def test_a_read_only_administrator_reads_history_and_never_reverts(
     form = client.get(revert_url(firm, first))
     assert form.status_code == 200
     assert 'name="_save"' not in form.content.decode()
-    data = enterprise_form(
-        uscc=firm.uscc, district=firm.district_id, primary_sector=firm.primary_sector_id
-    )
+    data = enterprise_form(uscc=firm.uscc, district=firm.district_id)
     assert client.post(revert_url(firm, first), data).status_code == 403
     firm.refresh_from_db()
     assert firm.name_zh == "园区甲公司（更名）"
@@ -176,7 +173,6 @@ def test_an_officer_reverts_their_firm_through_the_register_service(
         name_zh="园区甲公司",
         name_en=first.name_en,
         district=firm.district_id,
-        primary_sector=firm.primary_sector_id,
     )
     assert client.post(revert_url(firm, first), data).status_code == 302
     firm.refresh_from_db()
@@ -190,9 +186,7 @@ def test_an_officer_reverts_their_firm_through_the_register_service(
     kunshan_state = moved.history.earliest()
     refused = client.post(
         revert_url(moved, kunshan_state),
-        enterprise_form(
-            uscc=moved.uscc, district=moved.district_id, primary_sector=moved.primary_sector_id
-        ),
+        enterprise_form(uscc=moved.uscc, district=moved.district_id),
     )
     assert refused.status_code == 302
     assert [str(m) for m in get_messages(refused.wsgi_request)][-1] == (

@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from enterprises.choices import MilestoneKind, ReportStatus
-from enterprises.models import Designation, Enterprise, Milestone, QuarterlyReport
+from enterprises.models import (
+    ClusterMembership,
+    Designation,
+    Enterprise,
+    Milestone,
+    QuarterlyReport,
+)
+from tests.factories import ClusterMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,19 +115,15 @@ def test_invalid_uscc_message_in_both_languages(enterprise_factory):
     refused_by_database(lambda: Enterprise.objects.bulk_create([enterprise]))
 
 
-def test_moved_out_firm_needs_its_leaving_date(enterprise_factory):
-    enterprise = enterprise_factory()
-    refused_by_database(
-        lambda: Enterprise.objects.filter(pk=enterprise.pk).update(status="moved_out")
+def test_firm_cannot_leave_a_cluster_before_joining(enterprise_factory):
+    membership = ClusterMembershipFactory.build(
+        enterprise=enterprise_factory(cluster=None),
+        joined_on=dt.date(2024, 1, 1),
+        left_on=dt.date(2023, 1, 1),
     )
-
-
-def test_firm_cannot_leave_before_joining(enterprise_factory):
-    enterprise = enterprise_factory.build(
-        in_cluster_from=dt.date(2024, 1, 1), in_cluster_until=dt.date(2023, 1, 1)
-    )
-    assert "企业迁出集群的日期不能早于加入日期。" in messages(enterprise, "zh-hans")
-    refused_by_database(lambda: Enterprise.objects.bulk_create([enterprise]))
+    assert messages(membership, "zh-hans") == ["企业迁出集群的日期不能早于加入日期。"]
+    assert messages(membership, "en") == ["A firm cannot leave the cluster before it joined."]
+    refused_by_database(lambda: ClusterMembership.objects.bulk_create([membership]))
 
 
 def test_park_must_be_in_the_firms_district(enterprise_factory):

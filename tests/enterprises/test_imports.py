@@ -1,3 +1,4 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -7,17 +8,21 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from cluster.models import District
+from cluster.models import District, Sector
 from enterprises.imports import (
     REPORT_COLUMNS,
     bilingual,
+    enterprise_template,
+    export_enterprises,
     export_reports,
+    read_enterprise_rows,
     read_file,
     report_template,
     reports_import,
 )
-from enterprises.models import QuarterlyReport
-from tests.factories import valid_uscc
+from enterprises.models import ClusterMembership, Enterprise, QuarterlyReport
+from enterprises.resources import ENTERPRISE_COLUMNS, EnterpriseResource
+from tests.factories import cluster_with_tree, valid_uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -221,16 +226,12 @@ def test_missing_required_column_is_reported_on_line_1(officer_sip, firms):
 
 
 def test_query_count_does_not_grow_with_the_number_of_rows(officer_sip, enterprise_factory):
-    from enterprises.models import Enterprise
-
     district = District.objects.get(code="320571")
-    sector = enterprise_factory().primary_sector
     Enterprise.objects.bulk_create(
         Enterprise(
             uscc=valid_uscc(1000 + i),
             name_zh=f"批量{i}",
             district=district,
-            primary_sector=sector,
             size_class="small",
         )
         for i in range(2500)
@@ -311,29 +312,292 @@ def test_upload_preview_confirm_through_the_pages(client, officer_sip, firms):
     assert client.post(confirm_url).status_code == 404
 
 
-def test_enterprise_import_by_an_officer_is_limited_to_the_district(officer_kunshan, firms):
-    from enterprises.resources import ENTERPRISE_COLUMNS, EnterpriseResource
+# --- the enterprise import: firms and their memberships -----------------------------------
 
-    data = tablib.Dataset(
-        [
+
+def firm_row(uscc, name="新企业", **cells):
+    row = {
+        "uscc": uscc,
+        "name_zh": name,
+        "district": "苏州工业园区",
+        "size_class": "small",
+        "status": "active",
+        "above_designated_size": "0",
+        **cells,
+    }
+    return [row.get(key, "") for key in ENTERPRISE_COLUMNS]
+
+
+def import_firms(actor, *rows, dry_run=False, language="en"):
+    data = tablib.Dataset(*rows, headers=list(ENTERPRISE_COLUMNS))
+    with translation.override(language):
+        return EnterpriseResource().import_data(data, dry_run=dry_run, user=actor)
+
+
+def errors_of(result):
+    """Each invalid row's errors by column, and the errors of no row under 0."""
+    errors = {row.number: row.error_dict for row in result.invalid_rows}
+    if result.base_errors:
+        errors[0] = [str(error.error) for error in result.base_errors]
+    return errors
+
+
+def test_the_template_has_the_membership_columns():
+    for fmt in ("xlsx", "csv"):
+        content, _type = enterprise_template(fmt)
+        headers = read_enterprise_rows(content, fmt)[0].headers
+        assert headers[-4:] == ["cluster", "primary_sector", "in_cluster_from", "in_cluster_until"]
+    assert bilingual(ENTERPRISE_COLUMNS)[-4:] == [
+        "cluster / 所属集群",
+        "primary_sector / 主营领域",
+        "in_cluster_from / 纳入集群日期",
+        "in_cluster_until / 退出集群日期",
+    ]
+
+
+def test_a_row_registers_the_firm_and_its_membership(officer_sip):
+    result = import_firms(
+        officer_sip,
+        firm_row(
             valid_uscc(500),
-            "新企业",
-            "",
-            "苏州工业园区",
-            "",
-            "1.02",
-            "",
-            "small",
-            "active",
-            "",
-            "",
-            "0",
-        ],
-        headers=list(ENTERPRISE_COLUMNS),
+            cluster="苏州市纳米新材料产业创新集群",
+            primary_sector="先进封装材料",
+            in_cluster_from="2023-05-01",
+        ),
+        firm_row(valid_uscc(501), cluster="nano", primary_sector="2.03"),
     )
-    with translation.override("en"):
-        result = EnterpriseResource().import_data(data, dry_run=False, user=officer_kunshan)
+    assert errors_of(result) == {} and not result.has_errors()
+    assert result.totals["new"] == 2
+    first = Enterprise.objects.get(uscc=valid_uscc(500)).memberships.get()
+    assert (first.cluster.key, first.sector.code, first.joined_on, first.left_on) == (
+        "nano",
+        "1.04",
+        dt.date(2023, 5, 1),
+        None,
+    )
+    second = Enterprise.objects.get(uscc=valid_uscc(501)).memberships.get()
+    assert (second.sector.code, second.joined_on) == ("2.03", None)
+    assert set(ClusterMembership.history.values_list("history_type", "history_user")) == {
+        ("+", officer_sip.pk)
+    }
+
+
+def test_the_cluster_may_be_left_out_while_the_city_has_one_cluster(officer_sip):
+    row = firm_row(valid_uscc(502), primary_sector="1.04")
+    assert errors_of(import_firms(officer_sip, row, dry_run=True)) == {}
+    cluster_with_tree("photonics")
+    result = import_firms(officer_sip, row)
+    assert errors_of(result) == {
+        1: {"cluster": ["Name the cluster (its key or name): the city has several."]}
+    }
+    assert not Enterprise.objects.filter(uscc=valid_uscc(502)).exists()
+
+
+def test_two_rows_of_one_firm_with_two_clusters_are_two_memberships(officer_sip):
+    cluster_with_tree("photonics")
+    result = import_firms(
+        officer_sip,
+        firm_row(valid_uscc(503), cluster="nano", primary_sector="1.01"),
+        firm_row(
+            valid_uscc(503),
+            cluster="photonics",
+            primary_sector="1.01",
+            in_cluster_from="2024-07-01",
+        ),
+    )
+    assert errors_of(result) == {} and not result.has_errors()
+    assert (result.totals["new"], result.totals["update"]) == (1, 1)
+    firm = Enterprise.objects.get(uscc=valid_uscc(503))
+    assert sorted(firm.memberships.values_list("cluster__key", "sector__name_zh", "joined_on")) == [
+        ("nano", "新型电子元器件材料", None),
+        ("photonics", "光模块", dt.date(2024, 7, 1)),
+    ]
+    assert firm.history.count() == 1
+
+
+def test_a_row_updates_the_firms_membership_of_that_cluster(officer_sip, enterprise_factory):
+    firm = enterprise_factory(uscc=valid_uscc(504), name_zh="老企业", name_en="")
+    membership = firm.memberships.get()
+    row = firm_row(
+        valid_uscc(504),
+        "老企业",
+        cluster="nano",
+        primary_sector="1.02",
+        in_cluster_from="2020-01-01",
+        in_cluster_until="2025-06-30",
+    )
+    result = import_firms(officer_sip, row)
+    assert errors_of(result) == {}
+    assert (result.totals["update"], result.totals["skip"]) == (1, 0)
+    membership.refresh_from_db()
+    assert (membership.sector.code, membership.left_on) == ("1.02", dt.date(2025, 6, 30))
+    assert firm.memberships.count() == 1
+    assert firm.history.count() == 1  # the firm's own fields did not change
+    assert membership.history.latest("history_id").history_user == officer_sip
+    again = import_firms(officer_sip, row)
+    assert (again.totals["update"], again.totals["skip"]) == (0, 1)
+    # Left out, the membership columns leave the firm's memberships as they are.
+    renamed = import_firms(officer_sip, firm_row(valid_uscc(504), "老企业（更名）"))
+    assert errors_of(renamed) == {}
+    assert firm.memberships.get().sector.code == "1.02"
+
+
+def test_membership_errors_name_the_row_and_column_and_nothing_is_written(
+    officer_sip, enterprise_factory
+):
+    cluster_with_tree("photonics")
+    existing = enterprise_factory(uscc=valid_uscc(510), name_zh="已登记企业")
+    rows = [
+        firm_row(valid_uscc(511), cluster="photonics", primary_sector="1.04"),
+        firm_row(valid_uscc(512), cluster="mars", primary_sector="1.04"),
+        firm_row(
+            valid_uscc(513),
+            cluster="nano",
+            primary_sector="1.04",
+            in_cluster_from="2025-01-01",
+            in_cluster_until="2024-12-31",
+        ),
+        firm_row(valid_uscc(514), cluster="nano"),
+        firm_row(valid_uscc(515), cluster="nano", primary_sector="1.04"),
+        firm_row(valid_uscc(515), cluster="nano", primary_sector="1.02"),
+        firm_row(valid_uscc(516), cluster="nano", primary_sector="1.04"),
+        firm_row(valid_uscc(516), "别的名称", cluster="photonics", primary_sector="1.01"),
+        firm_row(
+            valid_uscc(510),
+            "已登记企业",
+            cluster="nano",
+            primary_sector="1",
+            in_cluster_from="2024-01-01",
+        ),
+        firm_row(valid_uscc(517), cluster="nano", primary_sector="1.04", in_cluster_from="x"),
+        firm_row(valid_uscc(518)),
+    ]
+    before = existing.memberships.get().pk
+    result = import_firms(officer_sip, *rows)
+    overlap = ["The firm is already a member of this cluster for part of this period."]
+    assert errors_of(result) == {
+        1: {"primary_sector": ["Choose a material of this cluster's sector tree."]},
+        2: {"cluster": ["cluster 'mars' is not known"]},
+        3: {"in_cluster_until": ["A firm cannot leave the cluster before it joined."]},
+        4: {
+            "primary_sector": [
+                "Name the firm's primary sector: a material of the cluster's sector tree, by "
+                "code or name."
+            ]
+        },
+        6: {"in_cluster_from": overlap},
+        8: {"name_zh": ["This firm's details differ from those of line 7."]},
+        9: {
+            "primary_sector": [
+                "Choose a material as the primary sector, not a whole focus direction."
+            ]
+        },
+        10: {"in_cluster_from": ["Enter a valid date."]},
+        11: {
+            "primary_sector": [
+                "Name the firm's primary sector: a material of the cluster's sector tree, by "
+                "code or name."
+            ]
+        },
+    }
+    assert Enterprise.objects.count() == 1
+    assert list(ClusterMembership.objects.values_list("pk", flat=True)) == [before]
+
+
+def test_an_overlap_with_a_stored_membership_is_refused_on_its_row(officer_sip, enterprise_factory):
+    firm = enterprise_factory(
+        uscc=valid_uscc(520),
+        name_zh="进出企业",
+        joined_on=dt.date(2020, 1, 1),
+        left_on=dt.date(2021, 12, 31),
+    )
+    ClusterMembership.objects.create(
+        enterprise=firm,
+        cluster=firm.memberships.get().cluster,
+        sector=firm.memberships.get().sector,
+        joined_on=dt.date(2023, 1, 1),
+    )
+    result = import_firms(
+        officer_sip,
+        firm_row(
+            valid_uscc(520),
+            "进出企业",
+            cluster="nano",
+            primary_sector="1.04",
+            in_cluster_from="2021-06-01",
+            in_cluster_until="2023-06-30",
+        ),
+        language="zh-hans",
+    )
+    assert errors_of(result) == {
+        1: {"in_cluster_from": ["该企业在此期间已是本集群成员（时段有重叠）。"]}
+    }
+    assert firm.memberships.count() == 2
+
+
+def test_the_export_writes_a_row_per_membership_and_imports_again_unchanged(
+    officer_sip, enterprise_factory
+):
+    photonics = cluster_with_tree("photonics")
+    both = enterprise_factory(uscc=valid_uscc(530), name_zh="双集群企业")
+    ClusterMembership.objects.create(
+        enterprise=both,
+        cluster=photonics,
+        sector=Sector.objects.get(cluster=photonics, code="2.01"),
+        joined_on=dt.date(2024, 3, 1),
+        left_on=dt.date(2026, 6, 30),
+    )
+    enterprise_factory(uscc=valid_uscc(531), name_zh="单集群企业")
+    for fmt in ("csv", "xlsx"):
+        content, _type = export_enterprises(Enterprise.objects.order_by("uscc"), fmt)
+        dataset, lines = read_enterprise_rows(content, fmt)
+        rows = [dict(zip(dataset.headers, row, strict=True)) for row in dataset]
+        assert [
+            (r["uscc"], r["cluster"], r["primary_sector"], r["in_cluster_from"]) for r in rows
+        ] == [
+            (valid_uscc(530), "nano", "1.04", "2020-01-01"),
+            (valid_uscc(530), "photonics", "2.01", "2024-03-01"),
+            (valid_uscc(531), "nano", "1.04", "2020-01-01"),
+        ]
+        assert rows[1]["in_cluster_until"] == "2026-06-30"
+        assert lines == [2, 3, 4]
+        with translation.override("en"):
+            result = EnterpriseResource().import_data(dataset, dry_run=False, user=officer_sip)
+        assert errors_of(result) == {} and not result.has_errors()
+        assert (result.totals["new"], result.totals["update"], result.totals["skip"]) == (0, 0, 3)
+    assert ClusterMembership.objects.count() == 3
+
+
+def test_enterprise_import_by_an_officer_is_limited_to_the_district(officer_kunshan, firms):
+    result = import_firms(officer_kunshan, firm_row(valid_uscc(500), primary_sector="1.02"))
     assert result.has_validation_errors()
     assert result.invalid_rows[0].error_dict == {
         "district": ["You can only register firms of your own district."]
     }
+
+
+def test_an_enterprise_file_goes_through_upload_preview_and_confirm(client, officer_sip):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(officer_sip)
+    content, _type = enterprise_template("csv")
+    csv = content.decode("utf-8-sig") + ",".join(
+        str(cell)
+        for cell in firm_row(valid_uscc(540), "上传企业", cluster="nano", primary_sector="4.02")
+    )
+    response = client.post(
+        reverse("reports:import"),
+        {
+            "kind": "enterprises",
+            "unit": "wan",
+            "mode": "quarterly",
+            "file": SimpleUploadedFile("firms.csv", csv.encode("utf-8")),
+        },
+    )
+    preview = client.get(response["Location"])
+    assert preview.context["enterprise_result"].totals["new"] == 1
+    assert not Enterprise.objects.filter(uscc=valid_uscc(540)).exists()
+    token = response["Location"].split("/")[-2]
+    assert client.post(reverse("reports:import-confirm", args=[token])).status_code == 302
+    membership = Enterprise.objects.get(uscc=valid_uscc(540)).memberships.get()
+    assert (membership.cluster.key, membership.sector.code) == ("nano", "4.02")

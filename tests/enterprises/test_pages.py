@@ -243,8 +243,8 @@ def test_completeness_counts_and_overdue(
 ):
     settings.REPORT_DEADLINE_DAYS = 15
     sip = district(SIP)
-    firms = enterprise_factory.create_batch(4, district=sip, in_cluster_from=dt.date(2020, 1, 1))
-    enterprise_factory(district=sip, in_cluster_from=dt.date(2026, 1, 1))  # joined later
+    firms = enterprise_factory.create_batch(4, district=sip, joined_on=dt.date(2020, 1, 1))
+    enterprise_factory(district=sip, joined_on=dt.date(2026, 1, 1))  # joined later
     now = dt.datetime(2025, 10, 10, tzinfo=dt.UTC)
     report_factory(
         enterprise=firms[0],
@@ -336,8 +336,19 @@ def test_uscc_check_as_you_type(client, officer_sip, enterprise_factory):
     assert "Valid code." in good.content.decode()
 
 
-def enterprise_post(**overrides):
+def material(cluster: str, code: str) -> int:
     from cluster.models import Sector
+
+    return Sector.objects.get(cluster__key=cluster, code=code).pk
+
+
+def cluster_pk(key: str) -> int:
+    from cluster.models import Cluster
+
+    return Cluster.objects.get(key=key).pk
+
+
+def enterprise_post(**overrides):
     from tests.factories import valid_uscc
 
     data = {
@@ -346,23 +357,25 @@ def enterprise_post(**overrides):
         "name_en": "",
         "district": district(SIP).pk,
         "park": "",
-        "primary_sector": Sector.objects.get(code="2.01").pk,
         "size_class": "small",
         "status": "active",
-        "in_cluster_from": "2025-01-01",
+        "memberships-0-cluster": cluster_pk("nano"),
+        "memberships-0-sector": material("nano", "2.01"),
+        "memberships-0-joined_on": "2025-01-01",
     }
-    for prefix in ("designations", "listings", "milestones"):
+    for prefix in ("memberships", "designations", "listings", "milestones"):
         data.update({f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(overrides)
     return data
 
 
-def test_officer_registers_a_firm_with_a_designation(client, officer_sip):
+def test_officer_registers_a_firm_with_its_cluster_and_a_designation(client, officer_sip):
     client.force_login(officer_sip)
     response = client.post(
         reverse("enterprises:create"),
         enterprise_post(
             **{
+                "memberships-0-further_sectors": [material("nano", "2.02")],
                 "designations-0-type": "gazelle",
                 "designations-0-tier": "city",
                 "designations-0-valid_from": "2025-03-01",
@@ -375,10 +388,99 @@ def test_officer_registers_a_firm_with_a_designation(client, officer_sip):
 
     firm = Enterprise.objects.get(name_zh="新注册公司")
     assert firm.district.code == SIP
+    membership = firm.memberships.get()
+    assert (membership.cluster.key, membership.sector.code, membership.joined_on) == (
+        "nano",
+        "2.01",
+        dt.date(2025, 1, 1),
+    )
+    assert [s.code for s in membership.further_sectors.all()] == ["2.02"]
     assert list(firm.designations.values_list("type", "valid_to")) == [
         ("gazelle", dt.date(2027, 2, 28))
     ]
     assert firm.history.get().history_user == officer_sip
+    assert {h.history_user for h in membership.history.all()} == {officer_sip}
+
+
+def test_the_page_offers_the_materials_of_each_cluster_by_direction(client, officer_sip):
+    from tests.factories import cluster_with_tree
+
+    cluster_with_tree("photonics")
+    client.force_login(officer_sip)
+    page = client.get(reverse("enterprises:create"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert '<optgroup label="苏州市纳米新材料产业创新集群 › 纳米电子信息材料">' in html
+    assert '<optgroup label="苏州市光子产业创新集群 › 光通信器件">' in html
+    sector = page.context["formset_sections"][0][1].forms[0]["sector"]
+    groups = [label for label, _options in sector.field.choices[1:]]
+    assert len(groups) == 4 + 2  # nano's four directions, then photonics' two
+    assert "1.04 先进封装材料" in html
+
+
+def test_a_firm_is_registered_with_a_cluster_and_errors_are_on_their_fields(client, officer_sip):
+    from enterprises.models import Enterprise
+    from tests.factories import cluster_with_tree
+
+    cluster_with_tree("photonics")
+    client.force_login(officer_sip)
+    url = reverse("enterprises:create")
+    none = client.post(
+        url,
+        enterprise_post(
+            **{
+                "memberships-0-cluster": "",
+                "memberships-0-sector": "",
+                "memberships-0-joined_on": "",
+            }
+        ),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert none.status_code == 422
+    memberships = none.context["formset_sections"][0][1]
+    assert memberships.non_form_errors() == ["企业至少属于一个产业集群：请填写其所属集群。"]
+    wrong_tree = client.post(
+        url,
+        enterprise_post(**{"memberships-0-sector": material("photonics", "1.01")}),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert wrong_tree.context["formset_sections"][0][1].forms[0].errors == {
+        "sector": ["请选择本集群产业领域中的材料。"]
+    }
+    twice = client.post(
+        url,
+        enterprise_post(
+            **{
+                "memberships-TOTAL_FORMS": "2",
+                "memberships-1-cluster": cluster_pk("nano"),
+                "memberships-1-sector": material("nano", "1.04"),
+                "memberships-1-joined_on": "2025-06-01",
+            }
+        ),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    rows = twice.context["formset_sections"][0][1].forms
+    assert (rows[0].errors, rows[1].errors) == (
+        {},
+        {"joined_on": ["The firm is already a member of this cluster for part of this period."]},
+    )
+    assert not Enterprise.objects.exists()
+    both = client.post(
+        url,
+        enterprise_post(
+            **{
+                "memberships-TOTAL_FORMS": "2",
+                "memberships-1-cluster": cluster_pk("photonics"),
+                "memberships-1-sector": material("photonics", "1.01"),
+                "memberships-1-joined_on": "2025-06-01",
+            }
+        ),
+    )
+    assert both.status_code == 302
+    firm = Enterprise.objects.get()
+    assert sorted(firm.memberships.values_list("cluster__key", flat=True)) == [
+        "nano",
+        "photonics",
+    ]
 
 
 def test_officer_cannot_register_a_firm_in_another_district(client, officer_kunshan):
@@ -420,3 +522,33 @@ def test_year_to_date_mode_hides_the_quarter_change_but_keeps_the_jump_flag(
     cumulative = client.get(url, {"mode": "ytd"}).context["rows"][0].cells[0]
     assert (quarterly.qoq, quarterly.flagged) == (Decimal("200"), True)
     assert (cumulative.value, cumulative.qoq, cumulative.flagged) == (Decimal("500.00"), None, True)
+
+
+def test_the_profile_shows_each_cluster_with_sector_and_dates(
+    client, city_viewer, enterprise_factory
+):
+    from cluster.models import Sector
+    from enterprises.models import ClusterMembership
+    from tests.factories import cluster_with_tree
+
+    photonics = cluster_with_tree("photonics")
+    firm = enterprise_factory(left_on=dt.date(2025, 6, 30))
+    ClusterMembership.objects.create(
+        enterprise=firm,
+        cluster=photonics,
+        sector=Sector.objects.get(cluster=photonics, code="1.02"),
+        joined_on=dt.date(2024, 3, 1),
+    )
+    client.force_login(city_viewer)
+    page = client.get(reverse("targets:enterprise", args=[firm.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert (
+        f"<strong>{firm.memberships.get(cluster__key='nano').cluster.name_en}</strong> · "
+        "Nano electronic information materials → Advanced packaging materials"
+    ) in html
+    assert "joined Jan. 1, 2020 · left June 30, 2025" in html
+    assert (
+        "<strong>Suzhou Photonics Industrial Innovation Cluster</strong> · "
+        "Optical communication devices → Photonic chips"
+    ) in html
+    assert "joined March 1, 2024</span>" in html

@@ -4,6 +4,7 @@ import pytest
 
 from enterprises.choices import DesignationType, ListingVenue
 from enterprises.models import Designation, Enterprise, Listing
+from tests.factories import ClusterMembershipFactory, cluster_with_tree
 
 pytestmark = pytest.mark.django_db
 
@@ -57,13 +58,59 @@ def test_neeq_quotation_is_not_a_listing(listing_factory):
     assert Listing.objects.listed_on(dt.date(2024, 4, 30)).count() == 2
 
 
-def test_in_cluster_on_excludes_firms_that_left_or_had_not_joined(enterprise_factory):
-    stayed = enterprise_factory(in_cluster_from=dt.date(2020, 1, 1))
+def test_member_on_excludes_firms_that_left_or_had_not_joined(enterprise_factory):
+    stayed = enterprise_factory(joined_on=dt.date(2020, 1, 1))
     enterprise_factory(
-        in_cluster_from=dt.date(2020, 1, 1),
-        in_cluster_until=dt.date(2024, 6, 30),
-        status="moved_out",
+        joined_on=dt.date(2020, 1, 1), left_on=dt.date(2024, 6, 30), status="moved_out"
     )
-    enterprise_factory(in_cluster_from=dt.date(2026, 1, 1))
-    assert list(Enterprise.objects.in_cluster_on(dt.date(2025, 12, 31))) == [stayed]
-    assert Enterprise.objects.in_cluster_on(dt.date(2024, 6, 30)).count() == 2
+    enterprise_factory(joined_on=dt.date(2026, 1, 1))
+    assert list(Enterprise.objects.member_on(dt.date(2025, 12, 31))) == [stayed]
+    assert Enterprise.objects.member_on(dt.date(2024, 6, 30)).count() == 2
+
+
+def test_a_firm_in_two_clusters_is_a_member_of_each_and_listed_once(enterprise_factory):
+    from cluster.models import Cluster
+
+    photonics = cluster_with_tree("photonics")
+    nano = Cluster.objects.get(key="nano")
+    both = enterprise_factory(joined_on=dt.date(2020, 1, 1))
+    ClusterMembershipFactory(enterprise=both, cluster=photonics, joined_on=dt.date(2025, 7, 1))
+    only_nano = enterprise_factory(joined_on=dt.date(2020, 1, 1))
+    day = dt.date(2025, 12, 31)
+    assert list(Enterprise.objects.member_on(day).order_by("pk")) == [both, only_nano]
+    assert list(Enterprise.objects.member_on(day, cluster=photonics)) == [both]
+    assert Enterprise.objects.member_on(day, cluster=nano).count() == 2
+    assert not Enterprise.objects.member_on(dt.date(2025, 6, 30), cluster=photonics).exists()
+    assert list(
+        Enterprise.objects.member_during(dt.date(2025, 7, 1), dt.date(2025, 9, 30), photonics)
+    ) == [both]
+
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("stored", "other", "overlap"),
+    [
+        ((None, None), (D(2024, 1, 1), None), True),
+        ((None, D(2023, 12, 31)), (D(2024, 1, 1), None), False),
+        ((None, D(2024, 1, 1)), (D(2024, 1, 1), None), True),  # both ends count
+        ((D(2024, 1, 2), D(2024, 6, 30)), (None, D(2024, 1, 1)), False),
+        ((D(2024, 1, 2), D(2024, 6, 30)), (D(2024, 3, 1), D(2024, 3, 31)), True),
+        ((D(2025, 1, 1), None), (D(2020, 1, 1), D(2030, 1, 1)), True),
+    ],
+)
+def test_a_membership_overlaps_in_memory_as_in_the_database(
+    enterprise_factory, stored, other, overlap
+):
+    """The register's rule checks rows not yet saved in memory (overlaps) and stored ones in
+    the database (overlapping): one predicate, the same answers."""
+    firm = enterprise_factory(joined_on=stored[0], left_on=stored[1])
+    membership = firm.memberships.get()
+    candidate = ClusterMembershipFactory.build(joined_on=other[0], left_on=other[1])
+    assert candidate.overlaps(membership) is overlap
+    assert membership.overlaps(candidate) is overlap
+    in_database = firm.memberships.overlapping(
+        other[0] or dt.date.min, other[1] or dt.date.max
+    ).exists()
+    assert in_database is overlap

@@ -1,32 +1,116 @@
-"""One rule, every door: the same designation, listing or milestone sent through the API, the
-enterprise page's formset, the admin's own page and the enterprise admin's inline gets the
-same answer (saved, or refused with the same field named) and leaves the same rows and
-history."""
+"""One rule, every door: the same cluster membership, designation, listing or milestone sent
+through the API, the enterprise page's formset, the admin's own page and the enterprise
+admin's inline gets the same answer (saved, or refused with the same field named) and leaves
+the same rows and history."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 from django.db.models import Model
 from django.urls import reverse
 
 from cluster.access import Role
-from cluster.models import District
-from enterprises.models import Designation, Listing, Milestone
+from cluster.models import Cluster, District, Sector
+from enterprises.models import ClusterMembership, Designation, Listing, Milestone
 from tests.api.test_api import api
 from tests.conftest import KUNSHAN, SIP
+from tests.factories import cluster_with_tree
 
 pytestmark = pytest.mark.django_db
 
 DOORS = ("api", "page", "admin", "admin_inline")
 KINDS = {
+    "memberships": ClusterMembership,
     "designations": Designation,
     "listings": Listing,
     "milestones": Milestone,
 }
+API_PATHS = {"memberships": "cluster-memberships"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A cluster (by key) or a sector of its tree (by code), as each door names it: the API by
+    key and code, the forms by id."""
+
+    cluster: str
+    code: str | None = None
+
+    def obj(self):
+        if self.code is None:
+            return Cluster.objects.get(key=self.cluster)
+        return Sector.objects.get(cluster__key=self.cluster, code=self.code)
+
+    def written(self, door: str) -> str:
+        if door == "api":
+            return self.code or self.cluster
+        return str(self.obj().pk)
+
+
+def as_written(row: dict, door: str) -> dict:
+    return {
+        field: (
+            value.written(door)
+            if isinstance(value, Ref)
+            else [v.written(door) for v in value]
+            if isinstance(value, list)
+            else value
+        )
+        for field, value in row.items()
+    }
+
+
+NANO, PHOTONICS = Ref("nano"), Ref("photonics")
 DUPLICATE_AWARD = "This firm already holds this designation at this tier from that date."
 # (kind, row as a user types it, expected errors: field → messages, or a set of fields where
 # the wording is the framework's own (a date that does not parse), or None when it saves.)
 CASES = {
+    "good membership of a second cluster": (
+        "memberships",
+        {
+            "cluster": PHOTONICS,
+            "sector": Ref("photonics", "1.01"),
+            "further_sectors": [Ref("photonics", "2.01")],
+            "joined_on": "2024-03-01",
+        },
+        None,
+    ),
+    "sector of another cluster's tree": (
+        "memberships",
+        {"cluster": PHOTONICS, "sector": Ref("nano", "1.04"), "joined_on": "2024-03-01"},
+        {"sector": ["Choose a material of this cluster's sector tree."]},
+    ),
+    "further sector of another cluster's tree": (
+        "memberships",
+        {
+            "cluster": PHOTONICS,
+            "sector": Ref("photonics", "1.01"),
+            "further_sectors": [Ref("nano", "3.01")],
+            "joined_on": "2024-03-01",
+        },
+        {"further_sectors": ["Further sectors are materials of this cluster's sector tree."]},
+    ),
+    "a focus direction as the primary sector": (
+        "memberships",
+        {"cluster": PHOTONICS, "sector": Ref("photonics", "1"), "joined_on": "2024-03-01"},
+        {"sector"},
+    ),
+    "overlapping membership of the same cluster": (
+        "memberships",
+        {"cluster": NANO, "sector": Ref("nano", "1.02"), "joined_on": "2024-01-01"},
+        {"joined_on": ["The firm is already a member of this cluster for part of this period."]},
+    ),
+    "left before joined": (
+        "memberships",
+        {
+            "cluster": PHOTONICS,
+            "sector": Ref("photonics", "1.01"),
+            "joined_on": "2025-06-01",
+            "left_on": "2025-05-31",
+        },
+        {"left_on": ["A firm cannot leave the cluster before it joined."]},
+    ),
     "good designation": (
         "designations",
         {
@@ -112,8 +196,10 @@ CASES = {
 
 @pytest.fixture
 def firm(enterprise_factory, designation_factory, listing_factory):
-    """A SIP firm holding a city gazelle award from 2024-01-01; another firm's STAR ticker
-    688001 is taken."""
+    """A SIP firm, a member of the nano cluster since 2020-01-01, holding a city gazelle award
+    from 2024-01-01; another firm's STAR ticker 688001 is taken. A second cluster (photonics)
+    has a tree of its own, whose codes 1 and 1.01 are also nano's."""
+    cluster_with_tree("photonics")
     firm = enterprise_factory(name_zh="园区甲公司", district=District.objects.get(code=SIP))
     designation_factory(enterprise=firm, valid_from=dt.date(2024, 1, 1), valid_to=None)
     listing_factory(ticker="688001")
@@ -171,7 +257,9 @@ def errors_of(form, formset=None) -> dict:
 
 
 def through_api(user, firm, kind, row):
-    response = api(user).post(f"/api/{kind}/", {"enterprise": firm.pk, **row}, format="json")
+    response = api(user).post(
+        f"/api/{API_PATHS.get(kind, kind)}/", {"enterprise": firm.pk, **row}, format="json"
+    )
     return response.status_code, (response.json()["errors"] if response.status_code == 400 else {})
 
 
@@ -221,6 +309,7 @@ def through_admin_inline(client, firm, kind, row):
 
 
 def send(door, client, user, firm, kind, row):
+    row = as_written(row, door)
     if door == "api":
         return through_api(user, firm, kind, row)
     client.force_login(user)
@@ -255,10 +344,16 @@ def test_every_door_gives_the_same_answer_and_writes_the_same_rows(
         new = model.objects.order_by("-pk").first()
         assert new.enterprise == firm
         for field, value in row.items():
-            assert str(getattr(new, field)) == value, field
+            if isinstance(value, Ref):
+                assert getattr(new, field) == value.obj(), field
+            elif isinstance(value, list):
+                assert set(getattr(new, field).all()) == {v.obj() for v in value}, field
+            else:
+                assert str(getattr(new, field)) == value, field
         rows, history = state(model)
         assert len(rows) == len(before[0]) + 1
-        assert set(history) - set(before[1]) == {("+", staff_officer.username)}
+        assert {user for _type, user in set(history) - set(before[1])} == {staff_officer.username}
+        assert model.history.filter(id=new.pk).earliest("history_id").history_type == "+"
         return
     assert status == REFUSED[door]
     if isinstance(expected, set):

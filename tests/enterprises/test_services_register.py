@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from cluster.access import Role
-from cluster.models import District
-from enterprises.models import Designation, Listing, Milestone, ResearchProject
+from cluster.models import Cluster, District
+from enterprises.models import ClusterMembership, Designation, Listing, Milestone, ResearchProject
 from enterprises.services.register import project_save, record_delete, record_save
 from enterprises.services.register.rules import CONSTRAINT_FIELDS, store
 from tests.conftest import KUNSHAN, SIP
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def test_every_constraint_named_for_a_field_exists_and_the_field_too():
     constraints = {
         constraint.name: model
-        for model in (Designation, Listing, Milestone, ResearchProject)
+        for model in (ClusterMembership, Designation, Listing, Milestone, ResearchProject)
         for constraint in model._meta.constraints
     }
     for name, field in CONSTRAINT_FIELDS.items():
@@ -77,11 +77,13 @@ def test_a_projects_partners_are_checked_against_the_scope(enterprise_factory, o
         level="city",
         started_on=dt.date(2025, 1, 1),
     )
+    nano = Cluster.objects.get(key="nano")
     with pytest.raises(PermissionDenied):
-        project_save(actor=officer_sip, project=project, partners=[theirs])
+        project_save(actor=officer_sip, project=project, partners=[theirs], clusters=[nano])
     assert not ResearchProject.objects.exists()
-    project_save(actor=officer_sip, project=project, partners=[mine])
+    project_save(actor=officer_sip, project=project, partners=[mine], clusters=[nano])
     assert list(project.partners.all()) == [mine]
+    assert list(project.clusters.all()) == [nano]
 
 
 @pytest.fixture
@@ -92,6 +94,7 @@ def steward_client(client, city_steward):
 
 def project_form(**overrides):
     data = {
+        "clusters": [Cluster.objects.get(key="nano").pk],
         "title": "纳米银线透明电极中试",
         "lead_enterprise": "",
         "lead_institution": "中国科学院苏州纳米所",
@@ -133,6 +136,41 @@ def test_the_admin_names_the_field_of_a_project_that_ends_before_it_starts(stewa
         "ends_on": ["项目结束日期不能早于开始日期。"]
     }
     assert not ResearchProject.objects.exists()
+
+
+def test_the_admin_refuses_a_project_of_no_cluster_in_the_services_words(steward_client):
+    response = steward_client.post(
+        reverse("admin:enterprises_researchproject_add"),
+        project_form(clusters=[]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.context["adminform"].form.errors == {
+        "clusters": [
+            "Name the clusters whose plans the project counts toward: a project of no cluster "
+            "counts toward no target."
+        ]
+    }
+    assert not ResearchProject.objects.exists()
+
+
+def test_two_writes_of_one_firms_memberships_are_checked_one_after_the_other(
+    enterprise_factory, officer_sip
+):
+    firm = enterprise_factory(joined_on=dt.date(2020, 1, 1), left_on=dt.date(2022, 12, 31))
+    stored = firm.memberships.get()
+    again = ClusterMembership(
+        enterprise=firm, cluster=stored.cluster, sector=stored.sector, joined_on=dt.date(2023, 1, 1)
+    )
+    record_save(actor=officer_sip, record=again)
+    overlapping = ClusterMembership(
+        enterprise=firm, cluster=stored.cluster, sector=stored.sector, joined_on=dt.date(2024, 1, 1)
+    )
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        record_save(actor=officer_sip, record=overlapping)
+    assert raised.value.message_dict == {
+        "joined_on": ["The firm is already a member of this cluster for part of this period."]
+    }
+    assert firm.memberships.count() == 2
 
 
 def test_an_officer_allowed_into_the_project_admin_picks_partners_of_the_district_only(

@@ -25,6 +25,8 @@ from .conftest import YI
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2026, 2, 20)
+# While the nano plan 2023–2025 is in force: its targets raise status and milestone alerts.
+IN_FORCE = dt.date(2025, 11, 20)
 
 
 def active(kind):
@@ -53,7 +55,7 @@ def cycle(kind, clear, today=TODAY):
 
 def test_target_off_track(enterprise_factory, approve):
     firm = enterprise_factory()
-    for q in (1, 2, 3, 4):
+    for q in (1, 2, 3):
         approve(firm, 2025, q, 10 * YI)
     progress_recompute(target_ids=[Target.objects.get(key="total_output").pk])
 
@@ -61,21 +63,69 @@ def test_target_off_track(enterprise_factory, approve):
         Target.objects.filter(key="total_output").update(target_value=Decimal(1))
         progress_recompute(target_ids=[Target.objects.get(key="total_output").pk])
 
-    opened = cycle("target_off_track", clear)
+    # On 2025-11-20 the official quarter is 2025Q3: 30 so far, the year ends near 40.
+    opened = cycle("target_off_track", clear, today=IN_FORCE)
     assert len(opened) == 1
-    assert opened[0].numbers["actual"] == str((40 * YI).quantize(Decimal("0.01")))
+    assert opened[0].numbers["actual"] == str((30 * YI).quantize(Decimal("0.01")))
     assert opened[0].message_zh == (
-        "全市纳米新材料产业产值：预测值 40.0 亿元，目标 1,000.0 亿元（2025Q4，偏离目标）。"
+        "全市纳米新材料产业产值：预测值 40.0 亿元，目标 1,000.0 亿元（2025Q3，偏离目标）。"
     )
     assert opened[0].message_en == (
         "City nano new-materials output value: projection ¥4.0 bn against the target "
-        "¥100.0 bn (2025Q4, off track)."
+        "¥100.0 bn (2025Q3, off track)."
+    )
+
+
+def test_target_alerts_resolve_when_the_plan_ends(enterprise_factory, approve, report_factory):
+    firm = enterprise_factory()
+    for q in (1, 2, 3):
+        approve(firm, 2025, q, 10 * YI)
+    progress_recompute()
+    only("target_off_track", "milestone_missed")
+    alerts_evaluate(today=IN_FORCE)
+    assert {a.rule.kind for a in Alert.objects.active()} == {"target_off_track", "milestone_missed"}
+    # The plan ended on 2025-12-31; figures of 2026 come in, one quarter only typed in.
+    approve(firm, 2025, 4, 10 * YI)
+    approve(firm, 2026, 1, 10 * YI)
+    report_factory(
+        enterprise=firm,
+        year=2026,
+        quarter=3,
+        output_value=0,
+        status="submitted",
+        submitted_at=timezone.now(),
+    )
+    progress_recompute()
+    alerts_evaluate(today=dt.date(2026, 11, 30))
+    assert Alert.objects.active().count() == 0
+    assert set(Alert.objects.values_list("state", "resolved_automatically")) == {
+        (AlertState.RESOLVED, True)
+    }
+    assert not Alert.objects.filter(message_zh__contains="预测值 0.0").exists()
+
+
+def test_a_target_without_projection_is_judged_on_its_value(enterprise_factory, approve):
+    """A ratio or an assessment has no projection: never "projection 0.0"."""
+    from targets.models import ProgressSnapshot
+
+    firm = enterprise_factory()
+    for q in (1, 2, 3):
+        approve(firm, 2025, q, 10 * YI)
+    target = Target.objects.get(key="total_output")
+    progress_recompute(target_ids=[target.pk])
+    ProgressSnapshot.objects.filter(target=target).update(projection=None)
+    only("target_off_track")
+    alerts_evaluate(today=IN_FORCE)
+    [alert] = active("target_off_track")
+    assert alert.numbers["projection"] is None
+    assert alert.message_zh == (
+        "全市纳米新材料产业产值：30.0 亿元，目标 1,000.0 亿元（2025Q3，偏离目标）。"
     )
 
 
 def test_report_overdue_lists_the_missing_firms(enterprise_factory, report_factory, settings):
     settings.REPORT_DEADLINE_DAYS = 15
-    late = enterprise_factory(name_zh="迟报公司", in_cluster_from=dt.date(2020, 1, 1))
+    late = enterprise_factory(name_zh="迟报公司", joined_on=dt.date(2020, 1, 1))
     AlertRule.objects.filter(kind="report_overdue").update(days=7)
     # 2025Q4 is due 2026-01-15, +7 days grace: overdue on 2026-02-20; 2026Q1 is not yet due.
     only("report_overdue")
@@ -207,7 +257,7 @@ def test_milestone_missed(enterprise_factory, approve):
     target = Target.objects.get(key="total_output")
     progress_recompute(target_ids=[target.pk])
     only("milestone_missed")
-    alerts_evaluate(today=TODAY)
+    alerts_evaluate(today=IN_FORCE)
     assert [a.target for a in active("milestone_missed")] == [target]
 
 
@@ -325,19 +375,16 @@ def test_in_app_notifications_with_unread_count(client, designation_factory, off
 
 def test_target_at_risk(enterprise_factory, approve):
     firm = enterprise_factory()
-    for q in (1, 2, 3, 4):
-        approve(firm, 2025, q, 230 * YI)  # 920 of 1000: at risk (≥ 90%)
+    for q in (1, 2, 3):
+        approve(firm, 2025, q, 230 * YI)  # the year ends near 920 of 1000: at risk (≥ 90%)
     target = Target.objects.get(key="total_output")
-    target.comparison = Target.Comparison.AT_LEAST
-    target.deadline = dt.date(2026, 12, 31)
-    target.save()
     progress_recompute(target_ids=[target.pk])
 
     def clear():
         Target.objects.filter(pk=target.pk).update(at_risk_ratio=Decimal("0.95"))
         progress_recompute(target_ids=[target.pk])  # now off track instead
 
-    cycle("target_at_risk", clear)
+    cycle("target_at_risk", clear, today=IN_FORCE)
 
 
 def test_milestone_missed_resolves_once_caught_up(enterprise_factory, approve):
@@ -356,7 +403,7 @@ def test_milestone_missed_resolves_once_caught_up(enterprise_factory, approve):
         )
         progress_recompute(target_ids=[target.pk])
 
-    cycle("milestone_missed", clear)
+    cycle("milestone_missed", clear, today=IN_FORCE)
 
 
 def test_threshold_crossed_resolves_when_the_figures_are_revised(enterprise_factory, approve):

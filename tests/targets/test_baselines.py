@@ -75,7 +75,9 @@ def test_without_approved_2022_figures_the_baseline_is_unknown_and_says_so(
     assert snapshot.milestone_expected is None
     client.force_login(city_viewer)
     with translation.override("zh-hans"):
-        html = client.get(reverse("targets:dashboard"), {"period": "2025Q1"}).content.decode()
+        html = client.get(
+            reverse("targets:dashboard", args=["nano"]), {"period": "2025Q1"}
+        ).content.decode()
     card = re.search(r'data-target="total_output".*?</article>', html, re.S).group(0)
     assert re.search(r'data-field="baseline">([^<]*)<', card).group(1).strip() == (
         "基期（2022年）尚无已审核数据，未设里程碑。"

@@ -104,7 +104,9 @@ def test_a_firm_exactly_on_the_threshold_through_every_door(
 
     # The board's pipeline and the explanation's pipeline.
     client.force_login(city_steward)
-    board = client.get(reverse("targets:dashboard"), {"period": "2025Q4"}).context["board"]
+    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q4"}).context[
+        "board"
+    ]
     lines = {t.key: lines for t, lines in board.threshold_pipelines}[target.key]
     assert [(ln.enterprise, ln.gap, ln.needs_more_than) for ln in lines] == expected_pipeline
     explained = gap_explanation(target, Q4).pipeline
@@ -134,6 +136,7 @@ def test_the_threshold_alert_takes_every_threshold_metric_from_the_data(
     """A steward's new metric (operating revenue at least ¥0.2 bn) gets its own crossings,
     with its own figure and comparison; the plan's output metrics are not crossed."""
     Metric.objects.create(
+        plan=Metric.objects.get(key="firms_output_over_1bn").plan,
         key="firms_revenue_at_least_200m",
         kind=Metric.Kind.COUNT_FIRMS_OVER,
         figure=Metric.Figure.OPERATING_REVENUE,
@@ -178,10 +181,12 @@ def test_the_output_target_and_its_figure_come_from_the_data(
     approve(population["a"], 2025, 2, 12 * YI, revenue=20 * YI)
     progress_recompute()
     client.force_login(city_steward)
-    board = client.get(reverse("targets:dashboard"), {"period": "2025Q2"}).context["board"]
+    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}).context[
+        "board"
+    ]
     assert board.output_target.key == "city_output"
     assert [(p.quarter, p.actual) for p in board.trend][-1] == (Quarter(2025, 2), 40 * YI)
-    page = client.get(reverse("targets:district", args=[sip.pk]), {"period": "2025Q2"})
+    page = client.get(reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"})
     assert [(f.name_zh, f.ytd) for f in page.context["firms"]] == [
         ("甲纳米公司", 30 * YI),
         ("丙纳米公司", 4 * YI),
@@ -249,6 +254,7 @@ def test_the_api_gives_the_rule_as_fields_and_in_words(api, city_steward):
     assert body["rule"] == {
         "kind": "count_firms_over",
         "figure": "output_value",
+        "denominator": "",
         "threshold": "1000000000.00",
         "comparison": "gt",
         "designation_type": "",
@@ -265,6 +271,8 @@ def test_the_api_gives_the_rule_as_fields_and_in_words(api, city_steward):
 def test_the_dashboard_card_says_which_rule_it_follows(client, city_viewer, population):
     client.force_login(city_viewer)
     with translation.override("zh-hans"):
-        html = client.get(reverse("targets:dashboard"), {"period": "2025Q2"}).content.decode()
+        html = client.get(
+            reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}
+        ).content.decode()
     assert RULES_IN_WORDS["firms_output_over_1bn"][0] in html
     assert RULES_IN_WORDS["listed_firms"][0] in html

@@ -50,7 +50,7 @@ def rendered_field(html: str, key: str, field: str) -> str:
 def test_cards_show_the_progress_services_figures(client, city_viewer, population):
     client.force_login(city_viewer)
     with translation.override("zh-hans"):
-        response = client.get(reverse("targets:dashboard"), {"period": "2025Q2"})
+        response = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"})
     html = response.content.decode()
     cards = cards_of(response)
     assert list(cards) == [t.key for t in Target.objects.order_by("sort_order", "key")]
@@ -85,7 +85,9 @@ def test_cards_show_the_progress_services_figures(client, city_viewer, populatio
 
 def test_breakdowns_and_pipelines_match_the_snapshots(client, city_viewer, population, sip):
     client.force_login(city_viewer)
-    board = client.get(reverse("targets:dashboard"), {"period": "2025Q2"}).context["board"]
+    board = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}).context[
+        "board"
+    ]
     by_district = {part.key: part for part in board.by_district}
     assert by_district[sip.pk].actual == 26 * YI  # A 22 + C 4
     assert by_district[sip.pk].year_ago == 24 * YI
@@ -118,18 +120,20 @@ def test_breakdowns_and_pipelines_match_the_snapshots(client, city_viewer, popul
 
 def test_as_of_an_earlier_quarter_and_an_earlier_vintage(client, city_viewer, population, approve):
     client.force_login(city_viewer)
-    earlier = cards_of(client.get(reverse("targets:dashboard"), {"period": "2025Q1"}))
+    earlier = cards_of(
+        client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q1"})
+    )
     assert earlier["total_output"].actual == 15 * YI
     assert earlier["firms_output_over_1bn"].actual == 0
     first_vintage = city_snapshot("total_output").vintage
     # A revision of A's 2025Q2 (12 → 14) approved later gives a new vintage.
     approve(population["a"], 2025, 2, 14 * YI, at=first_vintage + dt.timedelta(days=20))
     progress_recompute()
-    newest = client.get(reverse("targets:dashboard"), {"period": "2025Q2"})
+    newest = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"})
     assert cards_of(newest)["total_output"].actual == 34 * YI
     assert newest.context["as_of"].newest
     past = client.get(
-        reverse("targets:dashboard"),
+        reverse("targets:dashboard", args=["nano"]),
         {"period": "2025Q2", "vintage": first_vintage.isoformat()},
     )
     assert cards_of(past)["total_output"].actual == 32 * YI
@@ -155,8 +159,10 @@ def test_preview_includes_submitted_figures_and_says_so(
     )
     progress_recompute(basis=Basis.PREVIEW)
     client.force_login(city_viewer)
-    approved = client.get(reverse("targets:dashboard"), {"period": "2025Q2"})
-    preview = client.get(reverse("targets:dashboard"), {"period": "2025Q2", "basis": "preview"})
+    approved = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"})
+    preview = client.get(
+        reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2", "basis": "preview"}
+    )
     assert cards_of(approved)["total_output"].actual == 32 * YI
     assert cards_of(preview)["total_output"].actual == 37 * YI
     assert b"preview-banner" in preview.content
@@ -165,7 +171,7 @@ def test_preview_includes_submitted_figures_and_says_so(
 
 def test_district_page_is_the_district_share(client, sip_viewer, population, sip):
     client.force_login(sip_viewer)
-    response = client.get(reverse("targets:district", args=[sip.pk]), {"period": "2025Q2"})
+    response = client.get(reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"})
     cards = cards_of(response)
     assert cards["total_output"].actual == 26 * YI
     assert cards["total_output"].city.actual == 32 * YI
@@ -177,19 +183,22 @@ def test_district_page_is_the_district_share(client, sip_viewer, population, sip
     ]
     assert round(firms[0].growth, 6) == 10.0
     by_name = client.get(
-        reverse("targets:district", args=[sip.pk]), {"period": "2025Q2", "order": "name"}
+        reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2", "order": "name"}
     )
     assert [f.name_zh for f in by_name.context["firms"]] == ["丙纳米公司", "甲纳米公司"]
-    search = client.get(reverse("targets:district", args=[sip.pk]), {"q": "丙"})
+    search = client.get(reverse("targets:district", args=["nano", sip.pk]), {"q": "丙"})
     assert [f.name_zh for f in search.context["firms"]] == ["丙纳米公司"]
 
 
 def test_sector_page_shows_the_direction(client, city_viewer, population):
     from cluster.models import Sector
 
-    direction = Sector.objects.get(code="1")  # the factory's material 1.04 is under it
+    # The factory's material 1.04 is under it.
+    direction = Sector.objects.get(cluster__key="nano", code="1")
     client.force_login(city_viewer)
-    response = client.get(reverse("targets:sector", args=[direction.pk]), {"period": "2025Q2"})
+    response = client.get(
+        reverse("targets:sector", args=["nano", direction.pk]), {"period": "2025Q2"}
+    )
     assert cards_of(response)["total_output"].actual == 32 * YI
     assert response.context["firms"].paginator.count == 3
     assert [p.actual for p in response.context["board"].by_district] == [26 * YI, 6 * YI]
@@ -200,17 +209,17 @@ def test_district_users_see_only_their_district(
 ):
     for user in (officer_sip, sip_viewer):
         client.force_login(user)
-        assert client.get("/").url == reverse("targets:district", args=[sip.pk])
-        assert client.get(reverse("targets:dashboard")).url == reverse(
-            "targets:district", args=[sip.pk]
+        assert client.get("/").url == reverse("targets:district", args=["nano", sip.pk])
+        assert client.get(reverse("targets:dashboard", args=["nano"])).url == reverse(
+            "targets:district", args=["nano", sip.pk]
         )
-        assert client.get(reverse("targets:district", args=[kunshan.pk])).status_code == 404
-        direction = population["a"].primary_sector.parent_id
-        assert client.get(reverse("targets:sector", args=[direction])).status_code == 404
+        assert client.get(reverse("targets:district", args=["nano", kunshan.pk])).status_code == 404
+        direction = population["a"].memberships.get().sector.parent_id
+        assert client.get(reverse("targets:sector", args=["nano", direction])).status_code == 404
         assert (
             client.get(reverse("targets:enterprise", args=[population["b"].pk])).status_code == 404
         )
-        page = client.get(reverse("targets:district", args=[sip.pk]), {"period": "2025Q2"})
+        page = client.get(reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"})
         assert {f.district_id for f in page.context["firms"]} == {sip.pk}
         assert "乙纳米公司" not in page.content.decode()
 
@@ -227,12 +236,17 @@ def test_pages_take_the_same_number_of_queries_whatever_the_number_of_firms(
 ):
     client.force_login(city_steward)
     urls = [
-        (reverse("targets:dashboard"), {"period": "2025Q2"}),
-        (reverse("targets:district", args=[sip.pk]), {"period": "2025Q2"}),
-        (reverse("targets:sector", args=[population["a"].primary_sector.parent_id]), {}),
+        (reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}),
+        (reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"}),
+        (
+            reverse(
+                "targets:sector", args=["nano", population["a"].memberships.get().sector.parent_id]
+            ),
+            {},
+        ),
         (reverse("targets:enterprise", args=[population["a"].pk]), {}),
         (reverse("targets:alerts"), {}),
-        (reverse("targets:brief", args=["2025Q2"]), {}),
+        (reverse("targets:brief", args=["nano", "2025Q2"]), {}),
     ]
     from targets.services.alerts import alerts_evaluate
 
@@ -259,7 +273,7 @@ def test_an_account_without_a_role_is_told_so_not_redirected_in_circles(client):
     from tests.factories import UserFactory
 
     client.force_login(UserFactory(username="nobody"))
-    for url in ("/", reverse("targets:dashboard")):
+    for url in ("/", reverse("targets:dashboard", args=["nano"])):
         response = client.get(url)
         assert response.status_code == 403
         assert "还没有角色或所属区县" in response.content.decode()

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cluster.models import Cluster
 from enterprises.choices import DesignationType
 from enterprises.models import ResearchProject
 from targets.choices import Basis, ScopeKind
@@ -57,7 +58,7 @@ def projects(population, sip, kunshan):
         ("昆山重大项目", kunshan, None, "ongoing"),
         ("已终止项目", sip, None, "terminated"),
     ):
-        ResearchProject.objects.create(
+        project = ResearchProject.objects.create(
             title=title,
             lead_enterprise=lead,
             lead_institution="" if lead else "苏州大学",
@@ -67,6 +68,7 @@ def projects(population, sip, kunshan):
             started_on=dt.date(2024, 5, 1),
             status=status,
         )
+        project.clusters.add(Cluster.objects.get(key="nano"))
     progress_recompute()
 
 
@@ -150,7 +152,7 @@ def grow(enterprise_factory, approve, designation_factory, listing_factory, sip,
                 valid_to=dt.date(2026, 1, 1),
             )
         listing_factory(enterprise=firm, listed_on=dt.date(2024, 1, 1))
-        ResearchProject.objects.create(
+        project = ResearchProject.objects.create(
             title=f"项目{firm.pk}",
             lead_enterprise=firm,
             district=sip,
@@ -158,6 +160,7 @@ def grow(enterprise_factory, approve, designation_factory, listing_factory, sip,
             is_major=True,
             started_on=dt.date(2024, 1, 1),
         )
+        project.clusters.add(Cluster.objects.get(key="nano"))
     progress_recompute()
 
 
@@ -191,14 +194,16 @@ def test_the_api_list_takes_the_same_queries_whatever_the_number_of_rows(
 
 def test_each_card_links_to_its_firms_page(client, city_viewer, population):
     client.force_login(city_viewer)
-    html = client.get(reverse("targets:dashboard"), {"period": "2025Q2"}).content.decode()
+    html = client.get(
+        reverse("targets:dashboard", args=["nano"]), {"period": "2025Q2"}
+    ).content.decode()
     for key in KEYS:
         card = re.search(rf'data-target="{key}".*?</article>', html, re.S).group(0)
         link = re.search(r'href="([^"]+)"[^>]*data-field="firms-link"', card).group(1)
         target = Target.objects.get(key=key)
-        assert link == reverse("targets:firms", args=[target.pk]) + "?period=2025Q2"
+        assert link == reverse("targets:firms", args=["nano", target.pk]) + "?period=2025Q2"
     over_1bn = Target.objects.get(key="firms_output_over_1bn")
-    page = client.get(reverse("targets:firms", args=[over_1bn.pk]), {"period": "2025Q2"})
+    page = client.get(reverse("targets:firms", args=["nano", over_1bn.pk]), {"period": "2025Q2"})
     rows = page.context["rows"]
     assert [(row.name, row.counts) for row in rows] == [
         ("甲纳米公司", True),
@@ -210,18 +215,19 @@ def test_each_card_links_to_its_firms_page(client, city_viewer, population):
 
 def test_the_firms_page_of_a_district_user(client, officer_sip, population, sip, kunshan):
     client.force_login(officer_sip)
-    html = client.get(reverse("targets:district", args=[sip.pk]), {"period": "2025Q2"})
+    html = client.get(reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q2"})
     card = re.search(r'data-target="total_output".*?</article>', html.content.decode(), re.S).group(
         0
     )
     link = re.search(r'href="([^"]+)"[^>]*data-field="firms-link"', card).group(1)
     assert link.endswith(f"?period=2025Q2&amp;district={sip.pk}")
     target = Target.objects.get(key="total_output")
-    page = client.get(reverse("targets:firms", args=[target.pk]), {"period": "2025Q2"})
+    page = client.get(reverse("targets:firms", args=["nano", target.pk]), {"period": "2025Q2"})
     assert [row.name for row in page.context["rows"]] == ["甲纳米公司", "丙纳米公司"]
     assert "乙纳米公司" not in page.content.decode()
     other = client.get(
-        reverse("targets:firms", args=[target.pk]), {"period": "2025Q2", "district": kunshan.pk}
+        reverse("targets:firms", args=["nano", target.pk]),
+        {"period": "2025Q2", "district": kunshan.pk},
     )
     assert other.status_code == 404
 
@@ -237,7 +243,7 @@ def test_the_firms_page_takes_the_same_queries_whatever_the_number_of_rows(
     sip,
 ):
     client.force_login(city_steward)
-    urls = [reverse("targets:firms", args=[Target.objects.get(key=k).pk]) for k in KEYS]
+    urls = [reverse("targets:firms", args=["nano", Target.objects.get(key=k).pk]) for k in KEYS]
 
     def measure():
         counts = []

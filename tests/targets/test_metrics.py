@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from cluster.models import Cluster
 from cluster.quarters import Quarter
 from enterprises.choices import DesignationType, ListingVenue
 from enterprises.models import QuarterlyReport, ResearchProject
@@ -26,7 +27,7 @@ def figures(at=LATER, basis=Basis.APPROVED):
 
 
 def target(key):
-    return Target.objects.select_related("metric", "cluster").get(key=key)
+    return Target.objects.select_related("metric", "plan").get(plan__key="nano-2023-2025", key=key)
 
 
 def annual(approve, firm, year, total_yi, at=None):
@@ -45,7 +46,7 @@ def population(enterprise_factory, approve, sip, kunshan):
             name_zh="迁出",
             district=sip,
             status="moved_out",
-            in_cluster_until=dt.date(2025, 6, 30),
+            left_on=dt.date(2025, 6, 30),
         ),  # ¥20 bn but moved out mid-year
     }
     annual(approve, firms["big"], 2025, Decimal(60))
@@ -198,6 +199,8 @@ def test_designation_validity_counts_on_boundary_days(population, designation_fa
 
 
 def test_major_research_projects_since_the_plan_started(sip):
+    nano = Cluster.objects.get(key="nano")
+
     def project(started, **kwargs):
         defaults = {
             "title": f"项目{started}",
@@ -208,7 +211,7 @@ def test_major_research_projects_since_the_plan_started(sip):
             "started_on": started,
         }
         defaults.update(kwargs)
-        ResearchProject.objects.create(**defaults)
+        ResearchProject.objects.create(**defaults).clusters.add(nano)
 
     project(dt.date(2023, 5, 1))
     project(dt.date(2025, 12, 31))

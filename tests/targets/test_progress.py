@@ -140,3 +140,23 @@ def test_query_count_does_not_depend_on_the_number_of_firms(enterprise_factory, 
     few = queries()
     population(25, 20)
     assert queries() == few
+
+
+def test_a_target_is_broken_down_by_the_directions_of_its_own_cluster(reported, steward):
+    """With a second cluster loaded (photonics, four directions of its own), the nano output is
+    still broken down by nano's four focus directions only."""
+    from cluster.models import Sector
+
+    from .kinds_data import load_photonics
+
+    load_photonics(steward)
+    target = Target.objects.get(plan__key="nano-2023-2025", key="total_output")
+    progress_recompute(target_ids=[target.pk], quarters=[Quarter(2025, 1)])
+    directions = set(
+        ProgressSnapshot.objects.filter(
+            target=target, scope_kind=ScopeKind.SECTOR, year=2025, quarter=1
+        ).values_list("sector__cluster__key", "sector__code")
+    )
+    nano = Sector.objects.directions().filter(cluster__key="nano")
+    assert directions == {("nano", code) for code in nano.values_list("code", flat=True)}
+    assert len(directions) == 4

@@ -123,14 +123,15 @@ def test_a_metric_change_recomputes_under_a_new_version_and_keeps_the_old(
     # The dashboard reads the current version, and says which one it is.
     client.force_login(city_steward)
     with translation.override("zh-hans"):
-        response = client.get(reverse("targets:dashboard"), {"period": "2025Q4"})
+        response = client.get(reverse("targets:dashboard", args=["nano"]), {"period": "2025Q4"})
     card = next(c for c in response.context["board"].cards if c.target.key == target.key)
     assert card.actual == 2
+    # 2025Q4 is the ended plan's deadline quarter: its final evaluation, line by line.
     html = response.content.decode()
-    block = re.search(rf'data-target="{target.key}".*?</article>', html, re.S).group(0)
+    block = re.search(rf'data-target="{target.key}".*?</tr>', html, re.S).group(0)
     shown = re.search(r'data-field="rule-version">([^<]*)<', block).group(1)
     assert "第 2 版" in shown and REASON in shown
-    first = re.search(r'data-target="firms_output_over_5bn".*?</article>', html, re.S).group(0)
+    first = re.search(r'data-target="firms_output_over_5bn".*?</tr>', html, re.S).group(0)
     assert 'data-field="rule-version"' not in first
 
     # The API reads the current version by default, an older one when asked.
@@ -184,6 +185,7 @@ def test_each_counting_field_of_a_target_is_a_rule_change(
 
 def metric_form(metric: Metric, **changes) -> dict:
     data = {
+        "plan": metric.plan_id,
         "key": metric.key,
         "name_zh": metric.name_zh,
         "name_en": metric.name_en,
@@ -191,6 +193,7 @@ def metric_form(metric: Metric, **changes) -> dict:
         "figure": metric.figure,
         "threshold": str(metric.threshold or ""),
         "comparison": metric.comparison,
+        "denominator": metric.denominator,
         "designation_type": metric.designation_type,
         "count_mode": metric.count_mode,
         "counted_since": "",
@@ -225,7 +228,7 @@ def test_the_target_admin_form_needs_a_reason_too(client, steward, two_firms):
     form = client.get(reverse("admin:targets_target_change", args=[target.pk]))
     assert "baseline_set_by_hand" in form.context["adminform"].form.fields
     data = {
-        "cluster": target.cluster_id,
+        "plan": target.plan_id,
         "key": target.key,
         "name_zh": target.name_zh,
         "name_en": target.name_en,

@@ -8,19 +8,26 @@ from enterprises.demo import DemoGenerator, demo_present
 
 class Command(BaseCommand):
     help = (
-        "Create a deterministic demo population (firms named 【演示】/[Demo], is_demo=True) "
-        "with 16 quarters of reports (the baseline year 2022 and the plan's 2023-2025), "
-        "designations, listings, milestones and projects."
+        "Create a deterministic demo population (firms named 【演示】/[Demo], is_demo=True) of "
+        "the clusters in the database: their memberships, quarterly reports from the earliest "
+        "plan's baseline year to the latest quarter that has ended, designations, listings, "
+        "milestones and projects."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--firms", type=int, default=1500, help="number of firms")
+        parser.add_argument(
+            "--firms",
+            type=int,
+            default=1500,
+            help="firms of the first cluster (each further cluster gets a fifth as many)",
+        )
         parser.add_argument("--seed", type=int, default=2025, help="random seed")
         parser.add_argument(
-            "--first", default="2022Q1", help="first quarter with reports (default 2022Q1)"
+            "--first",
+            help="first quarter with reports (default: Q1 of the earliest plan's baseline year)",
         )
         parser.add_argument(
-            "--last", default="2025Q4", help="last quarter with reports (default 2025Q4)"
+            "--last", help="last quarter with reports (default: the latest that has ended)"
         )
         parser.add_argument(
             "--measure-memory",
@@ -29,6 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, firms, seed, first, last, measure_memory, **options):
+        from cluster import clock
         from cluster.quarters import Quarter
 
         existing = demo_present()
@@ -39,11 +47,14 @@ class Command(BaseCommand):
             )
             return
         try:
-            first_quarter, last_quarter = Quarter.parse(first), Quarter.parse(last)
             generator = DemoGenerator(
-                firms=firms, seed=seed, first=first_quarter, last=last_quarter
+                firms=firms,
+                seed=seed,
+                first=Quarter.parse(first) if first else None,
+                last=Quarter.parse(last) if last else None,
+                today=clock.today(),
             )
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:
             raise CommandError(str(exc)) from None
         if measure_memory:
             tracemalloc.start()
@@ -52,14 +63,17 @@ class Command(BaseCommand):
 
         def progress(summary):
             if verbosity >= 2:
-                self.stdout.write(f"  {summary.firms}/{firms} firms, {summary.reports} reports")
+                self.stdout.write(
+                    f"  {summary.firms}/{generator.firms} firms, {summary.reports} reports"
+                )
 
         summary = generator.run(progress=progress)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Seeded {summary.firms} demo firms, {summary.reports} quarterly reports "
-                f"({first_quarter}-{last_quarter}), {summary.designations} designations, "
+                f"Seeded {summary.firms} demo firms with {summary.memberships} memberships of "
+                f"{len(generator.clusters)} clusters, {summary.reports} quarterly reports "
+                f"({generator.first}-{generator.last}), {summary.designations} designations, "
                 f"{summary.listings} listings/quotations, {summary.milestones} milestones, "
                 f"{summary.projects} research projects in {elapsed:.1f} s."
             )

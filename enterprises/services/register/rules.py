@@ -11,13 +11,15 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from cluster.access import scope_of
+from cluster.models import Sector
 
 from ...choices import ListingVenue
-from ...models import Listing
+from ...models import ClusterMembership, Listing, ResearchProject
 
 # Constraints whose violation is about one field: the error is put on it, so that every door
 # (API field errors, a form's field, a formset row's cell) shows it beside that field.
 CONSTRAINT_FIELDS = {
+    "membership_joined_on_before_left_on": "left_on",
     "designation_valid_from_before_valid_to": "valid_to",
     "designation_unique_award": "type",
     "listing_ticker_unique": "ticker",
@@ -50,8 +52,72 @@ def quotation_is_not_a_listing(listing: Listing, exclude: set[str]) -> None:
     raise ValidationError({"venue": _("A NEEQ (New Third Board) quotation is not a listing.")})
 
 
+def sector_in_the_clusters_tree(membership: ClusterMembership, exclude: set[str]) -> None:
+    """A membership's primary sector is a material (not a whole focus direction) of the tree
+    of the cluster it is a membership of."""
+    if {"sector", "cluster"} & exclude or not (membership.sector_id and membership.cluster_id):
+        return
+    if membership.sector.level != Sector.Level.MATERIAL:
+        raise ValidationError(
+            {"sector": _("Choose a material as the primary sector, not a whole focus direction.")}
+        )
+    if membership.sector.cluster_id != membership.cluster_id:
+        raise ValidationError({"sector": _("Choose a material of this cluster's sector tree.")})
+
+
+def further_sectors_in_the_clusters_tree(
+    membership: ClusterMembership, sectors: Iterable[Sector]
+) -> None:
+    """A membership's further sectors are materials of its cluster's tree too."""
+    if not membership.cluster_id:
+        return
+    if any(
+        sector.level != Sector.Level.MATERIAL or sector.cluster_id != membership.cluster_id
+        for sector in sectors
+    ):
+        raise ValidationError(
+            {"further_sectors": _("Further sectors are materials of this cluster's sector tree.")}
+        )
+
+
+OVERLAP = _("The firm is already a member of this cluster for part of this period.")
+
+
+def one_membership_of_a_cluster_at_a_time(membership: ClusterMembership, exclude: set[str]) -> None:
+    """A firm's memberships of one cluster do not overlap: a firm that left and came back has
+    two memberships, one after the other."""
+    if {"enterprise", "cluster", "joined_on", "left_on"} & exclude:
+        return
+    if not (membership.enterprise_id and membership.cluster_id):
+        return
+    others = ClusterMembership.objects.filter(
+        enterprise_id=membership.enterprise_id, cluster_id=membership.cluster_id
+    ).exclude(pk=membership.pk)
+    if any(membership.overlaps(other) for other in others):
+        raise ValidationError({"joined_on": OVERLAP})
+
+
+def project_counts_toward_a_cluster(project: ResearchProject, clusters: Iterable | None) -> None:
+    """A research project counts toward the plans of the clusters it names: one that names
+    none would count toward no target. `clusters` None keeps a stored project's clusters."""
+    if clusters is None and project.pk is not None:
+        return
+    if not clusters:
+        raise ValidationError(
+            {
+                "clusters": _(
+                    "Name the clusters whose plans the project counts toward: a project of no "
+                    "cluster counts toward no target."
+                )
+            }
+        )
+
+
 # The register's rules beyond its models' own validation, per model.
-RULES = {Listing: (quotation_is_not_a_listing,)}
+RULES = {
+    ClusterMembership: (sector_in_the_clusters_tree, one_membership_of_a_cluster_at_a_time),
+    Listing: (quotation_is_not_a_listing,),
+}
 
 
 def rules_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
@@ -75,16 +141,20 @@ def rules_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> No
         raise ValidationError(errors)
 
 
-def full_validate(instance: models.Model) -> None:
+def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
     """Fields, the model's clean(), uniqueness, then `rules_validate` on the fields that
-    passed: every error at once, each on its field."""
+    passed: every error at once, each on its field. `exclude`: fields not known yet (the
+    firm of a membership whose firm an import is registering)."""
+    exclude = set(exclude)
     errors: dict = {}
     try:
-        instance.full_clean(validate_constraints=False)
+        instance.full_clean(exclude=exclude, validate_constraints=False)
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     try:
-        rules_validate(instance, exclude={name for name in errors if name != NON_FIELD_ERRORS})
+        rules_validate(
+            instance, exclude=exclude | {name for name in errors if name != NON_FIELD_ERRORS}
+        )
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     if errors:

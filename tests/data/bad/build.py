@@ -45,10 +45,17 @@ ENTERPRISE_HEADER = [
     "uscc / 统一社会信用代码",
     "name_zh / 企业名称",
     "district / 所属区/县级市",
-    "primary_sector / 主营领域",
     "size_class / 企业规模",
     "status / 状态",
+    "cluster / 所属集群",
+    "primary_sector / 主营领域",
 ]
+MEMBERSHIP_HEADER = [
+    *ENTERPRISE_HEADER,
+    "in_cluster_from / 纳入集群日期",
+    "in_cluster_until / 退出集群日期",
+]
+NANO = "苏州市纳米新材料产业创新集群"
 
 
 def csv_text(rows, sep=",") -> str:
@@ -241,7 +248,15 @@ def build() -> None:
         "enterprises-gbk.csv",
         [
             ENTERPRISE_HEADER,
-            [new_1.lower(), "纳米测试（苏州）有限公司", "苏州工业园区", "1.02", "small", "active"],
+            [
+                new_1.lower(),
+                "纳米测试（苏州）有限公司",
+                "苏州工业园区",
+                "small",
+                "active",
+                NANO,
+                "1.02",
+            ],
         ],
         encoding="gbk",
     )
@@ -249,7 +264,15 @@ def build() -> None:
         "enterprises-html-name.csv",
         [
             ENTERPRISE_HEADER,
-            [new_2, "<script>alert(1)</script>纳米公司", "苏州工业园区", "1.02", "small", "active"],
+            [
+                new_2,
+                "<script>alert(1)</script>纳米公司",
+                "苏州工业园区",
+                "small",
+                "active",
+                "nano",
+                "1.02",
+            ],
         ],
         bom=True,
     )
@@ -261,9 +284,10 @@ def build() -> None:
                 new_3,
                 '=HYPERLINK("http://evil.example","点击")',
                 "苏州工业园区",
-                "1.02",
                 "small",
                 "active",
+                "nano",
+                "1.02",
             ],
         ],
         bom=True,
@@ -275,10 +299,32 @@ def build() -> None:
                 ["苏州工业园区新增纳米企业"],
                 ENTERPRISE_HEADER,
                 [],
-                [uscc(14), "纳米甲（苏州）有限公司", "苏州工业园区", "1.02", "small", "active"],
-                [uscc(15), "纳米乙<b>有限公司", "苏州工业园区", "1.02", "small", "active"],
+                [uscc(14), "纳米甲（苏州）有限公司", "苏州工业园区", "small", "active", "", "1.02"],
+                [uscc(15), "纳米乙<b>有限公司", "苏州工业园区", "small", "active", "", "1.02"],
             ]
         )
+    )
+    sip = ["苏州工业园区", "small", "active"]
+    write_csv(
+        "enterprises-membership-errors.csv",
+        [
+            MEMBERSHIP_HEADER,
+            [uscc(16), "集群未知公司", *sip, "纳米集群", "1.02", "", ""],
+            [uscc(17), "领域过宽公司", *sip, "nano", "纳米电子信息材料", "", ""],
+            [uscc(18), "日期有误公司", *sip, "nano", "1.02", "2025-13-01", ""],
+            [uscc(19), "先出后进公司", *sip, "nano", "1.02", "2025-06-01", "2024-06-01"],
+            [uscc(20), "没有领域公司", *sip, "nano", "", "2025-06-01", ""],
+        ],
+        bom=True,
+    )
+    write_csv(
+        "enterprises-two-clusters.csv",
+        [
+            MEMBERSHIP_HEADER,
+            [uscc(22), "双集群（苏州）有限公司", *sip, NANO, "光电子材料", "2023-03-01", ""],
+            [uscc(22), "双集群（苏州）有限公司", *sip, "photonics", "光模块", "2024-07-01", ""],
+        ],
+        bom=True,
     )
 
     # --- API payloads (POST /api/reports/bulk/ unless the name says otherwise) -------------------
@@ -331,7 +377,6 @@ def build() -> None:
             "uscc": uscc(21),
             "name_zh": "<img src=x onerror=alert(1)>",
             "district": None,
-            "primary_sector": None,
             "size_class": "small",
         },
     }
