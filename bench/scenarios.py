@@ -69,27 +69,26 @@ def steward():
 
 def _import_rows(count: int) -> list[tuple[Enterprise, Quarter, list]]:
     """`count` new report rows for the quarters after the seeded ones, firm by firm, each
-    firm's figures following on from its latest stored report (a file that ignored the stored
-    history would be refused as unit mistakes, and would measure the refusal)."""
-    latest: dict[int, QuarterlyReport] = {}
-    for report in QuarterlyReport.objects.order_by("enterprise", "year", "quarter"):
-        latest[report.enterprise_id] = report
-    last = max(Quarter(r.year, r.quarter) for r in latest.values())
-    # Firms that reported the last quarter: still active, so their next quarters are due.
-    reporting = {pk for pk, r in latest.items() if Quarter(r.year, r.quarter) == last}
-    firms = [firm for firm in Enterprise.objects.order_by("pk") if firm.pk in reporting][:count]
+    firm's figures following on from its report of the last seeded quarter (a file that
+    ignored the stored history would be refused as unit mistakes, and would measure the
+    refusal). Firms without a report then (closed, moved out) are left out."""
+    last = latest_quarter()
+    reports = list(
+        QuarterlyReport.objects.filter(year=last.year, quarter=last.quarter)
+        .select_related("enterprise")
+        .order_by("enterprise")[:count]
+    )
     rows = []
-    for step in range(1, math.ceil(count / len(firms)) + 1):
+    for step in range(1, math.ceil(count / len(reports)) + 1):
         growth = IMPORT_GROWTH**step
-        for firm in firms[: count - len(rows)]:
-            report = latest[firm.pk]
+        for report in reports[: count - len(rows)]:
             figures = [
                 round((getattr(report, f) or 0) * growth, 2)
                 if f in MONEY_FIGURES
                 else getattr(report, f) or 0
                 for f in FIGURES
             ]
-            rows.append((firm, last + step, figures))
+            rows.append((report.enterprise, last + step, figures))
     return rows
 
 
