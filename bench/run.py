@@ -402,6 +402,7 @@ def main() -> int:
         "requests_per_page": options.requests,
         **setup,
     }
+    # make run's settings: DEBUG on (plain http, no manifest), no broker (tasks run eagerly).
     embedded_env = {**os.environ, "DEBUG": "1"}
     for name, run in (
         ("recompute", lambda: scenarios.recompute_scenario(runs=scale["runs"])),
