@@ -143,7 +143,7 @@ def two_districts(enterprise_factory, report_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _migrated_rows(django_db_setup, django_db_blocker) -> str:
+def _migrated_rows(request, django_db_blocker) -> str:
     """Every row the migrations left in the test database (reference data, the plans of
     the plan files, roles and their rights, alert rules, the reporting policy, and their
     history), as JSON with natural keys for users, groups, permissions and content types —
@@ -151,6 +151,9 @@ def _migrated_rows(django_db_setup, django_db_blocker) -> str:
     from django.apps import apps
     from django.core import serializers
 
+    if not any("reference_data" in item.fixturenames for item in request.session.items):
+        return ""  # no test of the session needs them (and maybe no test database exists)
+    request.getfixturevalue("django_db_setup")
     skipped = {"contenttypes", "sessions", "admin"}
     with django_db_blocker.unblock():
         models = [

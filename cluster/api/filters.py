@@ -6,6 +6,7 @@ from django import forms
 from django.db import models
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 BIGGEST = 2**63 - 1
 
@@ -36,6 +37,7 @@ class QuarterField(forms.CharField):
             raise forms.ValidationError(str(refused), code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}[Qq][1-4]$", "example": "2025Q3"})
 class QuarterFilter(filters.Filter):
     """Rows of one quarter (a model with `year` and `quarter` fields, or `prefix` to them)."""
 
