@@ -51,15 +51,25 @@ def _money(yuan: Decimal, divisor: Decimal, places: int, chinese_unit: str, engl
     return f"{sign}{amount} {chinese_unit}"
 
 
+def firm_unit() -> tuple[Decimal, str]:
+    """The divisor and unit name of a firm's figures (tables' headers, charts' axes)."""
+    return (MILLION, "¥ m") if _english() else (WAN, "万元")
+
+
+def total_unit() -> tuple[Decimal, str]:
+    """The divisor and unit name of totals (tables' headers, charts' axes, spreadsheets)."""
+    return (BILLION, "¥ bn") if _english() else (YI, "亿元")
+
+
 def yuan_as_wan(yuan: Decimal | None, places: int = 2) -> str:
     """A firm's figure: ¥12,345,678.90 → '1,234.57 万元' in Chinese, '¥12.35 m' in English."""
     if yuan is None:
         return "—"
-    return _money(yuan, MILLION if _english() else WAN, places, "万元", "m")
+    return _money(yuan, firm_unit()[0], places, "万元", "m")
 
 
 def yuan_as_yi(yuan: Decimal | None, places: int = 2) -> str:
     """A total: ¥123,456,789,000 → '1,234.57 亿元' in Chinese, '¥123.46 bn' in English."""
     if yuan is None:
         return "—"
-    return _money(yuan, BILLION if _english() else YI, places, "亿元", "bn")
+    return _money(yuan, total_unit()[0], places, "亿元", "bn")

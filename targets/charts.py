@@ -11,10 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from cluster.formatting import BILLION, YI
+from cluster.formatting import firm_unit, total_unit
 
 from .selectors.dashboard import Board, Contribution
 
@@ -29,9 +28,7 @@ COLOURS = {
 
 def money_unit() -> tuple[Decimal, str]:
     """The divisor and unit name for totals: 亿元 in Chinese, ¥ bn in English."""
-    if (get_language() or "").startswith("en"):
-        return BILLION, _("¥ bn")
-    return YI, _("hundred-million yuan")
+    return total_unit()
 
 
 def in_money_unit(value) -> float | None:
@@ -156,7 +153,7 @@ def enterprise_output_chart(rows: list[dict]) -> dict:
         "grid": {"left": 60, "right": 60, "top": 40, "bottom": 40},
         "xAxis": {"type": "category", "data": [r["label"] for r in rows]},
         "yAxis": [
-            {"type": "value", "name": _("ten-thousand yuan")},
+            {"type": "value", "name": firm_unit()[1]},
             {"type": "value", "name": "%", "splitLine": {"show": False}},
         ],
         "series": [
@@ -164,7 +161,7 @@ def enterprise_output_chart(rows: list[dict]) -> dict:
                 "name": _("Output value"),
                 "type": "bar",
                 "data": [
-                    None if r["output"] is None else round(float(r["output"]) / 10_000, 2)
+                    None if r["output"] is None else round(float(r["output"] / firm_unit()[0]), 2)
                     for r in rows
                 ],
                 "itemStyle": {"color": COLOURS["actual"]},
