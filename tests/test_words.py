@@ -40,3 +40,12 @@ def test_firm_list_counts_its_firms_in_singular_and_plural(
     client.force_login(officer_sip)
     page = client.get(reverse("enterprises:list"), HTTP_ACCEPT_LANGUAGE=language)
     assert shown in page.content.decode()
+
+
+def test_import_units_in_english_are_yuan_amounts_never_hundred_million(client, officer_sip):
+    client.force_login(officer_sip)
+    english = client.get(reverse("reports:import"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "¥10,000 (万元)" in english and "¥100 m (亿元)" in english
+    assert "hundred-million" not in english and "ten-thousand" not in english
+    chinese = client.get(reverse("reports:import"), HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert ">亿元</option>" in chinese.decode()
