@@ -36,8 +36,9 @@ run: venv
 test: venv
 	$(BIN)/python tests/run_with_services.py $(PYTEST_ARGS)
 
-# Speed, measured (never asserted): make bench, or make bench SCALE=national. Results go to
-# bench/results/<date>-<scale>.json and .md.
+# Speed, measured (never asserted): make bench, make bench SCALE=national, or make bench
+# SCALE=tiny (every scenario in a couple of minutes; CI runs it, tests/test_bench.py). Results go
+# to bench/results/<date>-<scale>.json and .md.
 SCALE ?= suzhou
 bench: venv
 	$(BIN)/python tests/run_with_services.py --exec $(BIN)/python bench/run.py --scale $(SCALE)

@@ -8,6 +8,8 @@ database and the runs of different paths can be compared.
 from __future__ import annotations
 
 import math
+import re
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -22,9 +24,11 @@ from import_export.formats.base_formats import XLSX
 
 from cluster.models import District
 from cluster.quarters import Quarter
-from enterprises.choices import ListingVenue
+from enterprises.choices import ListingVenue, ReportStatus
 from enterprises.imports import REPORT_COLUMNS, bilingual, read_file, render, reports_import
 from enterprises.models import (
+    FIGURES,
+    MONEY_FIGURES,
     ClusterMembership,
     Designation,
     Enterprise,
@@ -35,13 +39,16 @@ from enterprises.models import (
 )
 from targets.choices import Basis
 from targets.models import Metric, ProgressSnapshot, Target
-from targets.selectors.metrics import Figures
+from targets.selectors.metrics import Figures, counted_period
+from targets.selectors.plans import default_cluster
 from targets.services.progress import progress_recompute
 
 from .measure import latency, median_seconds, peak_python_memory, queries
 
 IMPORT_ROWS = 10_000
-FIGURE_COLUMNS = [c for c in REPORT_COLUMNS if c not in ("uscc", "period")]
+# Each quarter grows by this much on the one before: well inside the jump threshold (50 %) and
+# the unit-mistake ratio (1000×), so every generated row passes validation like a real file.
+IMPORT_GROWTH = Decimal("1.03")
 
 
 def rolled_back(run: Callable[[], object]) -> Callable[[], None]:
@@ -61,24 +68,33 @@ def steward():
 
 
 def _import_rows(count: int) -> list[tuple[Enterprise, Quarter, list]]:
-    """`count` new report rows for quarters after the seeded ones, firm by firm."""
-    last = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
-    firms = list(Enterprise.objects.order_by("pk")[:count])
-    quarters = [Quarter(last + 1, 1) + i for i in range(math.ceil(count / len(firms)))]
+    """`count` new report rows for the quarters after the seeded ones, firm by firm, each
+    firm's figures following on from its report of the last seeded quarter (a file that
+    ignored the stored history would be refused as unit mistakes, and would measure the
+    refusal). Firms without a report then (closed, moved out) are left out."""
+    last = latest_quarter()
+    reports = list(
+        QuarterlyReport.objects.filter(year=last.year, quarter=last.quarter)
+        .select_related("enterprise")
+        .order_by("enterprise")[:count]
+    )
     rows = []
-    for quarter in quarters:
-        for n, firm in enumerate(firms):
-            if len(rows) == count:
-                return rows
-            base = Decimal(1_000_000 + (n * 7919) % 90_000_000)
-            rows.append(
-                (firm, quarter, [base, base * Decimal("0.95"), base * Decimal("0.06"), 40, 2, 1])
-            )
+    for step in range(1, math.ceil(count / len(reports)) + 1):
+        growth = IMPORT_GROWTH**step
+        for report in reports[: count - len(rows)]:
+            figures = [
+                round((getattr(report, f) or 0) * growth, 2)
+                if f in MONEY_FIGURES
+                else getattr(report, f) or 0
+                for f in FIGURES
+            ]
+            rows.append((report.enterprise, last + step, figures))
     return rows
 
 
 def _our_file(rows) -> bytes:
-    dataset = tablib.Dataset(headers=bilingual(REPORT_COLUMNS))
+    columns = {c: REPORT_COLUMNS[c] for c in ("uscc", "period", *FIGURES)}
+    dataset = tablib.Dataset(headers=bilingual(columns))
     for firm, quarter, figures in rows:
         dataset.append([firm.uscc, str(quarter), *figures])
     return render(dataset, "xlsx")[0]
@@ -92,7 +108,7 @@ class PlainReportResource(resources.ModelResource):
 
 
 def _plain_file(rows) -> bytes:
-    dataset = tablib.Dataset(headers=["id", "enterprise", "year", "quarter", *FIGURE_COLUMNS])
+    dataset = tablib.Dataset(headers=["id", "enterprise", "year", "quarter", *FIGURES])
     for firm, quarter, figures in rows:
         dataset.append(["", firm.pk, quarter.year, quarter.quarter, *figures])
     return XLSX().export_data(dataset)
@@ -107,7 +123,7 @@ def _copy_rows(rows) -> tuple[list[str], list[tuple]]:
             enterprise=firm,
             year=quarter.year,
             quarter=quarter.quarter,
-            **dict(zip(FIGURE_COLUMNS, figures, strict=True)),
+            **dict(zip(FIGURES, figures, strict=True)),
         )
         prepared.append(
             tuple(
@@ -203,6 +219,20 @@ APPROVED_YEAR_TO_DATE = (
     + MEMBER_ON_DAY
 )
 
+# What counts on the day: a stock in force then, or a flow within the metric's period
+# (counted_period, the application's owner of that period).
+COUNTED = {
+    Metric.Kind.COUNT_LISTED: (
+        "l.listed_on <= %(day)s AND (l.delisted_on IS NULL OR l.delisted_on > %(day)s)",
+        "l.listed_on BETWEEN %(start)s AND %(day)s",
+    ),
+    Metric.Kind.COUNT_DESIGNATED: (
+        "d.valid_from <= %(day)s AND (d.valid_to IS NULL OR d.valid_to >= %(day)s)",
+        "d.valid_from BETWEEN %(start)s AND %(day)s",
+    ),
+    Metric.Kind.COUNT_PROJECTS: ("TRUE", "p.started_on >= %(start)s"),
+}
+
 HAND_SQL = {
     Metric.Kind.SUM_OUTPUT: "SELECT e.district_id, SUM(r.{figure})"
     + APPROVED_YEAR_TO_DATE
@@ -215,22 +245,20 @@ HAND_SQL = {
     Metric.Kind.COUNT_LISTED: """
         SELECT e.district_id, COUNT(DISTINCT l.enterprise_id)
         FROM {listing} l JOIN {enterprise} e ON e.id = l.enterprise_id
-        WHERE l.venue <> %(neeq)s AND l.listed_on <= %(day)s
-          AND (l.delisted_on IS NULL OR l.delisted_on > %(day)s)"""
+        WHERE l.venue <> %(neeq)s AND {counted}"""
     + MEMBER_ON_DAY
     + """
         GROUP BY e.district_id""",
     Metric.Kind.COUNT_DESIGNATED: """
         SELECT e.district_id, COUNT(DISTINCT d.enterprise_id)
         FROM {designation} d JOIN {enterprise} e ON e.id = d.enterprise_id
-        WHERE d.type = %(designation_type)s AND d.valid_from <= %(day)s
-          AND (d.valid_to IS NULL OR d.valid_to >= %(day)s)"""
+        WHERE d.type = %(designation_type)s AND {counted}"""
     + MEMBER_ON_DAY
     + """
         GROUP BY e.district_id""",
     Metric.Kind.COUNT_PROJECTS: """
         SELECT p.district_id, COUNT(*) FROM {project} p
-        WHERE p.is_major AND p.started_on <= %(day)s AND p.started_on >= %(since)s
+        WHERE p.is_major AND p.started_on <= %(day)s AND {counted}
           AND p.status <> 'terminated'
           AND EXISTS (SELECT 1 FROM {project_clusters} pc WHERE pc.researchproject_id = p.id
                       AND pc.cluster_id = %(cluster)s)
@@ -255,7 +283,15 @@ def hand_written_progress(quarter: Quarter, vintage) -> dict:
         targets = Target.objects.filter(metric__kind__in=HAND_SQL).select_related("metric", "plan")
         for target in targets:
             metric = target.metric
-            sql = HAND_SQL[metric.kind].format(figure=metric.figure or "output_value", **tables)
+            period = counted_period(metric, quarter.end)
+            # A stock of projects may count from a start date of its own.
+            start = period[0] if period else metric.counted_since
+            stock, flow = COUNTED.get(metric.kind, ("TRUE", "TRUE"))
+            sql = HAND_SQL[metric.kind].format(
+                figure=metric.figure or "output_value",
+                counted=flow if start is not None else stock,
+                **tables,
+            )
             cursor.execute(
                 sql,
                 {
@@ -267,7 +303,7 @@ def hand_written_progress(quarter: Quarter, vintage) -> dict:
                     "threshold": metric.threshold,
                     "neeq": ListingVenue.NEEQ,
                     "designation_type": metric.designation_type,
-                    "since": metric.counted_since or target.plan.starts_on,
+                    "start": start,
                 },
             )
             results[target.pk] = dict(cursor.fetchall())
@@ -303,9 +339,14 @@ def recompute_scenario(runs: int = 3) -> dict:
             vintage=vintage,
         )
     }
-    agree = all(sum(limit[key].values(), Decimal(0)) == stored.get(key) for key in limit)
+    disagreeing = sorted(
+        Target.objects.get(pk=key).key
+        for key in limit
+        if sum(limit[key].values(), Decimal(0)) != stored.get(key)
+    )
     return {
-        "same_figures_as_the_sql": agree,
+        "same_figures_as_the_sql": not disagreeing,
+        "targets_not_as_the_sql": disagreeing,
         "quarter": str(quarter),
         "targets": targets,
         "districts": districts,
@@ -325,10 +366,24 @@ def _client() -> Client:
     return client
 
 
+class PageError(RuntimeError):
+    """A measured page answered something else than 200: the benchmark stops, since it
+    would otherwise time a redirect or an error page."""
+
+
+def fetch(client: Client, url: str, **kwargs) -> str:
+    response = client.get(url, **kwargs)
+    if response.status_code != 200:
+        raise PageError(
+            f"{url} answered {response.status_code}"
+            + (f" (to {response['Location']})" if response.has_header("Location") else "")
+        )
+    return response.content.decode()
+
+
 def _get(client: Client, url: str):
     def run():
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+        fetch(client, url)
 
     return run
 
@@ -343,39 +398,165 @@ def largest_district() -> District:
     return District.objects.get(pk=row["district"])
 
 
-def pages_scenario(requests: int = 30) -> dict:
+def latest_quarter() -> Quarter:
+    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
+    return Quarter(
+        latest, QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
+    )
+
+
+def board_pages(district: District, quarter: Quarter) -> dict[str, str]:
+    """The pages that show the targets' figures: the city dashboard of the first cluster
+    (where the old /dashboard/ leads), a district page and the brief of the quarter."""
+    key = default_cluster().key
+    return {
+        "city_dashboard": f"/clusters/{key}/",
+        "district_page": f"/clusters/{key}/districts/{district.pk}/",
+        "quarterly_brief": f"/clusters/{key}/brief/{quarter}/",
+    }
+
+
+def _measure(pages: dict[str, str], requests: int) -> dict:
     client = _client()
+    results = {}
+    for name, url in pages.items():
+        run = _get(client, url)
+        results[name] = {"url": url, **latency(run, requests=requests), "queries": queries(run)}
+    return results
+
+
+def pages_scenario(requests: int = 30) -> dict:
     district = largest_district()
+    quarter = latest_quarter()
     firm = (
         Enterprise.objects.filter(district=district)
         .annotate(n=Count("reports"))
         .order_by("-n", "pk")
         .first()
     )
-    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
-    last = QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
     pages = {
-        "city_dashboard": "/dashboard/",
-        "district_page": f"/dashboard/districts/{district.pk}/",
+        **board_pages(district, quarter),
         "enterprise_profile": f"/enterprises/{firm.pk}/",
-        "worksheet_largest_district": f"/reports/{district.pk}/{latest}Q{last}/",
+        "worksheet_largest_district": f"/reports/{district.pk}/{quarter}/",
         "api_enterprises_100": "/api/enterprises/?page_size=100",
         "api_reports_100": "/api/quarterly-reports/?page_size=100",
-        "quarterly_brief": f"/brief/{latest}Q{last}/",
     }
-    results = {}
-    for name, url in pages.items():
-        run = _get(client, url)
-        results[name] = {
-            "url": url,
-            **latency(run, requests=requests),
-            "queries": queries(run),
-        }
+    results = _measure(pages, requests)
     results["largest_district"] = {
         "name": district.name_zh,
         "firms": Enterprise.objects.filter(district=district).count(),
     }
     return results
+
+
+def embedded_scenario(requests: int = 30) -> dict:
+    """The pages of the embedded default (SQLite, as `make run` sets it up); bench/run.py
+    runs this in a process of its own on a SQLite file."""
+    district = largest_district()
+    results = _measure(board_pages(district, latest_quarter()), requests)
+    results["largest_district"] = {
+        "name": district.name_zh,
+        "firms": Enterprise.objects.filter(district=district).count(),
+    }
+    return results
+
+
+# --- one approval -> pages updated ---------------------------------------------------------
+
+# The figure of the output target on a page: its card's value (dashboard, district page) or
+# its row's actual (brief).
+OUTPUT_FIGURE = re.compile(
+    r'data-target="total_output".*?class="(?:value|num)"[^>]*>([^<]*)<', re.DOTALL
+)
+
+
+def shown_output(html: str, url: str) -> str:
+    found = OUTPUT_FIGURE.search(html)
+    if not found:
+        raise PageError(f"{url} shows no figure for the output target")
+    return found.group(1).strip()
+
+
+def approval_scenario(*, timeout: float = 120, poll: float = 0.05) -> dict:
+    """The time from the steward's approve request until every page that shows the approved
+    report's figures (city dashboard, the firm's district page, the brief of its quarter)
+    shows the new output figure, with the recompute done by a real Celery worker on the
+    broker. Run in a process whose settings name the broker (bench/run.py does); the
+    approval is committed, so this runs last."""
+    from django.conf import settings
+
+    from cluster.celery import app
+    from tests.services import start_worker, stop, wait_for
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        raise RuntimeError("the approval scenario needs CELERY_BROKER_URL (a real worker)")
+    quarter = latest_quarter()
+    cluster = default_cluster()
+    # The biggest submitted report of the latest quarter of a member of the pages' cluster:
+    # its approval moves the figures enough to show on every page.
+    report = (
+        QuarterlyReport.objects.filter(
+            status=ReportStatus.SUBMITTED,
+            year=quarter.year,
+            quarter=quarter.quarter,
+            enterprise__in=ClusterMembership.objects.filter(cluster=cluster)
+            .exclude(joined_on__gt=quarter.end)
+            .exclude(left_on__lt=quarter.end)
+            .values("enterprise"),
+        )
+        .select_related("enterprise__district")
+        .order_by("-output_value", "pk")
+        .first()
+    )
+    if report is None:
+        raise RuntimeError(f"no submitted report in {quarter} to approve")
+    district = report.enterprise.district
+    # The report's quarter on every page (a dashboard opens on the latest quarter whose
+    # approvals cover the official share, which may be an earlier one).
+    pages = {
+        name: url if name == "quarterly_brief" else f"{url}?period={quarter}"
+        for name, url in board_pages(district, quarter).items()
+    }
+    client = _client()
+    before = {name: shown_output(fetch(client, url), url) for name, url in pages.items()}
+    app.control.purge()  # jobs left by the seeding would be timed with ours
+    worker = start_worker(settings.CELERY_BROKER_URL)
+    try:
+        wait_for(lambda: app.control.ping(timeout=1), 60, "the Celery worker answers")
+        review = f"/reports/{district.pk}/{quarter}/review/"
+        started = time.perf_counter()
+        answer = client.post(
+            review, {"report": report.pk, "action": "approve"}, HTTP_HX_REQUEST="true"
+        )
+        if answer.status_code != 200:
+            raise PageError(f"{review} answered {answer.status_code}")
+        approved_s = time.perf_counter() - started
+        updated: dict[str, float] = {}
+        after: dict[str, str] = {}
+        while len(updated) < len(pages):
+            if time.perf_counter() - started > timeout:
+                raise PageError(
+                    f"not updated {timeout:.0f} s after the approval: "
+                    + ", ".join(sorted(set(pages) - set(updated)))
+                )
+            for name, url in pages.items():
+                if name in updated:
+                    continue
+                shown = shown_output(fetch(client, url), url)
+                if shown != before[name]:
+                    updated[name] = round(time.perf_counter() - started, 3)
+                    after[name] = shown
+            time.sleep(poll)
+    finally:
+        stop(worker)
+    return {
+        "report": {"firm": report.enterprise.name, "quarter": str(quarter)},
+        "approve_request_s": round(approved_s, 3),
+        "page_updated_s": updated,
+        "all_pages_updated_s": max(updated.values()),
+        "output_figure_before": before,
+        "output_figure_after": after,
+    }
 
 
 def data_summary() -> dict:

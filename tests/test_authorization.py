@@ -238,7 +238,9 @@ def api_object(name: str, world) -> int:
         "progress-snapshot": world["snapshot"].pk,
         "alert": world["alert"].pk,
     }
-    return next(pk for kind, pk in objects.items() if name.startswith(kind + "-"))
+    # The longest kind that prefixes the name ("cluster-membership-…" is not "cluster-…").
+    kinds = sorted(objects, key=len, reverse=True)
+    return next(objects[kind] for kind in kinds if name.startswith(kind + "-"))
 
 
 def url_for(route: str, name: str, world, stash_token: str) -> str:

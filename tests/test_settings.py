@@ -118,8 +118,9 @@ def test_make_run_works_on_a_fresh_clone_as_a_plain_http_demo(tmp_path):
     assert [args.split()[1] for _debug, _key, args in commands] == [
         "migrate",
         "createcachetable",
-        "seed_demo",
         "create_demo_users",
+        "load_plan",
+        "seed_demo",
         "recompute_progress",
         "runserver",
     ]

@@ -21,6 +21,39 @@ class IntegerFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class QuarterField(forms.CharField):
+    """A quarter written as 2025Q3: anything else is a 400 naming the parameter."""
+
+    def to_python(self, value):
+        from cluster.quarters import Quarter
+
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return Quarter.parse(text)
+        except ValueError as refused:
+            raise forms.ValidationError(str(refused), code="invalid") from None
+
+
+class QuarterFilter(filters.Filter):
+    """Rows of one quarter (a model with `year` and `quarter` fields, or `prefix` to them)."""
+
+    field_class = QuarterField
+
+    def __init__(self, *args, prefix: str = "", **kwargs):
+        kwargs.setdefault("label", "quarter, e.g. 2025Q3")
+        super().__init__(*args, **kwargs)
+        self.prefix = prefix
+
+    def filter(self, queryset, value):
+        if value is None:
+            return queryset
+        return queryset.filter(
+            **{f"{self.prefix}year": value.year, f"{self.prefix}quarter": value.quarter}
+        )
+
+
 class FilterSet(filters.FilterSet):
     """Base of the API's filter sets: integer model fields filter through IntegerFilter."""
 

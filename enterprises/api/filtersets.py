@@ -6,8 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from cluster.api.filters import FilterSet, IntegerFilter
-from cluster.quarters import Quarter
+from cluster.api.filters import FilterSet, IntegerFilter, QuarterFilter
 
 from ..choices import DesignationType
 from ..models import (
@@ -81,7 +80,7 @@ class ReportFilterSet(FilterSet):
     q = filters.CharFilter(method="search", label="firm name contains, or exact USCC")
     district = filters.CharFilter(field_name="enterprise__district__code", label="district code")
     enterprise = IntegerFilter(field_name="enterprise_id")
-    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    period = QuarterFilter()
 
     class Meta:
         model = QuarterlyReport
@@ -91,12 +90,6 @@ class ReportFilterSet(FilterSet):
         return queryset.filter(
             Q(enterprise__name_zh__icontains=value) | Q(enterprise__uscc=value.upper())
         )
-
-    def in_period(self, queryset, name, value):
-        try:
-            return queryset.for_quarter(Quarter.parse(value))
-        except ValueError:
-            return queryset.none()
 
 
 class FirmRecordFilterSet(FilterSet):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from cluster.api.filters import FilterSet, IntegerFilter
-from cluster.quarters import Quarter
+from cluster.api.filters import FilterSet, IntegerFilter, QuarterFilter
 
 from ..models import Alert, ProgressSnapshot, Target
 from ..selectors.dashboard import newest_at
@@ -28,7 +27,7 @@ class SnapshotFilterSet(FilterSet):
     target = filters.CharFilter(field_name="target__key")
     district = filters.CharFilter(field_name="district__code")
     sector = filters.CharFilter(field_name="sector__code")
-    period = filters.CharFilter(method="in_period", label="quarter, e.g. 2025Q3")
+    period = QuarterFilter()
     vintage = filters.IsoDateTimeFilter(method="at_vintage", label="exactly this vintage")
     as_of = filters.IsoDateTimeFilter(
         method="read_elsewhere",
@@ -43,13 +42,6 @@ class SnapshotFilterSet(FilterSet):
     class Meta:
         model = ProgressSnapshot
         fields = ["scope_kind", "year", "quarter", "basis", "status"]
-
-    def in_period(self, queryset, name, value):
-        try:
-            quarter = Quarter.parse(value)
-        except ValueError:
-            return queryset.none()
-        return queryset.filter(year=quarter.year, quarter=quarter.quarter)
 
     def at_vintage(self, queryset, name, value):
         return queryset.filter(vintage=value)

@@ -154,7 +154,24 @@ def _shape_message(error) -> str:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return _("Missing %(field)s.") % {"field": missing}
     if error.validator == "additionalProperties":
-        return _("Unknown field: %(detail)s") % {"detail": error.message}
+        allowed = error.schema.get("properties", {})
+        unknown = [key for key in error.instance if key not in allowed]
+        return _("Unknown field: %(detail)s") % {"detail": ", ".join(map(str, unknown))}
+    if error.validator in ("minimum", "maximum"):
+        limit = {"minimum": _("at least %(limit)s"), "maximum": _("at most %(limit)s")}
+        return _("%(value)r: write a number %(limit)s.") % {
+            "value": error.instance,
+            "limit": limit[error.validator] % {"limit": error.validator_value},
+        }
+    if error.validator in ("minLength", "maxLength"):
+        if error.validator == "minLength":
+            return _("Write something here.")
+        return _("At most %(count)s characters.") % {"count": error.validator_value}
+    if error.validator in ("minItems", "maxItems"):
+        bound = {"minItems": _("at least %(count)s"), "maxItems": _("at most %(count)s")}
+        return _("List %(count)s entries here.") % {
+            "count": bound[error.validator] % {"count": error.validator_value}
+        }
     if error.validator == "enum":
         return _("%(value)r is not one of: %(allowed)s.") % {
             "value": error.instance,

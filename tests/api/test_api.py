@@ -522,3 +522,24 @@ def test_requests_are_throttled_per_token(world, officer_sip, officer_kunshan, m
     assert limited["code"] == "throttled"
     assert api(officer_kunshan).get("/api/districts/").status_code == 200  # another token
     cache.clear()
+
+
+@pytest.mark.parametrize("path", ["/api/quarterly-reports/", "/api/progress-snapshots/"])
+@pytest.mark.parametrize(
+    ("value", "count"), [("2025Q3", 2), ("2025q3", 2), ("garbage", None), ("2025Q9", None)]
+)
+def test_a_period_filter_reads_a_quarter_or_names_the_parameter(
+    world, city_steward, path, value, count
+):
+    """One owner for the period parameter (cluster.api.filters.QuarterFilter): a quarter
+    filters, anything else is a 400 naming `period`, never an empty list that looks like
+    "no data"."""
+    progress_recompute()
+    response = api(city_steward).get(path, {"period": value})
+    if count is None:
+        assert response.status_code == 400, response.json()
+        assert "2025Q3" in response.json()["errors"]["period"][0]  # says how to write it
+        return
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert rows and {row["period"] for row in rows} == {"2025Q3"}, rows[:1]

@@ -1,4 +1,5 @@
 import datetime as dt
+import io
 from collections import Counter
 
 import pytest
@@ -246,3 +247,22 @@ def test_the_demo_gives_every_target_a_baseline_and_milestones():
     output = next(t for t in targets if t.key == "total_output")
     assert output.baseline_value > 0
     assert output.milestones.filter(interpolated=True).count() == 3
+
+
+def test_the_command_leaves_statistics_for_the_query_planner():
+    """After the bulk load the planner knows the tables (ANALYZE): without statistics SQLite
+    read a firm's revisions through the period index and a district page of the demo took
+    2.4 s instead of 0.1 s (measured in bench/, embedded scenario)."""
+    from django.db import connection
+
+    call_command("seed_demo", firms=20, seed=3, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'enterprises_reportrevision'"
+            )
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'enterprises_reportrevision'"
+            )
+        assert cursor.fetchone()[0] > 0

@@ -114,6 +114,24 @@ def test_errors_are_in_chinese_for_a_chinese_steward():
     assert "整数" in caught.value.errors[0].message or "家" in caught.value.errors[0].message
 
 
+@pytest.mark.parametrize(
+    ("change", "chinese"),
+    [
+        (("format: 1", "format: 1\ncolour: blue\nshape: round"), "未知字段：colour, shape"),
+        (("baseline_year: 2022", "baseline_year: 99999999999999"), "请填写不大于 2100的数"),
+    ],
+)
+def test_the_schema_s_complaints_are_in_chinese_with_the_field(change, chinese):
+    """No message of the schema library reaches a steward in English."""
+    with translation.override("zh-hans"), pytest.raises(PlanFileError) as caught:
+        read_plan_file(NANO.replace(*change, 1))
+    assert chinese in caught.value.errors[0].message
+    assert not any(
+        c.isascii() and c.isalpha()
+        for c in caught.value.errors[0].message.replace("colour", "").replace("shape", "")
+    )
+
+
 # --- loading ----------------------------------------------------------------------------------
 
 

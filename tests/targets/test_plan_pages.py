@@ -95,3 +95,19 @@ def test_only_a_steward_loads(client, who, request):
     response = client.post(reverse("targets:plan-confirm"), {"text": PHOTONICS, "reason": "越权"})
     assert response.status_code == 403
     assert not Cluster.objects.filter(key="photonics").exists()
+
+
+def test_the_plans_admin_leads_a_steward_to_the_plan_file_upload(client, city_steward, city_viewer):
+    """Plans are added from plan files: the admin's list offers the upload to a steward only."""
+    upload = reverse("targets:plan-upload")
+    city_steward.is_staff = city_viewer.is_staff = True
+    city_steward.save()
+    city_viewer.save()
+    client.force_login(city_steward)
+    assert (
+        f'href="{upload}"' in client.get(reverse("admin:cluster_plan_changelist")).content.decode()
+    )
+    client.force_login(city_viewer)
+    listing = client.get(reverse("admin:cluster_plan_changelist"))
+    assert "nano-2023-2025" in listing.content.decode()
+    assert f'href="{upload}"' not in listing.content.decode()

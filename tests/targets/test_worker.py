@@ -1,5 +1,8 @@
 """A real Celery worker on the real Redis broker: a submitted and approved report leads to a
-recomputed snapshot and an opened alert, with nothing called by hand."""
+recomputed snapshot and an opened alert, with nothing called by hand.
+
+The worker runs in its own process on today's date (2026-11-30): target alerts are raised for
+plans in force, so the report is a 2026Q3 report of the photonics plan (2024–2026)."""
 
 from decimal import Decimal
 
@@ -13,11 +16,12 @@ from enterprises.services.reports import reports_approve, reports_submit
 from targets.choices import Basis, ScopeKind
 from targets.models import Alert, AlertRule, ProgressSnapshot
 from tests.services import wait_for
+from tests.targets.kinds_data import load_photonics, member
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 
-def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, enterprise_factory):
+def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, steward):
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.fail("This test needs the Redis broker: run it with `make test`.")
     from celery.contrib.testing.worker import start_worker
@@ -25,26 +29,28 @@ def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, ent
     AlertRule.objects.exclude(kind="target_off_track").update(enabled=False)
     app.loader.import_default_modules()
     app.control.purge()  # tasks queued by earlier tests refer to rows that are gone
-    firm = enterprise_factory()
-    quarter = Quarter(2025, 4)
+    load_photonics(steward)
+    firm = member("光电测试公司", ("photonics", "1.01"))
+    quarter = Quarter(2026, 3)
+    revenue = {"target__plan__key": "photonics-2024-2026", "target__key": "revenue"}
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         report_save(
             actor=officer_sip,
             enterprise=firm,
             quarter=quarter,
             version=None,
-            values={"output_value": Decimal("3000000000"), "operating_revenue": Decimal("1")},
+            values={"output_value": Decimal("1"), "operating_revenue": Decimal("3000000000")},
         )
         reports_submit(actor=officer_sip, district=firm.district, quarter=quarter)
 
         def preview_snapshot():
             """a preview snapshot that counts the submitted figure"""
             return ProgressSnapshot.objects.filter(
-                target__key="total_output",
+                **revenue,
                 scope_kind=ScopeKind.CITY,
                 basis=Basis.PREVIEW,
-                year=2025,
-                quarter=4,
+                year=2026,
+                quarter=3,
                 actual=Decimal("3000000000"),
             ).first()
 
@@ -55,11 +61,11 @@ def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, ent
         def approved_snapshot():
             """an approved snapshot from the approval's vintage"""
             return ProgressSnapshot.objects.filter(
-                target__key="total_output",
+                **revenue,
                 scope_kind=ScopeKind.CITY,
                 basis=Basis.APPROVED,
-                year=2025,
-                quarter=4,
+                year=2026,
+                quarter=3,
                 vintage=report.revisions.get().approved_at,
             ).first()
 
@@ -68,12 +74,12 @@ def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, ent
         assert snapshot.status == "off_track"
 
         def alert():
-            """the off-track alert of the output target, with the approved figure (it may
+            """the off-track alert of the revenue target, with the approved figure (it may
             have opened earlier, after the submission, with nothing approved yet)"""
             return (
                 Alert.objects.filter(
                     rule__kind="target_off_track",
-                    target__key="total_output",
+                    **revenue,
                     numbers__actual="3000000000.00",
                 )
                 .active()
@@ -82,9 +88,4 @@ def test_submission_and_approval_reach_the_worker(officer_sip, city_steward, ent
 
         opened = wait_for(alert)
         assert opened.state == "open"
-        assert (
-            Alert.objects.filter(rule__kind="target_off_track", target__key="total_output")
-            .active()
-            .count()
-            == 1
-        )
+        assert Alert.objects.filter(rule__kind="target_off_track", **revenue).active().count() == 1
