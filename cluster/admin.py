@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import get_or_refuse, log_refused, scope_of, visible_history
+from .formatting import yuan_as_wan
 from .models import Cluster, District, Membership, Park, Plan, Sector
 
 
@@ -118,6 +119,65 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if record is None:
             return True
         return self.visible_history(request, self._history().filter(pk=record.pk)).exists()
+
+
+class FiguresShownMixin:
+    """Figures on an admin page that shows an object read-only (to a view-only user, or a
+    computed record nobody changes) read as people read them, with grouping and the unit
+    (cluster.formatting: "400.00 万元" / "¥4.00 m"), not as stored ("4000000.00"). Editable
+    forms keep the stored value in their inputs. `figure_fields` names the figures;
+    `figure_text` says how one reads (money in 万元 unless an admin says otherwise)."""
+
+    figure_fields: tuple[str, ...] = ()
+
+    def figure_text(self, obj, value) -> str:
+        return yuan_as_wan(value)
+
+    def figure_shown(self, obj, name: str) -> str:
+        value = getattr(obj, name)
+        return self.get_empty_value_display() if value is None else self.figure_text(obj, value)
+
+    def _figure_shown(self, name: str):
+        # One function per figure and admin: the page's fieldsets and its read-only fields
+        # must name the same object.
+        cache = self.__dict__.setdefault("_figures_shown", {})
+        if name not in cache:
+
+            def shown(obj):
+                return self.figure_shown(obj, name)
+
+            shown.short_description = self.model._meta.get_field(name).verbose_name
+            cache[name] = shown
+        return cache[name]
+
+    def _shows_figures(self, request, obj) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if not self._shows_figures(request, obj):
+            return fields
+        return (*fields, *(self._figure_shown(name) for name in self.figure_fields))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._shows_figures(request, obj):
+            return fieldsets
+        # Without declared fieldsets Django lists the read-only fields after the form's, so
+        # a figure would come twice: once in its place, once at the end.
+        seen = set()
+
+        def once(names):
+            for name in names:
+                field = self._figure_shown(name) if name in self.figure_fields else name
+                if field not in seen:
+                    seen.add(field)
+                    yield field
+
+        return [
+            (title, {**options, "fields": list(once(options["fields"]))})
+            for title, options in fieldsets
+        ]
 
 
 class ScopedAdminMixin:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from cluster.admin import HistoryAdmin, ScopedAdminMixin
+from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_wan
 from cluster.models import Cluster, Sector
 
@@ -308,7 +308,8 @@ class ListingAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(RecordAdminMixin, ScopedAdminMixin, HistoryAdmin):
+class MilestoneAdmin(RecordAdminMixin, FiguresShownMixin, ScopedAdminMixin, HistoryAdmin):
+    figure_fields = ("amount",)
     list_display = ("enterprise", "kind", "occurred_on", "amount_display")
     list_filter = ("kind", "enterprise__district")
     list_select_related = ("enterprise",)
@@ -397,12 +398,13 @@ class QuarterlyReportAdminForm(forms.ModelForm):
 
 
 @admin.register(QuarterlyReport)
-class QuarterlyReportAdmin(ScopedAdminMixin, HistoryAdmin):
+class QuarterlyReportAdmin(FiguresShownMixin, ScopedAdminMixin, HistoryAdmin):
     """Figures are entered and corrected through the report pipeline (the form above), like
     on the worksheet; the workflow itself (submit, approve, return) runs through the reporting
     pages and their services, so that approvals always leave their revision."""
 
     form = QuarterlyReportAdminForm
+    figure_fields = ("output_value", "operating_revenue", "rd_spending")
     list_display = (
         "enterprise",
         "period_display",
@@ -458,9 +460,11 @@ class QuarterlyReportAdmin(ScopedAdminMixin, HistoryAdmin):
 
 
 @admin.register(ResearchProject)
-class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
+class ResearchProjectAdmin(FiguresShownMixin, ScopedAdminMixin, HistoryAdmin):
     """Saving and deleting go through the services, which check the project's district
     and every firm it names against the user's scope."""
+
+    figure_fields = ("funding",)
 
     form = ResearchProjectForm
     list_display = ("title", "lead", "district", "level", "is_major", "started_on", "status")
@@ -500,8 +504,10 @@ class ResearchProjectAdmin(ScopedAdminMixin, HistoryAdmin):
 
 
 @admin.register(ReportRevision)
-class ReportRevisionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ReportRevisionAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Approved revisions are append-only: viewable, never edited."""
+
+    figure_fields = ("output_value", "operating_revenue", "rd_spending")
 
     list_display = ("report", "revision", "output_display", "approved_at", "approved_by")
     list_filter = ("year", "quarter", "enterprise__district")

@@ -90,8 +90,8 @@ class Unit(models.TextChoices):
     """The unit money figures are written in (an import file, the bulk API, the worksheet)."""
 
     YUAN = "yuan", _("yuan")
-    WAN = "wan", _("ten-thousand yuan (万元)")
-    YI = "yi", _("hundred-million yuan (亿元)")
+    WAN = "wan", _("¥10,000 (万元)")
+    YI = "yi", _("¥100 m (亿元)")
 
     @property
     def factor(self) -> Decimal:

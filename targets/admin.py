@@ -13,7 +13,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from cluster import clock
 from cluster.access import log_refused, scope_of
-from cluster.admin import HistoryAdmin, ScopedAdminMixin
+from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
 from cluster.models import PlanPhase
 
@@ -147,8 +147,10 @@ class TargetAdmin(RuleAdmin):
 
 
 @admin.register(ProgressSnapshot)
-class ProgressSnapshotAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ProgressSnapshotAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Computed by the progress job; read-only, in the user's scope."""
+
+    figure_fields = ("actual", "milestone_expected", "projection", "run_rate_needed")
 
     list_display = (
         "target",
@@ -158,8 +160,8 @@ class ProgressSnapshotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "basis",
         "vintage",
         "rule_version",
-        "actual",
-        "projection",
+        "actual_shown",
+        "projection_shown",
         "status",
     )
     list_filter = ("target", "scope_kind", "basis", "rule_version", "status", "year", "quarter")
@@ -173,6 +175,18 @@ class ProgressSnapshotAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def figure_text(self, obj, value) -> str:
+        # In the target's unit: 亿元 / ¥ bn for money, "2 家" / "2 firms" for counts.
+        return obj.target.display_value(value, places=2)
+
+    @admin.display(description=_("actual value"), ordering="actual")
+    def actual_shown(self, obj):
+        return self.figure_shown(obj, "actual")
+
+    @admin.display(description=_("projection to the deadline"), ordering="projection")
+    def projection_shown(self, obj):
+        return self.figure_shown(obj, "projection")
 
 
 @admin.register(AlertRule)

@@ -7,14 +7,15 @@ a picture. The brief is printed and turned into PDF, so its charts are plain SVG
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from cluster.formatting import BILLION, YI
+from cluster.formatting import firm_unit, total_unit
 
 from .selectors.dashboard import Board, Contribution
 
@@ -29,9 +30,7 @@ COLOURS = {
 
 def money_unit() -> tuple[Decimal, str]:
     """The divisor and unit name for totals: 亿元 in Chinese, ¥ bn in English."""
-    if (get_language() or "").startswith("en"):
-        return BILLION, _("¥ bn")
-    return YI, _("hundred-million yuan")
+    return total_unit()
 
 
 def in_money_unit(value) -> float | None:
@@ -156,7 +155,7 @@ def enterprise_output_chart(rows: list[dict]) -> dict:
         "grid": {"left": 60, "right": 60, "top": 40, "bottom": 40},
         "xAxis": {"type": "category", "data": [r["label"] for r in rows]},
         "yAxis": [
-            {"type": "value", "name": _("ten-thousand yuan")},
+            {"type": "value", "name": firm_unit()[1]},
             {"type": "value", "name": "%", "splitLine": {"show": False}},
         ],
         "series": [
@@ -164,7 +163,7 @@ def enterprise_output_chart(rows: list[dict]) -> dict:
                 "name": _("Output value"),
                 "type": "bar",
                 "data": [
-                    None if r["output"] is None else round(float(r["output"]) / 10_000, 2)
+                    None if r["output"] is None else round(float(r["output"] / firm_unit()[0]), 2)
                     for r in rows
                 ],
                 "itemStyle": {"color": COLOURS["actual"]},
@@ -183,35 +182,43 @@ def enterprise_output_chart(rows: list[dict]) -> dict:
 # --- SVG for the printed brief ---------------------------------------------------------------
 
 
-def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeString:
-    """Horizontal bars with their labels and values, in the brief's money unit."""
-    parts = [(label, value) for label, value in parts if value][:12]
-    if not parts:
-        return SafeString("")
-    row, label_width = 24, 170
-    top = max(value for _label, value in parts)
-    scale = (width - label_width - 90) / float(top)
-    height = row * len(parts) + 8
-    bars = format_html_join(
-        "",
-        '<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>'
-        '<rect x="{}" y="{}" width="{}" height="16" fill="#21507a"/>'
-        '<text x="{}" y="{}" font-size="12">{}</text>',
-        (
-            (
-                label_width - 6,
-                i * row + 17,
-                label,
-                label_width,
-                i * row + 4,
-                f"{float(value) * scale:.1f}",
-                f"{label_width + float(value) * scale + 4:.1f}",
-                i * row + 17,
-                f"{in_money_unit(value):,.2f}",
-            )
-            for i, (label, value) in enumerate(parts)
-        ),
-    )
+FONT = 12  # px, the labels' size in the printed brief
+AXIS = "#5f6b7a"
+
+
+def _text_width(text: str, size: int = FONT) -> float:
+    """A label's width, estimated: CJK glyphs are square, Latin ones about 0.6 em wide (the
+    printed brief's sans-serif)."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
+
+
+def _wrapped(text: str, width: float) -> list[str]:
+    """The label in lines no wider than `width`, broken between words (a Chinese name is
+    short enough for one line)."""
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and _text_width(candidate) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line]
+
+
+def _ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to at least `top`: 0, 20, 40, 60 … (1, 2, 2.5 or 5 × 10^n)."""
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [step * i for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def _svg(width: int, height: int, label: str, items) -> SafeString:
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
         'role="img" aria-label="{}">{}</svg>',
@@ -219,39 +226,160 @@ def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeStrin
         height,
         width,
         height,
-        _("Bar chart; the same figures are in the table beside it."),
-        bars,
+        label,
+        SafeString("".join(items)),
     )
 
 
+def bars_svg(parts: list[tuple[str, Decimal]], *, width: int = 640) -> SafeString:
+    """Horizontal bars with their labels and values, and a value axis in the brief's money
+    unit. Labels too long for their column (English district names) wrap onto more lines,
+    never cut at the picture's edge."""
+    parts = [(label, value) for label, value in parts if value][:12]
+    if not parts:
+        return SafeString("")
+    # The label column fits the longest label, up to a third of the width; longer wrap.
+    label_width = min(max(_text_width(label) for label, _value in parts) + 8, width / 3)
+    wrapped = [_wrapped(label, label_width - 8) for label, _value in parts]
+    line, gap, axis_height, value_room = FONT + 3, 8, 34, 60
+    ticks = _ticks(max(in_money_unit(value) for _label, value in parts))
+    scale = (width - label_width - value_room) / ticks[-1]
+    items, y = [], 4
+    for lines, (_label, value) in zip(wrapped, parts, strict=True):
+        row = max(len(lines) * line, 16)
+        amount = in_money_unit(value)
+        text_top = y + (row - len(lines) * line) / 2 + FONT
+        spans = format_html_join(
+            "",
+            '<tspan x="{}" y="{}">{}</tspan>',
+            (
+                (f"{label_width - 6:.1f}", f"{text_top + i * line:.1f}", text)
+                for i, text in enumerate(lines)
+            ),
+        )
+        items.append(
+            format_html(
+                '<text text-anchor="end" font-size="{}">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="16" fill="#21507a"/>'
+                '<text x="{}" y="{}" font-size="{}">{}</text>',
+                FONT,
+                spans,
+                f"{label_width:.1f}",
+                f"{y + (row - 16) / 2:.1f}",
+                f"{max(amount, 0) * scale:.1f}",
+                f"{label_width + max(amount, 0) * scale + 4:.1f}",
+                f"{y + row / 2 + 4:.1f}",
+                FONT,
+                f"{amount:,.2f}",
+            )
+        )
+        y += row + gap
+    # The value axis under the bars: a line, round ticks, and the unit.
+    items.append(
+        format_html(
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>',
+            f"{label_width:.1f}",
+            f"{label_width + ticks[-1] * scale:.1f}",
+            y,
+            y,
+            AXIS,
+        )
+    )
+    for tick in ticks:
+        x = label_width + tick * scale
+        items.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>'
+                '<text class="tick" x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                f"{x:.1f}",
+                f"{x:.1f}",
+                y,
+                y + 4,
+                AXIS,
+                f"{x:.1f}",
+                y + 15,
+                _tick_label(tick),
+            )
+        )
+    items.append(
+        format_html(
+            '<text class="unit" x="{}" y="{}" font-size="10" text-anchor="end">{}</text>',
+            f"{width - 4}",
+            y + 30,
+            money_unit()[1],
+        )
+    )
+    height = int(y + axis_height)
+    label = _("Bar chart; the same figures are in the table beside it.")
+    return _svg(width, height, label, items)
+
+
 def trend_svg(points, *, width: int = 640, height: int = 200) -> SafeString:
-    """Output year to date by quarter as columns, with the milestone expected as ticks."""
+    """Output year to date by quarter as columns, with the milestone expected as ticks, on
+    a value axis in the brief's money unit."""
     points = [p for p in points if p.actual is not None]
     if not points:
         return SafeString("")
-    top = max(max(float(p.actual), float(p.milestone or 0)) for p in points) or 1.0
-    left, bottom = 10, 30
-    step = (width - left * 2) / len(points)
-    scale = (height - bottom - 10) / top
-    items = []
+    top = max(max(in_money_unit(p.actual), in_money_unit(p.milestone) or 0) for p in points)
+    ticks = _ticks(top or 1.0)
+    left, right, bottom, above = 56, 10, 30, 22
+    step = (width - left - right) / len(points)
+    scale = (height - bottom - above) / ticks[-1]
+    base = height - bottom
+    items = [
+        # The value axis: its unit above it, round ticks with light grid lines.
+        format_html(
+            '<text class="unit" x="{}" y="{}" font-size="10" text-anchor="end">{}</text>'
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>'
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>',
+            left - 6,
+            above - 10,
+            money_unit()[1],
+            left,
+            left,
+            above,
+            base,
+            AXIS,
+            left,
+            width - right,
+            base,
+            base,
+            AXIS,
+        )
+    ]
+    for tick in ticks:
+        y = base - tick * scale
+        items.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e3e8ee"/>'
+                '<text class="tick" x="{}" y="{}" font-size="10" text-anchor="end">{}</text>',
+                left,
+                width - right,
+                f"{y:.1f}",
+                f"{y:.1f}",
+                left - 4,
+                f"{y + 3:.1f}",
+                _tick_label(tick),
+            )
+        )
     for i, p in enumerate(points):
         x = left + i * step
-        h = float(p.actual) * scale
+        h = in_money_unit(p.actual) * scale
         items.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="#21507a"/>'
                 '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
                 f"{x + 2:.1f}",
-                f"{height - bottom - h:.1f}",
+                f"{base - h:.1f}",
                 f"{step - 4:.1f}",
                 f"{h:.1f}",
                 f"{x + step / 2:.1f}",
-                height - bottom + 14,
+                base + 14,
                 f"{p.quarter.year % 100:02d}Q{p.quarter.quarter}",
             )
         )
         if p.milestone:
-            y = height - bottom - float(p.milestone) * scale
+            y = base - in_money_unit(p.milestone) * scale
             items.append(
                 format_html(
                     '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#9a5b00" stroke-width="3"/>',
@@ -261,13 +389,5 @@ def trend_svg(points, *, width: int = 640, height: int = 200) -> SafeString:
                     f"{y:.1f}",
                 )
             )
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
-        'role="img" aria-label="{}">{}</svg>',
-        width,
-        height,
-        width,
-        height,
-        _("Column chart; the same figures are in the table beside it."),
-        SafeString("".join(items)),
-    )
+    label = _("Column chart; the same figures are in the table beside it.")
+    return _svg(width, height, label, items)

@@ -23,9 +23,17 @@ from .selectors.dashboard import Card
 HEADER = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5EE")
 MONEY_FORMAT = "#,##0.00"
+# Shares and growth alike are fractions shown as percentages, on every sheet.
+PERCENT_FORMAT = "0.0%"
 
 
-def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=None):
+def _fraction(percent) -> float | None:
+    """A change given in percent (16.4) as the fraction Excel formats as 16.4%."""
+    return None if percent is None else float(round(percent, 1)) / 100
+
+
+def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=None, formats=None):
+    """A sheet of a table; `formats` gives each numeric column its one number format."""
     sheet = workbook.create_sheet(title[:31])
     sheet.append(headers)
     for cell in sheet[1]:
@@ -36,6 +44,9 @@ def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=No
     for index, header in enumerate(headers, start=1):
         width = (widths or {}).get(index, max(12, min(len(str(header)) * 2 + 4, 60)))
         sheet.column_dimensions[get_column_letter(index)].width = width
+    for index, number_format in (formats or {}).items():
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.number_format = number_format
     sheet.freeze_panes = "A2"
     return sheet
 
@@ -82,23 +93,21 @@ def _targets_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
                 c.basis_text,
             ]
         rows.append([*row, brief.board_url])
-    sheet = _sheet(
+    figures = (3, 4, 6, 7, 9) if in_force else (3, 4)
+    _sheet(
         workbook,
         _("Targets"),
         [*headers, source],
         rows,
         widths={1: 26, 10: 60, len(headers) + 1: 50},
+        formats={5: PERCENT_FORMAT, **dict.fromkeys(figures, MONEY_FORMAT)},
     )
-    for row in sheet.iter_rows(min_row=2):
-        row[4].number_format = "0.0%"
-        for cell in (row[2], row[3], *((row[5], row[6], row[8]) if in_force else ())):
-            cell.number_format = MONEY_FORMAT
 
 
 def _evaluation_sheet(workbook, brief: Brief, source: str) -> None:
     """The final evaluation: each target's official value at the deadline, achieved or not."""
     evaluation = brief.board.evaluation
-    sheet = _sheet(
+    _sheet(
         workbook,
         _("Final evaluation"),
         [
@@ -123,9 +132,8 @@ def _evaluation_sheet(workbook, brief: Brief, source: str) -> None:
             for line in evaluation.lines
         ],
         widths={1: 26, 2: 20, 3: 20, 7: 60},
+        formats={5: PERCENT_FORMAT},
     )
-    for row in sheet.iter_rows(min_row=2):
-        row[4].number_format = "0.0%"
 
 
 def _monitored_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
@@ -137,7 +145,7 @@ def _monitored_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
             _("Figure"),
             _("At the end of the quarter"),
             _("A year before"),
-            _("Year on year (%)"),
+            _("Year on year"),
             source,
         ],
         [
@@ -145,12 +153,13 @@ def _monitored_sheet(workbook, brief: Brief, source: str, unit: str) -> None:
                 f"{figure.label} ({unit})" if figure.is_money else figure.label,
                 in_money_unit(figure.value) if figure.is_money else figure.value,
                 in_money_unit(figure.year_ago) if figure.is_money else figure.year_ago,
-                None if figure.year_on_year is None else float(round(figure.year_on_year, 1)),
+                _fraction(figure.year_on_year),
                 brief.board_url,
             ]
             for figure in brief.board.monitored
         ],
         widths={1: 40, 5: 60},
+        formats={2: MONEY_FORMAT, 3: MONEY_FORMAT, 4: PERCENT_FORMAT},
     )
 
 
@@ -209,7 +218,7 @@ def brief_workbook(brief: Brief) -> bytes:
             _("District"),
             _("Output year to date (%(unit)s)") % {"unit": unit},
             _("Same period last year (%(unit)s)") % {"unit": unit},
-            _("Year on year, same firms (%)"),
+            _("Year on year, same firms"),
             _("Share"),
             source,
         ],
@@ -218,22 +227,22 @@ def brief_workbook(brief: Brief) -> bytes:
                 str(p.label),
                 in_money_unit(p.actual),
                 in_money_unit(p.year_ago),
-                None if p.year_on_year is None else float(round(p.year_on_year, 1)),
+                _fraction(p.year_on_year),
                 None if p.share is None else float(p.share),
                 brief.district_url(p),
             ]
             for p in brief.districts
         ],
         widths={1: 22, 6: 60},
+        formats={2: MONEY_FORMAT, 3: MONEY_FORMAT, 4: PERCENT_FORMAT, 5: PERCENT_FORMAT},
     )
-    for row in districts.iter_rows(min_row=2):
-        row[1].number_format = row[2].number_format = MONEY_FORMAT
-        row[4].number_format = "0.0%"
     if brief.districts:
         chart = BarChart()
         chart.type = "bar"
         chart.title = _("Output year to date by district")
         chart.y_axis.title = unit
+        # openpyxl marks both axes deleted by default: Excel would draw the bars without them.
+        chart.x_axis.delete = chart.y_axis.delete = False
         data = Reference(
             districts, min_col=2, max_col=3, min_row=1, max_row=len(brief.districts) + 1
         )
@@ -250,7 +259,7 @@ def brief_workbook(brief: Brief) -> bytes:
             _("Focus direction"),
             _("Output year to date (%(unit)s)") % {"unit": unit},
             _("Share"),
-            _("Year on year, same firms (%)"),
+            _("Year on year, same firms"),
             source,
         ],
         [
@@ -258,12 +267,13 @@ def brief_workbook(brief: Brief) -> bytes:
                 str(p.label),
                 in_money_unit(p.actual),
                 None if p.share is None else float(p.share),
-                None if p.year_on_year is None else float(round(p.year_on_year, 1)),
+                _fraction(p.year_on_year),
                 brief.board_url,
             ]
             for p in brief.board.by_direction
         ],
         widths={1: 30, 5: 60},
+        formats={2: MONEY_FORMAT, 3: PERCENT_FORMAT, 4: PERCENT_FORMAT},
     )
 
     threshold_rows = []
@@ -315,6 +325,7 @@ def brief_workbook(brief: Brief) -> bytes:
         ],
         threshold_rows,
         widths={1: 22, 3: 36, 6: 60},
+        formats={5: MONEY_FORMAT},
     )
     _sheet(
         workbook,

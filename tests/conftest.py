@@ -43,6 +43,16 @@ def _real_services(django_db_blocker):
         pytest.exit(f"Redis at {settings.CELERY_BROKER_URL} is not reachable: {exc}", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in English leaves English active in the thread (LocaleMiddleware does not
+    switch back), so a test reading text outside a request would depend on the test before."""
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
 @pytest.fixture
 def steward(db):
     return UserFactory(is_staff=True, is_superuser=True, username="steward")

@@ -25,6 +25,7 @@ from cluster.models import Cluster, Plan
 from ..selectors.evaluation import evaluation_shown, evaluations_of
 from ..selectors.plans import cluster_plans, official_quarters, phase_of
 from ..services.evaluation import evaluation_close
+from .serializers import FigureField, NullableFigureField, figure_json
 
 
 class DayQuerySerializer(serializers.Serializer):
@@ -104,17 +105,14 @@ class EvaluationLineSerializer(serializers.Serializer):
     target = serializers.CharField()
     name_zh = serializers.CharField()
     name_en = serializers.CharField()
-    value = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    target_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    value = NullableFigureField()
+    target_value = FigureField()
     comparison = serializers.CharField()
     unit = serializers.CharField()
     achieved = serializers.BooleanField(allow_null=True)
     completion = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
     rule_version = serializers.IntegerField(allow_null=True)
-    revised_value = serializers.DecimalField(
-        max_digits=20,
-        decimal_places=2,
-        allow_null=True,
+    revised_value = NullableFigureField(
         help_text="approved after the evaluation was closed; shown beside the frozen value",
     )
     assessment = serializers.DictField(allow_null=True)
@@ -125,14 +123,14 @@ class EvaluationLineSerializer(serializers.Serializer):
             "target": target.key,
             "name_zh": target.name_zh,
             "name_en": target.name_en,
-            "value": None if line.value is None else f"{line.value:.2f}",
-            "target_value": f"{target.target_value:.2f}",
+            "value": figure_json(target, line.value),
+            "target_value": figure_json(target, target.target_value),
             "comparison": target.comparison,
             "unit": target.unit,
             "achieved": line.achieved,
             "completion": None if line.share is None else f"{line.share:.4f}",
             "rule_version": line.rule_version,
-            "revised_value": None if line.revised is None else f"{line.revised:.2f}",
+            "revised_value": figure_json(target, line.revised),
             "assessment": None
             if assessment is None
             else {

@@ -3,7 +3,10 @@ snapshots, the firms behind a count, alerts."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cluster import clock
@@ -38,6 +41,51 @@ class CountingRuleSerializer(serializers.Serializer):
         }
 
 
+COUNT_UNITS = (Target.Unit.FIRMS, Target.Unit.PROJECTS)
+FIGURE_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$"},
+        {"type": "number"},
+    ],
+    "description": "In the target's unit: an amount (yuan) or a percentage as a decimal "
+    "string with two places; a count (firms, projects) as a number, whole counts as integers.",
+}
+
+
+def figure_json(target: Target, value) -> str | int | float | None:
+    """A figure of `target` as the API sends it: an amount or a percentage as an exact
+    decimal string, like every amount of the API; a count as a number: a whole one as an
+    integer (1 firm is 1, not "1.00"), an expected or projected one with its decimals."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    if target.unit in COUNT_UNITS:
+        return int(value) if value == value.to_integral_value() else float(value)
+    return f"{value:.2f}"
+
+
+@extend_schema_field(FIGURE_SCHEMA)
+class FigureField(serializers.Field):
+    """A figure of a target (the object's own, or the target of a snapshot), through
+    `figure_json`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance):
+        target = instance if isinstance(instance, Target) else instance.target
+        return target, super().get_attribute(instance)
+
+    def to_representation(self, value):
+        target, figure = value
+        return figure_json(target, figure)
+
+
+@extend_schema_field({**FIGURE_SCHEMA, "nullable": True})
+class NullableFigureField(FigureField):
+    pass
+
+
 class RuleVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = RuleVersion
@@ -56,6 +104,8 @@ class TargetSerializer(serializers.ModelSerializer):
     rule_versions = RuleVersionSerializer(many=True, read_only=True)
     district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    target_value = FigureField()
+    baseline_value = NullableFigureField()
 
     class Meta:
         model = Target
@@ -96,6 +146,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
     district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     period = serializers.SerializerMethodField()
+    actual = FigureField()
+    milestone_expected = NullableFigureField()
+    projection = NullableFigureField()
+    run_rate_needed = NullableFigureField()
 
     class Meta:
         model = ProgressSnapshot

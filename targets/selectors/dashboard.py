@@ -24,15 +24,17 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Max,
     OuterRef,
     Q,
     Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +49,7 @@ from enterprises.models import (
     Listing,
     Milestone,
     ReportingPolicy,
+    ReportRevision,
 )
 from enterprises.selectors import CompletenessCell, completeness
 
@@ -79,6 +82,28 @@ def output_target(targets: list[Target]) -> Target | None:
 
 
 @dataclass(frozen=True)
+class DataVersion:
+    """An entry of the data-version picker: the figures as known at `vintage` (the newest
+    of its day) and how many reports were approved since the entry before it. `approvals`
+    is None where the figures are not a sequence of approvals (preview, between plans, a
+    moment asked for by address), and the entry then shows its date and time."""
+
+    vintage: dt.datetime
+    approvals: int | None = None
+
+    @property
+    def label(self) -> str:
+        moment = timezone.localtime(self.vintage)
+        if self.approvals is None:
+            return date_format(moment, "DATETIME_FORMAT")
+        return ngettext(
+            "%(day)s: %(count)s report approved",
+            "%(day)s: %(count)s reports approved",
+            self.approvals,
+        ) % {"day": date_format(moment, "DATE_FORMAT"), "count": f"{self.approvals:,}"}
+
+
+@dataclass(frozen=True)
 class AsOf:
     """The point a page shows: the end of `quarter`, on `basis`, with the figures known at
     `vintage` (None: no snapshot yet)."""
@@ -87,8 +112,8 @@ class AsOf:
     basis: str = Basis.APPROVED
     vintage: dt.datetime | None = None
     newest: bool = True  # the vintage is the newest there is for the quarter
-    # The quarter's vintages, newest first, for the page's selector.
-    vintages: tuple = field(default=(), compare=False)
+    # The quarter's data versions, newest first, for the page's selector.
+    versions: tuple[DataVersion, ...] = field(default=(), compare=False)
 
     @property
     def basis_label(self) -> str:
@@ -113,20 +138,60 @@ class AsOf:
         return Figures(self.basis, self.vintage or timezone.now())
 
 
-def snapshot_vintages(plan: Plan, quarter: Quarter, basis: str = Basis.APPROVED, limit: int = 40):
-    """The data vintages of the plan's city snapshots of a quarter, newest first."""
-    return list(
-        ProgressSnapshot.objects.current()
-        .filter(
-            target__plan=plan,
-            scope_kind=ScopeKind.CITY,
-            basis=basis,
-            year=quarter.year,
-            quarter=quarter.quarter,
+def _city_snapshots(plan: Plan, quarter: Quarter, basis: str):
+    return ProgressSnapshot.objects.current().filter(
+        target__plan=plan,
+        scope_kind=ScopeKind.CITY,
+        basis=basis,
+        year=quarter.year,
+        quarter=quarter.quarter,
+    )
+
+
+def data_versions(
+    plan: Plan, quarter: Quarter, basis: str = Basis.APPROVED, limit: int = 40
+) -> list[DataVersion]:
+    """The data versions of the plan's city snapshots of a quarter, newest first: one per
+    day (every approval makes a vintage, so a day of review makes dozens), the day's newest,
+    with the number of reports approved since the day before it. Two queries."""
+    days = list(
+        _city_snapshots(plan, quarter, basis)
+        .annotate(day=TruncDate("vintage", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(last=Max("vintage"))
+        .order_by("-day")[: limit + 1]
+    )
+    ends = [row["last"] for row in days]
+    if basis != Basis.APPROVED:
+        return [DataVersion(end) for end in ends[:limit]]
+    since = [*ends[1:], None]
+    counts = (
+        ReportRevision.objects.aggregate(
+            **{
+                f"v{i}": Count(
+                    "pk",
+                    filter=Q(approved_at__lte=end)
+                    & (Q(approved_at__gt=start) if start else Q(approved_at__isnull=False)),
+                )
+                for i, (end, start) in enumerate(zip(ends[:limit], since[:limit], strict=True))
+            }
         )
+        if ends
+        else {}
+    )
+    return [DataVersion(end, counts[f"v{i}"]) for i, end in enumerate(ends[:limit])]
+
+
+def snapshot_vintage_at(
+    plan: Plan, quarter: Quarter, basis: str, moment: dt.datetime
+) -> dt.datetime | None:
+    """The newest vintage of the quarter's city snapshots known at `moment`."""
+    return (
+        _city_snapshots(plan, quarter, basis)
+        .filter(vintage__lte=moment)
+        .order_by("-vintage")
         .values_list("vintage", flat=True)
-        .distinct()
-        .order_by("-vintage")[:limit]
+        .first()
     )
 
 
@@ -183,17 +248,25 @@ def resolve_as_of(params, *, cluster: Cluster, today: dt.date) -> Reading:
     asked = _vintage(params.get("vintage", ""))
     phase = phase_of(cluster, quarter, today)
     if phase.shows_targets:
-        vintages = snapshot_vintages(phase.plan, quarter, basis)
+        versions = data_versions(phase.plan, quarter, basis)
+        newest_vintage = versions[0].vintage if versions else None
+        # A moment in between two vintages reproduces the older: what was known then; one
+        # before them all, the newest.
+        vintage = (
+            asked and snapshot_vintage_at(phase.plan, quarter, basis, asked)
+        ) or newest_vintage
+        newest = vintage == newest_vintage
+        if vintage is not None and all(v.vintage != vintage for v in versions):
+            # Not the newest of its day: offered too, so that the picker shows what is shown.
+            versions.append(DataVersion(vintage))
+            versions.sort(key=lambda version: version.vintage, reverse=True)
     else:
         # Between plans there are no snapshots: the figures are read as known at the moment
         # asked for, else at the newest approval (or change, in preview).
-        vintages = [asked or Figures.latest(basis).vintage]
-    # A vintage in between two known ones reproduces the older: what was known then.
-    known = [v for v in vintages if asked is None or v <= asked]
-    vintage = known[0] if known else (vintages[0] if vintages else None)
-    # Between plans the figures are the newest unless a moment was asked for.
-    newest = (not vintages or vintage == vintages[0]) if phase.shows_targets else asked is None
-    as_of = AsOf(quarter, basis, vintage, newest=newest, vintages=tuple(vintages))
+        vintage = asked or Figures.latest(basis).vintage
+        newest = asked is None
+        versions = [DataVersion(vintage)]
+    as_of = AsOf(quarter, basis, vintage, newest=newest, versions=tuple(versions))
     if official is None or official.quarter != quarter:
         moment = vintage or timezone.now()
         official = coverage({cluster.pk: [quarter]}, needed=policy.official_share, moment=moment)[

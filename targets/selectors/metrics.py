@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cluster.formatting import yuan_as_yi
 from cluster.quarters import Quarter
 from enterprises.choices import EnterpriseStatus, MilestoneKind, ProjectStatus
 from enterprises.models import (
@@ -36,7 +37,6 @@ from .schedule import year_goal
 
 ZERO = Decimal(0)
 TENTH = Decimal("0.1")
-YI = Decimal(100_000_000)
 SEASONAL_YEARS = 3
 IPO_PIPELINE_DAYS = 730
 
@@ -141,7 +141,7 @@ class Evaluation:
 
 
 def _yi(value: Decimal) -> str:
-    return f"{(value / YI).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}"
+    return yuan_as_yi(value, places=1)
 
 
 def _q(value) -> Decimal:
@@ -269,9 +269,8 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
 
     def note():
         text = _(
-            "Year to date %(ytd)s hundred-million yuan; with each district's usual share of "
-            "the year reached by Q%(q)s (city average %(share).1f%%), the year ends near "
-            "%(year_end)s hundred-million yuan."
+            "Year to date %(ytd)s; with each district's usual share of the year reached by "
+            "Q%(q)s (city average %(share).1f%%), the year ends near %(year_end)s."
         ) % {
             "ytd": _yi(actual),
             "q": quarter.quarter,
@@ -280,17 +279,16 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
         }
         if factor != 1:
             text += " " + _(
-                "At the recent annual growth of %(growth).1f%%, %(year)s reaches %(value)s "
-                "hundred-million yuan."
+                "At the recent annual growth of %(growth).1f%%, %(year)s reaches %(value)s."
             ) % {
                 "growth": float(growth) * 100,
                 "year": target.deadline.year,
                 "value": _yi(projection),
             }
         if run_rate is not None:
-            text += " " + _(
-                "Reaching the target needs %(rate)s hundred-million yuan in each remaining quarter."
-            ) % {"rate": _yi(run_rate)}
+            text += " " + _("Reaching the target needs %(rate)s in each remaining quarter.") % {
+                "rate": _yi(run_rate)
+            }
         return text
 
     return Evaluation(
@@ -819,12 +817,11 @@ def _ratio(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
             )
         return _(
             "Year to date, in the reports that give both figures: %(numerator_name)s "
-            "%(numerator)s and %(denominator_name)s %(denominator)s hundred-million yuan, a "
-            "ratio of %(ratio)s%%."
+            "%(numerator)s and %(denominator_name)s %(denominator)s, a ratio of %(ratio)s%%."
         ) % {
             **names,
-            "numerator": f"{numerator / YI:,.2f}",
-            "denominator": f"{denominator / YI:,.2f}",
+            "numerator": yuan_as_yi(numerator),
+            "denominator": yuan_as_yi(denominator),
             "ratio": actual,
         }
 

@@ -22,7 +22,6 @@ FORMATS = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-QUARTERS_OFFERED = 12
 
 
 def _scope(request, cluster: Cluster) -> BoardScope:
@@ -77,7 +76,8 @@ def _context(request, brief: Brief) -> dict:
         "brief": brief,
         "cluster": brief.scope.cluster,
         "page_cluster": brief.scope.cluster,
-        "quarters": brief.reading.quarters[:QUARTERS_OFFERED],
+        # Every quarter offered, so that the one shown is always among them and selected.
+        "quarters": brief.reading.quarters,
         "section": "brief",
         "query": request.GET.urlencode(),
     }

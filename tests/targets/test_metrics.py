@@ -123,8 +123,14 @@ def test_projection_with_seasonality_hand_computed(enterprise_factory, approve, 
     assert result.projection == 100 * YI  # 45 / 0.45
     # 1000 亿 target: (1000 - 45) / 2 remaining quarters.
     assert result.run_rate_needed == Decimal("477.5") * YI
-    assert "45.0%" in result.note["en"] and "100.0" in result.note["en"]
-    assert "477.5" in result.note["zh"]
+    assert result.note["en"].startswith(
+        "Year to date ¥4.5 bn; with each district's usual share of the year reached by Q2 "
+        "(city average 45.0%), the year ends near ¥10.0 bn."
+    )
+    assert "needs ¥47.8 bn in each remaining quarter" in result.note["en"]
+    assert "hundred-million" not in result.note["en"]
+    assert result.note["zh"].startswith("年内累计 45.0 亿元；")
+    assert "剩余每季度需完成 477.5 亿元" in result.note["zh"]
 
 
 def test_projection_from_an_earlier_year_applies_the_recent_growth(

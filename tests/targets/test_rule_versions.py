@@ -137,13 +137,13 @@ def test_a_metric_change_recomputes_under_a_new_version_and_keeps_the_old(
     # The API reads the current version by default, an older one when asked.
     params = {"target": target.key, "scope_kind": "city", "period": "2025Q4", "basis": "approved"}
     current = api(city_steward).get("/api/progress-snapshots/", params).json()["results"]
-    assert [(s["rule_version"], s["actual"]) for s in current] == [(2, "2.00")]
+    assert [(s["rule_version"], s["actual"]) for s in current] == [(2, 2)]
     older = (
         api(city_steward)
         .get("/api/progress-snapshots/", {**params, "rule_version": 1})
         .json()["results"]
     )
-    assert [(s["rule_version"], s["actual"]) for s in older] == [(1, "1.00")]
+    assert [(s["rule_version"], s["actual"]) for s in older] == [(1, 1)]
     body = api(city_steward).get(f"/api/targets/{target.pk}/").json()
     assert body["rule"]["threshold"] == "500000000.00" and body["rule"]["rule_version"] == 2
     assert body["rule_versions"][-1]["reason"] == REASON

@@ -119,7 +119,8 @@ def test_ratio_is_the_year_to_date_numerator_over_the_denominator_of_firms_repor
         reporting["b"].district_id: Decimal("1.00"),
     }
     assert result.by_direction == {direction("1"): Decimal("5.00"), direction("2"): Decimal("1.00")}
-    assert "1.65" in result.note["en"] and "45.00" in result.note["en"]
+    assert "¥0.17 bn and" in result.note["en"] and "¥4.50 bn, a ratio" in result.note["en"]
+    assert "1.65 亿元" in result.note["zh"] and "45.00 亿元" in result.note["zh"]
     assert "3.67%" in result.note["en"]
     assert "3.67%" in result.note["zh"] and "研发" in result.note["zh"]
     assert status_of(target, Q3_2026, result.actual, result.projection) == Status.ON_TRACK
