@@ -28,6 +28,44 @@ COLOURS = {
 }
 
 
+# Where a chart's parts go, the same for every chart: the legend in one scrolling row above
+# the plot, and the plot area (grid) below it. The grid's rectangle is also the bound of the
+# axis labels and axis names (ECharts 6's successor of `containLabel`), so neither a long
+# label nor the unit above the value axis can reach into the legend's row, at any width.
+LEGEND_ROW = 30  # px from the top of the chart kept for the legend
+NARROW = 520  # px; narrower charts (phones) take the `media` option below
+
+
+def _legend() -> dict:
+    # "scroll": many series stay in one row with arrows instead of wrapping over the plot.
+    return {"type": "scroll", "top": 0, "left": "center"}
+
+
+def _grid(*, right: int = 16) -> dict:
+    return {
+        "left": 8,
+        "right": right,
+        "top": LEGEND_ROW + 10,
+        "bottom": 8,
+        "outerBoundsMode": "same",
+        "outerBoundsContain": "all",
+    }
+
+
+def _framed(option: dict, *, narrow: dict | None = None) -> dict:
+    """The chart's option with the shared frame, as a base option with a media query for
+    narrow charts: ECharts applies `narrow` (smaller labels, fewer gaps) below NARROW px and
+    takes it back when the chart grows again (charts.js resizes charts with the window)."""
+    narrow_option = {
+        "legend": {"itemGap": 6, "itemWidth": 18, "textStyle": {"fontSize": 11}},
+        **(narrow or {}),
+    }
+    return {
+        "baseOption": {"aria": {"enabled": True}, "legend": _legend(), **option},
+        "media": [{"query": {"maxWidth": NARROW}, "option": narrow_option}],
+    }
+
+
 def money_unit() -> tuple[Decimal, str]:
     """The divisor and unit name for totals: 亿元 in Chinese, ¥ bn in English."""
     return total_unit()
@@ -108,75 +146,105 @@ def trend_chart(board: Board) -> dict:
             "lineStyle": {"color": "#b42318"},
             "data": [{"yAxis": in_money_unit(board.output_target.target_value)}],
         }
-    return {
-        "aria": {"enabled": True},
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"left": 60, "right": 20, "top": 40, "bottom": 40},
-        "xAxis": {"type": "category", "data": labels},
-        "yAxis": {"type": "value", "name": unit},
-        "series": series,
-    }
+    return _framed(
+        {
+            "tooltip": {"trigger": "axis"},
+            "grid": _grid(),
+            "xAxis": {"type": "category", "data": labels, "axisLabel": {"hideOverlap": True}},
+            # The unit above the axis, left-aligned so that it never runs into the labels.
+            "yAxis": {"type": "value", "name": unit, "nameTextStyle": {"align": "left"}},
+            "series": series,
+        },
+        narrow={"xAxis": {"axisLabel": {"fontSize": 10, "rotate": 45}}},
+    )
 
 
 def contribution_chart(parts: list[Contribution]) -> dict:
     unit = money_unit()[1]
     parts = [p for p in parts if p.actual][:15]
-    return {
-        "aria": {"enabled": True},
-        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"top": 0, "right": 0},
-        "grid": {"left": 150, "right": 30, "top": 40, "bottom": 30},
-        "xAxis": {"type": "value", "name": unit},
-        "yAxis": {"type": "category", "inverse": True, "data": [str(p.label) for p in parts]},
-        "series": [
-            {
-                "name": _("Year to date"),
-                "type": "bar",
-                "data": [in_money_unit(p.actual) for p in parts],
-                "itemStyle": {"color": COLOURS["actual"]},
+    return _framed(
+        {
+            "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+            "grid": _grid(right=24),
+            # The unit centred under the value axis, below its tick labels.
+            "xAxis": {
+                "type": "value",
+                "name": unit,
+                "nameLocation": "middle",
+                "nameGap": 26,
+                "axisLabel": {"hideOverlap": True},
             },
-            {
-                "name": _("Same period last year"),
-                "type": "bar",
-                "data": [in_money_unit(p.year_ago) for p in parts],
-                "itemStyle": {"color": COLOURS["previous"]},
+            # Long names (English districts) wrap within a fixed column instead of pushing the
+            # bars off the chart.
+            "yAxis": {
+                "type": "category",
+                "inverse": True,
+                "data": [str(p.label) for p in parts],
+                "axisLabel": {"width": 140, "overflow": "break"},
             },
-        ],
-    }
+            "series": [
+                {
+                    "name": _("Year to date"),
+                    "type": "bar",
+                    "data": [in_money_unit(p.actual) for p in parts],
+                    "itemStyle": {"color": COLOURS["actual"]},
+                },
+                {
+                    "name": _("Same period last year"),
+                    "type": "bar",
+                    "data": [in_money_unit(p.year_ago) for p in parts],
+                    "itemStyle": {"color": COLOURS["previous"]},
+                },
+            ],
+        },
+        narrow={"yAxis": {"axisLabel": {"width": 80, "fontSize": 11}}},
+    )
 
 
 def enterprise_output_chart(rows: list[dict]) -> dict:
     """A firm's quarterly output and its year-on-year change."""
-    return {
-        "aria": {"enabled": True},
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 40},
-        "xAxis": {"type": "category", "data": [r["label"] for r in rows]},
-        "yAxis": [
-            {"type": "value", "name": firm_unit()[1]},
-            {"type": "value", "name": "%", "splitLine": {"show": False}},
-        ],
-        "series": [
-            {
-                "name": _("Output value"),
-                "type": "bar",
-                "data": [
-                    None if r["output"] is None else round(float(r["output"] / firm_unit()[0]), 2)
-                    for r in rows
-                ],
-                "itemStyle": {"color": COLOURS["actual"]},
+    return _framed(
+        {
+            "tooltip": {"trigger": "axis"},
+            "grid": _grid(),
+            "xAxis": {
+                "type": "category",
+                "data": [r["label"] for r in rows],
+                "axisLabel": {"hideOverlap": True},
             },
-            {
-                "name": _("Year on year"),
-                "type": "line",
-                "yAxisIndex": 1,
-                "data": [None if r["yoy"] is None else round(float(r["yoy"]), 1) for r in rows],
-                "itemStyle": {"color": COLOURS["projection"]},
-            },
-        ],
-    }
+            # Each unit above its own axis, aligned outwards so that the two never meet.
+            "yAxis": [
+                {"type": "value", "name": firm_unit()[1], "nameTextStyle": {"align": "left"}},
+                {
+                    "type": "value",
+                    "name": "%",
+                    "nameTextStyle": {"align": "right"},
+                    "splitLine": {"show": False},
+                },
+            ],
+            "series": [
+                {
+                    "name": _("Output value"),
+                    "type": "bar",
+                    "data": [
+                        None
+                        if r["output"] is None
+                        else round(float(r["output"] / firm_unit()[0]), 2)
+                        for r in rows
+                    ],
+                    "itemStyle": {"color": COLOURS["actual"]},
+                },
+                {
+                    "name": _("Year on year"),
+                    "type": "line",
+                    "yAxisIndex": 1,
+                    "data": [None if r["yoy"] is None else round(float(r["yoy"]), 1) for r in rows],
+                    "itemStyle": {"color": COLOURS["projection"]},
+                },
+            ],
+        },
+        narrow={"xAxis": {"axisLabel": {"fontSize": 10, "rotate": 45}}},
+    )
 
 
 # --- SVG for the printed brief ---------------------------------------------------------------
