@@ -3,6 +3,9 @@ keeps to a fifth of it, nothing widens the page, and no chart's legend covers it
 axes (the legend's and the axes' boxes as ECharts laid them out)."""
 
 import pytest
+from django.urls import reverse
+
+from targets.models import Target
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -123,3 +126,39 @@ def test_administrator_reads_the_summary_and_the_charts_on_a_phone(
     assert tile_status(page, "total_output") == "✕ 偏离目标"
     assert page.locator('[data-tile="total_output"]').get_attribute("href") == "#targets-title"
     screenshot(page, "brief-phone")
+
+
+# A squashed column is narrower than its text's first few characters: Chinese then stands one
+# character a line. Every cell with a few characters of text keeps at least three of them.
+SQUASHED_CELLS = """
+() => Array.from(document.querySelectorAll("table th, table td")).filter((cell) => {
+  const text = cell.innerText.trim();
+  if (text.length < 3 || cell.offsetParent === null) return false;
+  const size = parseFloat(getComputedStyle(cell).fontSize);
+  return cell.clientWidth < 3 * size;
+}).map((cell) => cell.innerText.trim().slice(0, 20))
+"""
+
+
+def test_every_table_scrolls_sideways_on_a_phone_instead_of_squashing(
+    live_server, login, city_steward, population, sip
+):
+    page = login("city_steward")
+    page.set_viewport_size(PHONE)
+    direction = population["a"].memberships.get().sector.parent_id
+    output = Target.objects.get(key="total_output")
+    for path in (
+        reverse("targets:dashboard", args=["nano"]),
+        reverse("targets:district", args=["nano", sip.pk]),
+        reverse("targets:sector", args=["nano", direction]),
+        reverse("targets:firms", args=["nano", output.pk]),
+        reverse("targets:brief", args=["nano", "2025Q2"]),
+        reverse("targets:alerts"),
+        reverse("reports:completeness"),
+        reverse("reports:worksheet", args=[sip.pk, "2025Q2"]),
+    ):
+        page.goto(f"{live_server.url}{path}")
+        # Open every folded table too (the figures of a chart, by material).
+        page.evaluate("document.querySelectorAll('details').forEach((d) => d.open = true)")
+        assert page.evaluate(SQUASHED_CELLS) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
