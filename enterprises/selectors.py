@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Window
 
 from cluster.access import scope_of
 from cluster.models import District
@@ -20,9 +20,16 @@ from .models import (
     ClusterMembership,
     Enterprise,
     QuarterlyReport,
+    ReportRevision,
 )
 from .periods import deadline_of
-from .services.report_entry import CUMULATIVE_FIGURES, in_wan, jumps_between
+from .services.report_entry import (
+    CUMULATIVE_FIGURES,
+    in_wan,
+    jump_message,
+    jumps_between,
+    unit_mistakes,
+)
 from .services.reports import EDITABLE, review_problem
 
 
@@ -292,3 +299,158 @@ def outstanding_enterprises(user, district: District, quarter: Quarter):
         status__in=[ReportStatus.SUBMITTED, ReportStatus.APPROVED],
     ).values("enterprise")
     return worksheet_enterprises(user, district, quarter).exclude(pk__in=reached)
+
+
+# --- review queue ---------------------------------------------------------------------------
+
+
+def review_queue(user) -> QuerySet[QuarterlyReport]:
+    """The submitted reports waiting for review that `user` sees, grouped by district and
+    quarter: the group waiting longest first, and within a group the oldest submission
+    first. Each report carries its group's size and oldest submission (window functions, so
+    the page's rows need no query per group)."""
+    group = [F("enterprise__district"), F("year"), F("quarter")]
+    return (
+        QuarterlyReport.objects.visible_to(user)
+        .filter(status=ReportStatus.SUBMITTED)
+        .select_related("enterprise__district", "submitted_by")
+        .annotate(
+            group_waiting_since=Window(Min("submitted_at"), partition_by=group),
+            group_size=Window(Count("pk"), partition_by=group),
+        )
+        .order_by(
+            "group_waiting_since",
+            "enterprise__district__sort_order",
+            "-year",
+            "-quarter",
+            "submitted_at",
+            "pk",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    waiting: int
+    districts: int
+    waiting_since: dt.datetime | None
+
+
+def queue_summary(user) -> QueueSummary:
+    """How many reports wait, in how many districts, since when: one aggregate query."""
+    totals = (
+        QuarterlyReport.objects.visible_to(user)
+        .filter(status=ReportStatus.SUBMITTED)
+        .aggregate(
+            waiting=Count("pk"),
+            districts=Count("enterprise__district", distinct=True),
+            waiting_since=Min("submitted_at"),
+        )
+    )
+    return QueueSummary(**totals)
+
+
+def queue_quarters(user) -> list[Quarter]:
+    """The quarters that have reports waiting, newest first, each once (the filter's
+    choices)."""
+    pairs = (
+        QuarterlyReport.objects.visible_to(user)
+        .filter(status=ReportStatus.SUBMITTED)
+        .values_list("year", "quarter")
+        .distinct()
+        .order_by("-year", "-quarter")
+    )
+    return [Quarter(year, quarter) for year, quarter in pairs]
+
+
+@dataclass
+class QueueFigure:
+    figure: str
+    label: str
+    is_money: bool
+    value: Decimal | int | None
+    previous: Decimal | int | None  # approved, previous quarter
+    last_year: Decimal | int | None  # approved, same quarter last year
+    qoq: Decimal | None
+    yoy: Decimal | None
+    jumped: bool
+    unit_mistake: str = ""
+
+
+@dataclass
+class QueueRow:
+    report: QuarterlyReport
+    figures: list[QueueFigure]
+    jump_warning: str  # the entry check's own words, empty when nothing jumps
+    unit_mistakes: list[str]
+    review_blocked: str  # why this user may not review it (four-eyes), empty otherwise
+    can_review: bool
+    error: str = ""
+    done: str = ""
+
+    @property
+    def quarter(self) -> Quarter:
+        return self.report.period
+
+
+def queue_rows(user, reports: list[QuarterlyReport]) -> list[QueueRow]:
+    """Each waiting report with the context a review needs, judged by the entry's own checks
+    (`jumps_between`, `unit_mistakes`) against the approved figures of the previous quarter
+    and of the same quarter last year: one query for all of them."""
+    scope = scope_of(user)
+    wanted = Q(pk__in=[])
+    for report in reports:
+        for quarter in (report.period.step(-1), report.period.step(-4)):
+            if quarter is not None:
+                wanted |= Q(
+                    enterprise_id=report.enterprise_id, year=quarter.year, quarter=quarter.quarter
+                )
+    approved = {
+        (revision.enterprise_id, revision.year, revision.quarter): {
+            name: getattr(revision, name) for name in FIGURES
+        }
+        for revision in (ReportRevision.objects.current().filter(wanted) if reports else [])
+    }
+    rows = []
+    for report in reports:
+        figures = report.figures()
+        previous_quarter, year_ago_quarter = report.period.step(-1), report.period.step(-4)
+        previous = approved.get(
+            (report.enterprise_id, previous_quarter.year, previous_quarter.quarter)
+            if previous_quarter
+            else None
+        )
+        year_ago = approved.get(
+            (report.enterprise_id, year_ago_quarter.year, year_ago_quarter.quarter)
+            if year_ago_quarter
+            else None
+        )
+        jumps = jumps_between(figures, previous)
+        jumped = {jump.figure for jump in jumps}
+        mistakes = unit_mistakes(figures, [previous, year_ago])
+        blocked = review_problem(user, report) or ""
+        rows.append(
+            QueueRow(
+                report=report,
+                figures=[
+                    QueueFigure(
+                        figure=name,
+                        label=str(FIGURE_LABELS[name]),
+                        is_money=name in MONEY_FIGURES,
+                        value=figures[name],
+                        previous=(previous or {}).get(name),
+                        last_year=(year_ago or {}).get(name),
+                        qoq=change(figures[name], (previous or {}).get(name)),
+                        yoy=change(figures[name], (year_ago or {}).get(name)),
+                        jumped=name in jumped,
+                        unit_mistake=mistakes.get(name, ""),
+                    )
+                    for name in FIGURES
+                ],
+                jump_warning=jump_message(jumps) if jumps else "",
+                unit_mistakes=list(mistakes.values()),
+                review_blocked=blocked,
+                can_review=scope.can_approve and not blocked,
+            )
+        )
+    return rows

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import imports, register, reporting
+from .views import imports, register, reporting, review
 
 reports = (
     [
@@ -9,6 +9,8 @@ reports = (
         path("import/<str:token>/", imports.preview_page, name="import-preview"),
         path("import/<str:token>/confirm/", imports.confirm_page, name="import-confirm"),
         path("template/<str:kind>.<str:fmt>", imports.template_page, name="template"),
+        path("queue/", review.review_queue_page, name="queue"),
+        path("queue/review/", review.review_queue_act, name="queue-review"),
         path("<int:district_id>/<str:period>/", reporting.worksheet_page, name="worksheet"),
         path(
             "<int:district_id>/<str:period>/rows/<int:enterprise_id>/",

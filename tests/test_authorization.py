@@ -137,6 +137,9 @@ EXPECTED = {
     "reports:submit": (LOGIN, 405, 405, 405, 405),
     "reports:review": (LOGIN, 405, 405, 405, 405),
     "reports:export": (LOGIN, 200, 404, 200, 200),
+    # Everyone reads the queue of their own districts; only stewards act on it (POST only).
+    "reports:queue": (LOGIN, 200, 200, 200, 200),
+    "reports:queue-review": (LOGIN, 405, 405, 405, 405),
     "enterprises:list": (LOGIN, 200, 200, 200, 200),
     "enterprises:create": (LOGIN, 200, 200, 403, 200),
     "enterprises:check-uscc": (LOGIN, 200, 200, 200, 200),

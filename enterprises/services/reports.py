@@ -132,7 +132,9 @@ def reports_submit(
     return len(reports)
 
 
-def _reviewable(actor, report_ids: list[int]) -> list[QuarterlyReport]:
+def _reviewable(
+    actor, report_ids: list[int], versions: dict[int, int] | None
+) -> list[QuarterlyReport]:
     scope = scope_of(actor)
     if not scope.can_approve:
         raise PermissionDenied
@@ -143,6 +145,17 @@ def _reviewable(actor, report_ids: list[int]) -> list[QuarterlyReport]:
             _("Only submitted reports can be reviewed; these are no longer submitted: %(firms)s.")
             % {"firms": "、".join(f"{r.enterprise.name} {r.period}" for r in stale)}
         )
+    # Returned, corrected and submitted again since the steward's page was loaded: still
+    # "submitted", but not the figures the steward looked at.
+    moved = [r for r in reports if versions and versions.get(r.pk, r.version) != r.version]
+    if moved:
+        raise StateConflict(
+            _(
+                "Changed since you opened the page: %(firms)s. Nothing was done; reload to "
+                "review the current figures."
+            )
+            % {"firms": "、".join(f"{r.enterprise.name} {r.period.label()}" for r in moved)}
+        )
     refused = [problem for r in reports if (problem := review_problem(actor, r))]
     if refused:
         raise NotAllowed(refused)
@@ -150,9 +163,11 @@ def _reviewable(actor, report_ids: list[int]) -> list[QuarterlyReport]:
 
 
 @transaction.atomic
-def reports_approve(*, actor, report_ids: list[int]) -> int:
-    """Approve submitted reports: their figures become a new revision, the official ones."""
-    reports = _reviewable(actor, report_ids)
+def reports_approve(*, actor, report_ids: list[int], versions: dict[int, int] | None = None) -> int:
+    """Approve submitted reports: their figures become a new revision, the official ones.
+    All or nothing. `versions` (report id → the version the steward saw) refuses reports
+    that changed since."""
+    reports = _reviewable(actor, report_ids, versions)
     now = timezone.now()
     for report in reports:
         report.revision += 1
@@ -171,11 +186,14 @@ def reports_approve(*, actor, report_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def reports_return(*, actor, report_ids: list[int], reason: str) -> int:
-    """Send submitted reports back to the district with the reason."""
+def reports_return(
+    *, actor, report_ids: list[int], reason: str, versions: dict[int, int] | None = None
+) -> int:
+    """Send submitted reports back to the district with the reason. All or nothing, and
+    `versions` as for `reports_approve`."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for returning the report.")})
-    reports = _reviewable(actor, report_ids)
+    reports = _reviewable(actor, report_ids, versions)
     now = timezone.now()
     _transition(
         reports,
