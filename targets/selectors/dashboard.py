@@ -206,7 +206,16 @@ def _vintage(text: str) -> dt.datetime | None:
         raise InvalidParameter(
             "vintage", _("This is not a date and time; write it like 2025-07-10T09:30.")
         )
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    try:
+        # The database keeps moments in UTC: one whose UTC falls outside years 1–9999
+        # (0001-01-01T00:00+14:00) cannot be compared with anything stored.
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidParameter(
+            "vintage", _("This moment is outside the years the monitor keeps.")
+        ) from None
+    return moment
 
 
 @dataclass(frozen=True)
