@@ -6,7 +6,8 @@ quarter.
   drafts from its first day (ReportingPolicy); it is submitted once it has ended.
 - Nothing is reported before the register's first year, nor for a quarter that ended before
   the firm was founded.
-- Reports are due REPORT_DEADLINE_DAYS after the quarter ends.
+- Reports are due REPORT_DEADLINE_DAYS after the quarter ends (days_to_deadline counts down
+  to it, then counts the days late).
 """
 
 from __future__ import annotations
@@ -25,6 +26,30 @@ from .models import ReportingPolicy
 
 def deadline_of(quarter: Quarter) -> dt.date:
     return quarter.end + dt.timedelta(days=settings.REPORT_DEADLINE_DAYS)
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Where `today` stands against a quarter's deadline, as DHIS2's data entry shows it: the
+    days left before it, or the days late after it."""
+
+    deadline: dt.date
+    days_left: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def days_late(self) -> int:
+        return max(-self.days_left, 0)
+
+
+def days_to_deadline(quarter: Quarter, today: dt.date) -> Countdown:
+    """The countdown to the quarter's deadline on `today`: 0 on the day itself, negative
+    once it has passed. Every page that states a deadline says it through this."""
+    deadline = deadline_of(quarter)
+    return Countdown(deadline=deadline, days_left=(deadline - today).days)
 
 
 def has_ended(quarter: Quarter, today: dt.date) -> bool:

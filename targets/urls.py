@@ -6,6 +6,7 @@ from .views import (
     dashboard,
     evaluation,
     firms,
+    home,
     notifications,
     overview,
     plans,
@@ -32,7 +33,7 @@ cluster_pages = [
 ]
 
 urlpatterns = [
-    path("", dashboard.home, name="home"),
+    path("", home.home, name="home"),
     path("clusters/", overview.overview, name="overview"),
     path("clusters/<slug:cluster>/", include(cluster_pages)),
     path("enterprises/<int:pk>/", profile.enterprise_profile, name="enterprise"),

@@ -93,7 +93,8 @@ EXPECTED = {
     "plan-detail": (401, 200, 200, 200, 200),
     "plan-close-evaluation": (401, 405, 405, 405, 405),
     "target-assessment-list": (401, 200, 200, 200, 200),
-    "targets:home": (LOGIN, 302, 302, 302, 302),
+    # An officer starts on their to-do, the others are led to their dashboard or queue.
+    "targets:home": (LOGIN, 200, 200, 302, 302),
     # The clusters' overview and a plan's final evaluation are the city's pages: an officer
     # is led to their district's page, and finds no city evaluation.
     "targets:overview": (LOGIN, 302, 302, 200, 200),

@@ -20,7 +20,7 @@ from cluster.quarters import Quarter
 
 from ..choices import EntryMode, Unit
 from ..models import FIGURES, Enterprise, QuarterlyReport
-from ..periods import ReportingWindow, deadline_of
+from ..periods import ReportingWindow, days_to_deadline, deadline_of
 from ..selectors import (
     build_rows,
     completeness,
@@ -113,6 +113,7 @@ def worksheet_page(request, district_id: int, period: str):
             "can_edit": closed is None and scope.can_edit and scope.covers(district.pk),
             "can_approve": scope.can_approve,
             "deadline": deadline_of(quarter),
+            "countdown": days_to_deadline(quarter, window.today),
             "window": window,
             "closed": closed,
             "section": "reports",

@@ -1,5 +1,5 @@
 """The pages of a cluster: the city dashboard, a district's page and a focus direction's page
-(clusters/<key>/…), and the home page that leads each user to theirs.
+(clusters/<key>/…); each user's first page is views.home.
 
 All three are the same board for a different scope (targets.selectors.dashboard.Board), in the
 phase of the quarter shown (selectors.plans). A district user's page in a cluster is their
@@ -30,25 +30,8 @@ from ..selectors.plans import default_cluster
 FIRMS_PER_PAGE = 25
 
 
-def _first_district(scope) -> District | None:
+def first_district(scope) -> District | None:
     return District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
-
-
-def home(request):
-    """City-wide users start on the overview of the city's clusters (on the cluster's own
-    dashboard when there is only one), district users on their district's page; an account
-    without a role or district is told so (and never redirected in a circle)."""
-    scope = scope_of(request.user)
-    clusters = list(Cluster.objects.order_by("sort_order", "key")[:2])
-    if scope.is_city:
-        if len(clusters) > 1:
-            return redirect("targets:overview")
-        if clusters:
-            return redirect("targets:dashboard", cluster=clusters[0].key)
-    district = _first_district(scope)
-    if district is None or not clusters:
-        return render(request, "dashboard/no_scope.html", status=403)
-    return redirect("targets:district", cluster=clusters[0].key, pk=district.pk)
 
 
 def _cluster(key: str) -> Cluster:
@@ -114,7 +97,7 @@ def city_dashboard(request, cluster: str):
     scope = scope_of(request.user)
     if not scope.is_city:
         # A district user's dashboard is their district's page.
-        district = _first_district(scope)
+        district = first_district(scope)
         if district is None:
             return render(request, "dashboard/no_scope.html", status=403)
         return redirect("targets:district", cluster=cluster.key, pk=district.pk)

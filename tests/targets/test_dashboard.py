@@ -209,7 +209,6 @@ def test_district_users_see_only_their_district(
 ):
     for user in (officer_sip, sip_viewer):
         client.force_login(user)
-        assert client.get("/").url == reverse("targets:district", args=["nano", sip.pk])
         assert client.get(reverse("targets:dashboard", args=["nano"])).url == reverse(
             "targets:district", args=["nano", sip.pk]
         )
