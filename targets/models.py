@@ -503,11 +503,14 @@ class Target(BilingualNameMixin):
             return ngettext("%(n)s firm", "%(n)s firms", count) % {"n": f"{amount:f}"}
         return ngettext("%(n)s project", "%(n)s projects", count) % {"n": f"{amount:f}"}
 
-    def display_goal(self) -> str:
-        """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"."""
+    def display_goal(self, value: Decimal | None = None) -> str:
+        """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"; with
+        `value`, a district's or direction's part of it (任务分解) stated the same way."""
         if self.unit == self.Unit.ASSESSMENT:
             return gettext("assessed by the steward")
-        value = self.display_value(self.target_value, places=0)
+        # A part need not be whole 亿元 (¥ 100 m) as the plan's goals are.
+        places = 0 if value is None or value % 100_000_000 == 0 else 2
+        value = self.display_value(self.target_value if value is None else value, places=places)
         if self.comparison == self.Comparison.AROUND:
             return f"{value} ± {self.display_value(self.tolerance)}"
         return f"{'>' if self.comparison == self.Comparison.ABOVE else '≥'} {value}"
