@@ -576,6 +576,7 @@ class TargetShare(models.Model):
     )
     value = models.DecimalField(
         _("target value of the scope"),
+        validators=[MinValueValidator(0)],
         help_text=_("In the target's unit: yuan for money, a number of firms or projects."),
         **MONEY,
     )

@@ -4,6 +4,7 @@ A district's or direction's snapshot now says what it is measured against: its o
 none, and then its share of the city's figure. The rows computed before measured the scope
 against the whole city's target; they become the contributions they were."""
 
+import django.core.validators
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
@@ -109,6 +110,7 @@ class Migration(migrations.Migration):
                         decimal_places=2,
                         help_text="In the target's unit: yuan for money, a number of firms or projects.",
                         max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
                         verbose_name="target value of the scope",
                     ),
                 ),
@@ -208,6 +210,7 @@ class Migration(migrations.Migration):
                         decimal_places=2,
                         help_text="In the target's unit: yuan for money, a number of firms or projects.",
                         max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
                         verbose_name="target value of the scope",
                     ),
                 ),
