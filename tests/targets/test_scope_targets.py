@@ -68,15 +68,21 @@ def page(client, user, url, language="zh-hans"):
 def test_a_district_with_its_own_target_is_measured_against_it(
     client, city_steward, sip_viewer, population, sip, django_capture_on_commit_callbacks
 ):
+    from cluster.models import PendingJob
+
     version = output_target().rule_version
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as on_commit:
         enter(city_steward, value=40 * YI, district=sip)
-    # The breakdown is part of the rule: a new version, recorded with its reason, recomputed.
+    # The breakdown is part of the rule: a new version, recorded with its reason, and the
+    # target's recompute sent once the change commits.
     target = output_target()
     assert target.rule_version == version + 1
     recorded = RuleVersion.objects.get(target=target, version=target.rule_version)
     assert recorded.reason == "市里下达的任务分解"
     assert recorded.rule["breakdown"] == {f"district:{sip.pk}": "4000000000.00"}
+    job = PendingJob.objects.get(task="targets.recompute_progress")
+    assert (job.args, len(on_commit)) == ([[target.pk]], 1)
+    progress_recompute(target_ids=[target.pk])
 
     response = page(client, sip_viewer, reverse("targets:district", args=["nano", sip.pk]))
     card = cards_of(response)["total_output"]
