@@ -26,6 +26,7 @@ from .models import (
     ProgressSnapshot,
     Target,
     TargetMilestone,
+    TargetShare,
 )
 from .selectors.evaluation import evaluation_of
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
@@ -37,6 +38,8 @@ from .services.rules import (
     milestones_set_by_hand,
     rule_change_reason,
     target_save,
+    target_share_delete,
+    target_share_save,
 )
 
 
@@ -144,6 +147,38 @@ class TargetAdmin(RuleAdmin):
             deleted=formset.deleted_objects,
             reason=form.cleaned_data["reason"],
         )
+
+
+@admin.register(TargetShare)
+class TargetShareAdmin(RuleAdmin):
+    """The plan's 任务分解: a steward enters each district's or direction's part of a target,
+    with a reason; deleting one is a rule change too, so one at a time, with its reason."""
+
+    list_display = ("target", "scope_kind", "district", "sector", "value_shown", "note")
+    list_filter = ("target__plan", "scope_kind", "district")
+    list_select_related = ("target__metric", "district", "sector")
+    actions = None
+
+    @admin.display(description=_("target value of the scope"), ordering="value")
+    def value_shown(self, obj):
+        return obj.target.display_value(obj.value, places=2)
+
+    def save_model(self, request, obj, form, change):
+        target_share_save(actor=request.user, share=obj, reason=form.cleaned_data["reason"])
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # The confirmation page asks for the reason (admin/targets/targetshare/
+        # delete_confirmation.html); without one nothing is deleted and the page says why.
+        if request.method == "POST" and request.POST.get("post"):
+            try:
+                rule_change_reason(request.POST.get("reason", ""))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.message_dict["reason"]))
+                return redirect(request.path)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        target_share_delete(actor=request.user, share=obj, reason=request.POST["reason"])
 
 
 @admin.register(ProgressSnapshot)

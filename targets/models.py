@@ -465,8 +465,9 @@ class Target(BilingualNameMixin):
         return self.metric.kind == Metric.Kind.QUALITATIVE
 
     def rule(self) -> dict:
-        """The whole counting rule of the target: its metric's and its own fields, as plain
-        values (money with two decimals, whatever form the value came in)."""
+        """The whole counting rule of the target: its metric's and its own fields and its
+        breakdown by district and direction, as plain values (money with two decimals,
+        whatever form the value came in)."""
 
         def plain(value):
             if isinstance(value, Decimal):
@@ -475,7 +476,13 @@ class Target(BilingualNameMixin):
 
         own = {name: plain(getattr(self, name)) for name in self.RULE_FIELDS}
         own["baseline_value"] = plain(self.baseline_value) if self.baseline_set_by_hand else None
-        return {"metric": self.metric.rule(), "target": own}
+        # The 任务分解 is part of the rule: the scopes' rows are measured against it.
+        breakdown = {share.scope_key: plain(share.value) for share in self.shares.all()}
+        return {
+            "metric": self.metric.rule(),
+            "target": own,
+            "breakdown": dict(sorted(breakdown.items())),
+        }
 
     def display_value(self, value, places: int = 1) -> str:
         """A value of this target as people read it: 亿元 (¥ bn in English) for money, the
@@ -496,11 +503,14 @@ class Target(BilingualNameMixin):
             return ngettext("%(n)s firm", "%(n)s firms", count) % {"n": f"{amount:f}"}
         return ngettext("%(n)s project", "%(n)s projects", count) % {"n": f"{amount:f}"}
 
-    def display_goal(self) -> str:
-        """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"."""
+    def display_goal(self, value: Decimal | None = None) -> str:
+        """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"; with
+        `value`, a district's or direction's part of it (任务分解) stated the same way."""
         if self.unit == self.Unit.ASSESSMENT:
             return gettext("assessed by the steward")
-        value = self.display_value(self.target_value, places=0)
+        # A part need not be whole 亿元 (¥ 100 m) as the plan's goals are.
+        places = 0 if value is None or value % 100_000_000 == 0 else 2
+        value = self.display_value(self.target_value if value is None else value, places=places)
         if self.comparison == self.Comparison.AROUND:
             return f"{value} ± {self.display_value(self.tolerance)}"
         return f"{'>' if self.comparison == self.Comparison.ABOVE else '≥'} {value}"
@@ -534,6 +544,113 @@ class TargetMilestone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.key} {self.due_on}"
+
+
+class TargetShare(models.Model):
+    """The part of a city-wide target a district or focus direction is to reach (the plan's
+    任务分解), as the steward entered it. A scope's page and the API measure the scope against
+    it; a scope without one is shown as its share of the city's figure instead. Part of the
+    target's counting rule: changed through targets.services.rules only."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="shares"
+    )
+    scope_kind = models.CharField(
+        _("scope"),
+        max_length=10,
+        choices=[
+            (ScopeKind.DISTRICT, ScopeKind.DISTRICT.label),
+            (ScopeKind.SECTOR, ScopeKind.SECTOR.label),
+        ],
+    )
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    sector = models.ForeignKey(
+        Sector,
+        verbose_name=_("focus direction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        limit_choices_to={"level": Sector.Level.DIRECTION},
+    )
+    value = models.DecimalField(
+        _("target value of the scope"),
+        validators=[MinValueValidator(0)],
+        help_text=_("In the target's unit: yuan for money, a number of firms or projects."),
+        **MONEY,
+    )
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, help_text=_("Where the figure comes from.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("target breakdown (任务分解)")
+        verbose_name_plural = _("target breakdowns (任务分解)")
+        ordering = ["target", "scope_kind", "district__sort_order", "sector__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "district"],
+                condition=Q(scope_kind="district"),
+                name="target_share_unique_district",
+                violation_error_message=_("This target already has a part for this district."),
+            ),
+            models.UniqueConstraint(
+                fields=["target", "sector"],
+                condition=Q(scope_kind="sector"),
+                name="target_share_unique_sector",
+                violation_error_message=_(
+                    "This target already has a part for this focus direction."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope_kind="district") & Q(district__isnull=False) & Q(sector__isnull=True)
+                )
+                | (Q(scope_kind="sector") & Q(sector__isnull=False) & Q(district__isnull=True)),
+                name="target_share_scope_consistent",
+                violation_error_message=_(
+                    "A district's part names its district only; a focus direction's part its "
+                    "direction only."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="target_share_value_non_negative",
+                violation_error_message=_("A target value cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.key} {self.scope_key}"
+
+    @property
+    def scope_key(self) -> str:
+        """The snapshots' key of the scope: "district:<id>" or "sector:<id>"."""
+        if self.scope_kind == ScopeKind.DISTRICT:
+            return f"district:{self.district_id}"
+        return f"sector:{self.sector_id}"
+
+    def clean(self) -> None:
+        target = self.target if self.target_id else None
+        if target is None:
+            return
+        if target.district_id or target.sector_id:
+            raise ValidationError(
+                {"target": _("Only a city-wide target is broken down by district or direction.")}
+            )
+        if target.is_qualitative:
+            raise ValidationError(
+                {"target": _("A target assessed by the steward has no figure to break down.")}
+            )
+        if self.sector_id and (
+            self.sector.level != Sector.Level.DIRECTION
+            or self.sector.cluster_id != target.plan.cluster_id
+        ):
+            raise ValidationError(
+                {"sector": _("Choose a focus direction of the target's cluster.")}
+            )
 
 
 class RuleVersion(models.Model):
@@ -745,6 +862,13 @@ class ProgressSnapshot(models.Model):
         _("share of target"), max_digits=20, decimal_places=4, null=True
     )
     milestone_expected = models.DecimalField(_("milestone expected"), null=True, **MONEY)
+    # A district's or direction's row of a city-wide target: the part of the target the
+    # steward gave the scope (TargetShare), which the share, milestone and status measure;
+    # null, the scope has none and the row is its contribution to the city's figure.
+    scope_target = models.DecimalField(_("target of the scope"), null=True, **MONEY)
+    share_of_city = models.DecimalField(
+        _("share of the city's figure"), max_digits=20, decimal_places=4, null=True
+    )
     projection = models.DecimalField(_("projection to the deadline"), null=True, **MONEY)
     run_rate_needed = models.DecimalField(_("needed per remaining quarter"), null=True, **MONEY)
     status = models.CharField(_("status"), max_length=10, choices=Status, blank=True)

@@ -493,6 +493,15 @@ ADMIN_OBJECT_EXPECTED = {
     "enterprises_reportingpolicy": {**REFERENCE, "add": NOBODY, "delete": NOBODY},
     "targets_metric": REFERENCE,
     "targets_target": REFERENCE,
+    # The plan's 任务分解: read by the city, changed by a steward through the rule services.
+    "targets_targetshare": {
+        "changelist": VIEWERS_AND_STEWARDS,
+        "add": STEWARDS,
+        "change": VIEWERS_AND_STEWARDS,
+        "delete": STEWARDS,
+        "history": VIEWERS_AND_STEWARDS,
+        "simple_history": VIEWERS_AND_STEWARDS,
+    },
     "cluster_cluster": REFERENCE,
     # Plans are loaded from plan files; a steward corrects the document's details here.
     "cluster_plan": {**REFERENCE, "add": NOBODY, "delete": NOBODY},
@@ -563,7 +572,7 @@ def admin_world(world, make_user, listing_factory):
     from cluster.access import Role
     from cluster.models import Cluster, Park, Plan
     from enterprises.models import Designation, Milestone, ReportRevision
-    from targets.models import Assessment
+    from targets.models import Assessment, TargetShare
 
     users = {
         "anonymous": None,
@@ -590,6 +599,12 @@ def admin_world(world, make_user, listing_factory):
         "enterprises_reportingpolicy": ReportingPolicy.current(),
         "targets_metric": Target.objects.get(key="total_output").metric,
         "targets_target": Target.objects.get(key="total_output"),
+        "targets_targetshare": TargetShare.objects.create(
+            target=Target.objects.get(key="total_output"),
+            scope_kind="district",
+            district=district_a,
+            value=40 * 10**8,
+        ),
         "cluster_cluster": Cluster.objects.first(),
         "cluster_plan": Plan.objects.get(key="nano-2023-2025"),
         "targets_evaluatedplan": Plan.objects.get(key="nano-2023-2025"),

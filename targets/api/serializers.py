@@ -150,6 +150,11 @@ class SnapshotSerializer(serializers.ModelSerializer):
     milestone_expected = NullableFigureField()
     projection = NullableFigureField()
     run_rate_needed = NullableFigureField()
+    scope_target = NullableFigureField(
+        help_text="A district's or direction's row: the part of the target the steward gave "
+        "the scope (任务分解), which share_of_target, milestone_expected and status measure; "
+        "null: the scope has none, and the row is its contribution (share_of_city)."
+    )
 
     class Meta:
         model = ProgressSnapshot
@@ -168,7 +173,9 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "vintage",
             "rule_version",
             "actual",
+            "scope_target",
             "share_of_target",
+            "share_of_city",
             "milestone_expected",
             "projection",
             "run_rate_needed",

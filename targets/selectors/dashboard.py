@@ -65,6 +65,7 @@ from .plans import (
     phase_of,
     picker_quarters,
 )
+from .schedule import year_goal
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -366,6 +367,7 @@ class Card:
     city: ProgressSnapshot | None = None  # on a district or sector page, the city's figure
     # The change that made the rule the figure follows, when it is not the first version.
     rule_change: RuleVersion | None = None
+    scope_kind: str = ScopeKind.CITY
 
     @property
     def counting_rule(self) -> str:
@@ -384,27 +386,74 @@ class Card:
         return self.target.unit == Target.Unit.YUAN
 
     @property
+    def is_city(self) -> bool:
+        return self.scope_kind == ScopeKind.CITY
+
+    @property
+    def own_target(self) -> Decimal | None:
+        """The target the card measures against: the city's on the city's page; on a
+        district's or direction's, the part the steward gave the scope (任务分解) as the
+        progress service applied it, else None: the scope has no target of its own."""
+        if self.is_city:
+            return self.target.target_value
+        return self.snapshot.scope_target if self.snapshot else None
+
+    @property
+    def goal_text(self) -> str:
+        """The goal the card measures against, as the plan states goals ("> 1,000 亿元");
+        "—" for a scope without a target of its own."""
+        if self.is_city:
+            return self.target.display_goal()
+        if self.own_target is None:
+            return "—"
+        return self.target.display_goal(self.own_target)
+
+    @property
     def share(self) -> Decimal | None:
-        """Share of the target reached (0–1, may exceed 1)."""
-        return _ratio(self.actual, self.target.target_value)
+        """Share of the target reached (0–1, may exceed 1): of the scope's own target; None
+        for a scope without one (never the city's target as if it were the scope's)."""
+        return _ratio(self.actual, self.own_target)
 
     @property
     def milestone_share(self) -> Decimal | None:
         if not self.snapshot:
             return None
-        return _ratio(self.snapshot.milestone_expected, self.target.target_value)
+        return _ratio(self.snapshot.milestone_expected, self.own_target)
 
     @property
     def projection_share(self) -> Decimal | None:
         if not self.snapshot:
             return None
-        return _ratio(self.snapshot.projection, self.target.target_value)
+        return _ratio(self.snapshot.projection, self.own_target)
 
     @property
     def share_of_city(self) -> Decimal | None:
-        if not self.city or self.snapshot is None:
+        """The scope's part of the city's figure, as the progress service stored it."""
+        return self.snapshot.share_of_city if self.snapshot and not self.is_city else None
+
+    @property
+    def city_gap(self) -> Decimal | None:
+        """What the city's figure still lacks to reach the city's target (the year's goal,
+        for a yearly flow); zero once reached."""
+        if self.city is None or self.target.is_qualitative:
             return None
-        return _ratio(self.snapshot.actual, self.city.actual)
+        goal = self.target.target_value
+        if self.target.metric.count_mode == Metric.CountMode.YEARLY:
+            goal = year_goal(self.target, self.city.year) or goal
+        return max(goal - self.city.actual, ZERO)
+
+    @property
+    def added_this_quarter(self) -> Decimal | None:
+        """What the scope added to its figure in the quarter shown: a year-to-date sum's
+        quarter (all of it in a first quarter), a count's change since the quarter before."""
+        if self.snapshot is None:
+            return None
+        year_to_date = self.target.metric.kind in (Metric.Kind.SUM_OUTPUT, Metric.Kind.RATIO)
+        if year_to_date and self.snapshot.quarter == 1:
+            return self.snapshot.actual
+        if self.previous is None:
+            return None
+        return self.snapshot.actual - self.previous.actual
 
     @property
     def status(self) -> str:
@@ -417,8 +466,8 @@ class Card:
         if self.target.is_qualitative:
             # Nothing is counted: the status is the steward's latest assessment, if any.
             return str(Status(self.status).label) if self.status else str(_("not assessed yet"))
-        if not self.status:
-            # District and direction snapshots are contributions: the status is the city's.
+        if not self.status or self.status == Status.NOT_APPLICABLE:
+            # A scope without a target of its own contributes to the city's: no status.
             return _("%(share)s of the city") % {"share": percent(self.share_of_city)}
         return str(Status(self.status).label)
 
@@ -657,6 +706,7 @@ class Board:
                 year_ago=self._at(target, quarter.same_quarter_last_year()),
                 city=None if self.scope.is_city else self._at(target, quarter, "city"),
                 rule_change=self._rule_changes.get((target.pk, target.rule_version)),
+                scope_kind=self.scope.kind,
             )
             for target in self.targets
         ]

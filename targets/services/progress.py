@@ -50,11 +50,14 @@ def status_of(
     projection: Decimal | None,
     *,
     assessed: str = "",
+    part: Decimal | None = None,
 ) -> str:
     """Achieved, on track, at risk or off track at the end of `quarter` (`Target.meets` says
     what is reached). A yearly flow is judged within its year against the year's goal; a
     qualitative target is what the steward `assessed` (not applicable until assessed), and
-    at its deadline only an achieved assessment is achieved."""
+    at its deadline only an achieved assessment is achieved. A district or direction with
+    its own `part` of the target (任务分解: its target over the city's) is judged against
+    that part of every goal."""
     metric = target.metric
     if metric.kind == Metric.Kind.QUALITATIVE:
         if not assessed:
@@ -66,6 +69,8 @@ def status_of(
     if metric.count_mode == Metric.CountMode.YEARLY:
         goal = year_goal(target, quarter.year)
         over = quarter.end >= year_end(target, quarter.year)
+    if part is not None:
+        goal = (target.target_value if goal is None else goal) * part
     if target.meets(actual, goal) and (over or metric.kind not in COMPLETE_ONLY_AT_THE_END):
         return Status.ACHIEVED
     if over:
@@ -210,6 +215,47 @@ def _share(value: Decimal | None, target: Target, goal: Decimal | None = None) -
     return (value / bound).quantize(Decimal("0.0001"))
 
 
+def _share_of(value: Decimal, whole: Decimal | None) -> Decimal | None:
+    if not whole:
+        return None
+    return (value / whole).quantize(Decimal("0.0001"))
+
+
+def _measured_against(
+    target: Target,
+    quarter: Quarter,
+    own_target: Decimal | None,
+    actual: Decimal,
+    projection: Decimal | None,
+    *,
+    goal: Decimal | None,
+    expected: Decimal | None,
+) -> dict:
+    """A district's or direction's row of a city-wide target, measured against the scope's
+    own target where the steward entered one (任务分解): the share of it, the city's
+    milestone and status bands scaled to it. Without one the row is a contribution: no share
+    of a target, no milestone, no status of its own."""
+    if own_target is None:
+        return {
+            "scope_target": None,
+            "share_of_target": None,
+            "milestone_expected": None,
+            "status": Status.NOT_APPLICABLE,
+        }
+    part = own_target / target.target_value if target.target_value else None
+    scope_goal = own_target if goal is None or part is None else goal * part
+    return {
+        "scope_target": own_target,
+        "share_of_target": _share_of(actual, scope_goal),
+        "milestone_expected": (
+            None if expected is None or part is None else (expected * part).quantize(CENT)
+        ),
+        "status": status_of(target, quarter, actual, projection, part=part)
+        if part is not None
+        else Status.NOT_APPLICABLE,
+    }
+
+
 SNAPSHOT_KEY = ["target", "scope_key", "year", "quarter", "basis", "vintage", "rule_version"]
 SNAPSHOT_VALUES = [
     "scope_kind",
@@ -217,6 +263,8 @@ SNAPSHOT_VALUES = [
     "sector",
     "actual",
     "share_of_target",
+    "scope_target",
+    "share_of_city",
     "milestone_expected",
     "projection",
     "run_rate_needed",
@@ -328,6 +376,10 @@ def snapshot_target(
     if own_kind == ScopeKind.CITY and not target.is_qualitative:
         # Every district and focus direction gets a row, zero included: a district that
         # contributes nothing is shown as such, and the work does not depend on the data.
+        # A scope with its own part of the target (任务分解) is measured against it; the
+        # others are their share of the city's figure, never measured against the city's
+        # target as if it were theirs.
+        own_targets = {share.scope_key: share.value for share in target.shares.all()}
         parts = (
             (
                 ScopeKind.DISTRICT,
@@ -347,23 +399,26 @@ def snapshot_target(
         for kind, key, scope_ids, actuals, projections in parts:
             for scope_id in scope_ids:
                 actual = actuals.get(scope_id, ZERO)
-                snapshot = _snapshot(
-                    target,
-                    quarter,
-                    figures,
-                    kind,
-                    {
-                        "actual": actual,
-                        "share_of_target": _share(actual, target, goal),
-                        "milestone_expected": None,
-                        "projection": projections.get(scope_id, actual),
-                        "run_rate_needed": None,
-                        "status": Status.NOT_APPLICABLE,
-                        "basis_note": {},
-                    },
-                    **{key: scope_id},
+                projection = projections.get(scope_id, actual)
+                values = {
+                    "actual": actual,
+                    "share_of_city": _share_of(actual, evaluation.actual),
+                    "projection": projection,
+                    "run_rate_needed": None,
+                    "basis_note": {},
+                    **_measured_against(
+                        target,
+                        quarter,
+                        own_targets.get(f"{kind}:{scope_id}"),
+                        actual,
+                        projection,
+                        goal=goal,
+                        expected=expected,
+                    ),
+                }
+                snapshots.append(
+                    _snapshot(target, quarter, figures, kind, values, **{key: scope_id})
                 )
-                snapshots.append(snapshot)
     _write(snapshots)
     return evaluation
 
@@ -395,7 +450,7 @@ def progress_recompute(
     and rules give the same rows. Returns the number of target-quarters computed."""
     figures = Figures.latest(basis)
     approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
-    targets = Target.objects.select_related("metric", "plan", "sector")
+    targets = Target.objects.select_related("metric", "plan", "sector").prefetch_related("shares")
     if target_ids is not None:
         targets = targets.filter(pk__in=target_ids)
     breakdowns: dict[int, Breakdown] = {}

@@ -1,4 +1,5 @@
-"""Changing a counting rule: a Metric, or the counting fields of a Target.
+"""Changing a counting rule: a Metric, the counting fields of a Target, or its breakdown by
+district and focus direction (TargetShare, the plan's 任务分解).
 
 Every door that changes a rule (the admin's forms, and any later one) calls these services:
 only a city steward may, with a reason; a change of what is counted raises the rule version
@@ -16,7 +17,7 @@ from cluster.access import scope_of
 from cluster.clock import now
 from cluster.jobs import enqueue_on_commit
 
-from ..models import Metric, RuleVersion, Target, TargetMilestone
+from ..models import Metric, RuleVersion, Target, TargetMilestone, TargetShare
 
 
 def may_change_rules(user) -> bool:
@@ -131,3 +132,39 @@ def milestones_set_by_hand(
         milestone.delete()
     if milestones or deleted:
         enqueue_on_commit("targets.recompute_progress", [target.pk])
+
+
+def _raise_version(target: Target, *, actor, reason: str) -> None:
+    target = Target.objects.select_for_update().get(pk=target.pk)
+    target.rule_version += 1
+    _save(target, actor=actor, reason=reason, update_fields=["rule_version"])
+    _new_versions([target], actor=actor, reason=reason)
+
+
+@transaction.atomic
+def target_share_save(*, actor, share: TargetShare, reason: str) -> TargetShare:
+    """Enter or change the part of a city-wide target a district or focus direction is to
+    reach. The breakdown is part of the target's rule: a changed value is a new rule version,
+    and the scopes' rows are recomputed against it once the change commits."""
+    _require_steward(actor)
+    reason = rule_change_reason(reason)
+    before = (
+        TargetShare.objects.select_for_update().filter(pk=share.pk).first() if share.pk else None
+    )
+    share.full_clean()
+    _save(share, actor=actor, reason=reason)
+    if before is None or (before.scope_key, before.value) != (share.scope_key, share.value):
+        _raise_version(share.target, actor=actor, reason=reason)
+    return share
+
+
+@transaction.atomic
+def target_share_delete(*, actor, share: TargetShare, reason: str) -> None:
+    """Take a scope's part out of the breakdown: from the new rule version on, the scope is
+    shown as its share of the city's figure."""
+    _require_steward(actor)
+    reason = rule_change_reason(reason)
+    share._history_user = actor
+    share._change_reason = reason
+    share.delete()
+    _raise_version(share.target, actor=actor, reason=reason)
