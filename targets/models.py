@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -1031,7 +1031,7 @@ class BriefSubscription(models.Model):
     )
     attach_pdf = models.BooleanField(_("attach the PDF"), default=True)
     attach_xlsx = models.BooleanField(_("attach the Excel workbook"), default=True)
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("subscription", "active"), default=True)
     created_at = models.DateTimeField(_("created at"))
     history = HistoricalRecords()
 

@@ -235,13 +235,13 @@ def _send(delivery: BriefDelivery, recipient: Recipient, today: dt.date) -> None
         brief = Brief(user, scope, reading, base_url=settings.SITE_URL)
         subject = _("%(title)s: %(scope)s") % {"title": release.title, "scope": scope.name}
         body = _(
-            "The quarterly brief of %(cluster)s for %(scope)s, %(quarter)s, released as "
-            "official on %(day)s, is attached.\n\nRead it online: %(url)s\n"
+            "The quarterly brief of %(cluster)s for %(scope)s, %(quarter)s, is attached "
+            "(%(release)s).\n\nRead it online: %(url)s\n"
         ) % {
             "cluster": release.cluster.name,
             "scope": scope.name,
             "quarter": release.period.label(),
-            "day": release.label,
+            "release": release.label,
             "url": settings.SITE_URL + delivery.get_absolute_url(),
         }
         if not user.email:
