@@ -512,8 +512,10 @@ class ReleaseForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["vintage"].required = False
-        self.fields["title"].required = False
+        # A release is read, never changed: its view page has no fields to fill.
+        for optional in ("vintage", "title"):
+            if optional in self.fields:
+                self.fields[optional].required = False
 
     def clean(self):
         data = super().clean()

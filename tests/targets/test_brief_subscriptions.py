@@ -12,7 +12,9 @@ import zoneinfo
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -253,3 +255,31 @@ def test_an_english_subscription_sends_the_brief_in_english(city_steward, city_v
     assert message.subject == "2025年第二季度季报: Whole city"
     names = [name for name, _content, _mime in message.attachments]
     assert sorted(names) == ["brief-nano-2025Q2-city-en.pdf", "brief-nano-2025Q2-city-en.xlsx"]
+
+
+@pytest.mark.django_db
+def test_the_notification_list_takes_the_same_queries_whatever_the_number_of_briefs(
+    client, released, officer_sip
+):
+    client.force_login(officer_sip)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("targets:notifications")).status_code == 200
+        return len(captured)
+
+    run()
+    one = queries()
+    later = release_make(
+        actor=released.made_by,
+        cluster=released.cluster,
+        quarter=Quarter(2025, 1),
+        vintage=None,
+        title="2025年第一季度季报",
+        today=clock.today(),
+        now=timezone.now(),
+    )
+    run()
+    assert later.deliveries.filter(recipient=officer_sip, status="sent").exists()
+    assert Notification.objects.filter(user=officer_sip).count() == 2
+    assert queries() == one
