@@ -20,6 +20,8 @@ app.conf.beat_schedule = {
         "task": "targets.recompute_progress",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Briefs of newly released quarters to their subscribers; failures are retried here.
+    "brief-deliveries": {"task": "targets.send_brief_deliveries", "schedule": 600.0},
     "daily-alert-evaluation": {
         "task": "targets.evaluate_alerts",
         "schedule": crontab(hour=7, minute=30),

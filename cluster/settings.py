@@ -385,8 +385,15 @@ if _mail_backend == "django.core.mail.backends.smtp.EmailBackend":
         "password": env_str("EMAIL_HOST_PASSWORD"),
         "use_tls": env_bool("EMAIL_USE_TLS", False),
     }
+elif _mail_backend == "django.core.mail.backends.filebased.EmailBackend":
+    # One file per message: for a demo or a test whose worker runs in another process.
+    _mail_options = {"file_path": env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}
 MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cluster-monitor@localhost")
+# The address e-mailed briefs link back to (a worker has no request to take it from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must be an http:// or https:// address; got {SITE_URL!r}")
 
 # --- Domain settings --------------------------------------------------------------------
 # Quarterly reports are due this many days after the quarter ends (completeness, overdue).

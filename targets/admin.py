@@ -16,14 +16,18 @@ from cluster.access import log_refused, scope_of
 from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
 from cluster.formatting import yuan_as_yi
 from cluster.models import PlanPhase
+from cluster.quarters import Quarter
 
 from .models import (
     Alert,
     AlertRule,
     Assessment,
+    BriefDelivery,
+    BriefSubscription,
     EvaluatedPlan,
     Metric,
     ProgressSnapshot,
+    Release,
     Target,
     TargetMilestone,
     TargetShare,
@@ -31,6 +35,7 @@ from .models import (
 from .selectors.evaluation import evaluation_of
 from .services.alerts import alert_acknowledge, alert_resolve, alert_snooze
 from .services.assessments import assessment_check, assessment_record, may_assess
+from .services.briefs import may_release, release_check, release_make, subscription_save
 from .services.evaluation import evaluation_close
 from .services.rules import (
     may_change_rules,
@@ -528,3 +533,144 @@ class EvaluatedPlanAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/targets/evaluatedplan/close.html", context)
+
+
+class ReleaseForm(forms.ModelForm):
+    class Meta:
+        model = Release
+        fields = ("cluster", "year", "quarter", "vintage", "title", "note")
+        help_texts = {
+            "vintage": _(
+                "Empty: the newest approved figures. Kept as the data version shown then."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A release is read, never changed: its view page has no fields to fill.
+        for optional in ("vintage", "title"):
+            if optional in self.fields:
+                self.fields[optional].required = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cluster") and data.get("year") and data.get("quarter"):
+            data["vintage"] = release_check(
+                cluster=data["cluster"],
+                quarter=Quarter(data["year"], data["quarter"]),
+                vintage=data.get("vintage"),
+                today=clock.today(),
+            )
+        return data
+
+    def _post_clean(self):
+        """The release is built by its service when saved; the model's own checks would run
+        on a half-filled instance (no author yet)."""
+
+
+@admin.register(Release)
+class ReleaseAdmin(HistoryAdmin):
+    """Official releases: everyone reads them; a city steward makes one here or on the brief
+    page, through the release service. A release is kept as made (its briefs went out)."""
+
+    form = ReleaseForm
+    list_display = ("title", "cluster", "period_label", "vintage", "made_by", "made_at")
+    list_filter = ("cluster", "year")
+    list_select_related = ("cluster", "made_by")
+    search_fields = ("title", "note")
+    no_revert_reason = _("A release is kept as made; make a new release instead.")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and may_release(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("quarter"))
+    def period_label(self, obj):
+        return obj.period.label()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        made = release_make(
+            actor=request.user,
+            cluster=data["cluster"],
+            quarter=Quarter(data["year"], data["quarter"]),
+            vintage=data.get("vintage"),
+            title=data.get("title") or "",
+            note=data.get("note") or "",
+            today=clock.today(),
+            now=clock.now(),
+        )
+        obj.pk, obj.made_by, obj.made_at = made.pk, made.made_by, made.made_at
+
+
+@admin.register(BriefSubscription)
+class BriefSubscriptionAdmin(HistoryAdmin):
+    """Subscriptions to the quarterly brief, managed by a city steward."""
+
+    list_display = ("cluster", "user", "group", "language", "attach_pdf", "attach_xlsx", "active")
+    list_filter = ("cluster", "active", "language")
+    list_select_related = ("cluster", "user", "group")
+    fields = ("cluster", "user", "group", "language", "attach_pdf", "attach_xlsx", "active")
+    autocomplete_fields = ()
+
+    def has_module_permission(self, request):
+        return may_release(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return may_release(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return may_release(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return may_release(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return may_release(request.user) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = subscription_save(actor=request.user, subscription=obj, now=clock.now())
+        obj.pk = saved.pk
+
+
+@admin.register(BriefDelivery)
+class BriefDeliveryAdmin(admin.ModelAdmin):
+    """Who was sent which brief, when, and what went wrong: read here, written by the task."""
+
+    list_display = ("release", "recipient", "scope_name", "language", "status", "attempts")
+    list_display += ("sent_at", "error")
+    list_filter = ("status", "release__cluster")
+    list_select_related = ("release__cluster", "recipient", "district")
+    search_fields = ("recipient__username", "recipient__email", "release__title")
+    readonly_fields = (
+        "release",
+        "recipient",
+        "district",
+        "language",
+        "status",
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "error",
+    )
+
+    def has_view_permission(self, request, obj=None):
+        return may_release(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("scope"))
+    def scope_name(self, obj):
+        return obj.scope_name

@@ -53,6 +53,8 @@ class AlertEvent(models.TextChoices):
     OPENED = "opened", _("opened")
     ESCALATED = "escalated", _("escalated")
     RESOLVED = "resolved", _("resolved")
+    # Not an alert's event: the in-app copy of a quarterly brief sent to a subscriber.
+    BRIEF = "brief", _("quarterly brief")
 
 
 # Designations whose expiry the alert rule watches (firms drop out of counts unless renewed).
@@ -63,3 +65,15 @@ WATCHED_DESIGNATIONS = (
     DesignationType.LITTLE_GIANT,
     DesignationType.HIGH_TECH,
 )
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed, retried on the next run")
+    SKIPPED = "skipped", _("skipped: nothing in the recipient's scope")
+
+
+class BriefLanguage(models.TextChoices):
+    CHINESE = "zh-hans", "中文"
+    ENGLISH = "en", "English"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -372,6 +373,24 @@ def brief_workbook(brief: Brief) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def brief_document(brief: Brief, fmt: str) -> bytes:
+    """The brief as a file ("pdf" or "xlsx") in the active language: the download link and
+    the e-mailed brief both ask this."""
+    if fmt == "xlsx":
+        return brief_workbook(brief)
+    cluster = brief.scope.cluster
+    html = render_to_string(
+        "dashboard/brief.html",
+        {"brief": brief, "cluster": cluster, "page_cluster": cluster, "printing": True},
+    )
+    return brief_pdf(html, base_url=f"{brief.base_url}/")
+
+
+def brief_filename(brief: Brief, fmt: str, language: str) -> str:
+    scope = brief.scope.district.code if brief.scope.district else "city"
+    return f"brief-{brief.scope.cluster.key}-{brief.quarter}-{scope}-{language}.{fmt}"
 
 
 def brief_pdf(html: str, base_url: str) -> bytes:

@@ -8,23 +8,36 @@ seven 2025 targets (二、主要目标) are rows of these tables like any other 
 
 import operator
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import formats, translation
-from django.utils.translation import gettext, ngettext
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cluster.access import ScopedQuerySet
 from cluster.models import BilingualNameMixin, Cluster, District, Plan, Sector
+from cluster.quarters import Quarter
 from enterprises.choices import DesignationType
 from enterprises.models import Designation, Enterprise
 
-from .choices import AlertEvent, AlertKind, AlertState, Basis, ScopeKind, Severity, Status
+from .choices import (
+    AlertEvent,
+    AlertKind,
+    AlertState,
+    Basis,
+    BriefLanguage,
+    DeliveryStatus,
+    ScopeKind,
+    Severity,
+    Status,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -1060,6 +1073,179 @@ class Alert(models.Model):
         return self.message_en if (get_language() or "").startswith("en") else self.message_zh
 
 
+class Release(models.Model):
+    """A data vintage of a cluster's quarter marked by a city steward as the official release
+    (e.g. the vintage the quarterly brief was issued from). Pages read a release's figures as
+    known at its vintage, so later approvals never move them."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="releases"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(
+        _("quarter"), validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    vintage = models.DateTimeField(_("data vintage"))
+    title = models.CharField(_("title"), max_length=200)
+    note = models.TextField(_("note"), blank=True)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    made_at = models.DateTimeField(_("released at"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("official release")
+        verbose_name_plural = _("official releases")
+        ordering = ["-year", "-quarter", "-made_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "year", "quarter", "vintage"], name="release_unique_vintage"
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="release_quarter_1_to_4"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter(self.year, self.quarter)
+
+    @property
+    def label(self) -> str:
+        """正式发布：2025年第三季度季报（2025年10月20日）"""
+        return gettext("Official release: %(title)s (%(day)s)") % {
+            "title": self.title,
+            "day": formats.date_format(timezone.localtime(self.made_at), "DATE_FORMAT"),
+        }
+
+
+class BriefSubscription(models.Model):
+    """A user, or every member of a group, receives the cluster's quarterly brief of their own
+    scope when a quarter is released."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="brief_subscriptions",
+    )
+    group = models.ForeignKey(
+        "auth.Group",
+        verbose_name=_("group"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="brief_subscriptions",
+    )
+    # Users keep no language of their own: the subscription says which one the brief is in.
+    language = models.CharField(
+        _("language"), max_length=8, choices=BriefLanguage, default=BriefLanguage.CHINESE
+    )
+    attach_pdf = models.BooleanField(_("attach the PDF"), default=True)
+    attach_xlsx = models.BooleanField(_("attach the Excel workbook"), default=True)
+    active = models.BooleanField(pgettext_lazy("subscription", "active"), default=True)
+    created_at = models.DateTimeField(_("created at"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("brief subscription")
+        verbose_name_plural = _("brief subscriptions")
+        ordering = ["cluster", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="subscription_user_or_group",
+                violation_error_message=_("Choose either a user or a group, not both."),
+            ),
+            models.UniqueConstraint(
+                fields=["cluster", "user"],
+                condition=Q(user__isnull=False),
+                name="subscription_unique_user",
+                violation_error_message=_("This user is already subscribed to the cluster."),
+            ),
+            models.UniqueConstraint(
+                fields=["cluster", "group"],
+                condition=Q(group__isnull=False),
+                name="subscription_unique_group",
+                violation_error_message=_("This group is already subscribed to the cluster."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} → {self.user or self.group}"
+
+
+class BriefDelivery(models.Model):
+    """One release sent to one recipient: the record that makes each e-mail go out once."""
+
+    release = models.ForeignKey(
+        Release, verbose_name=_("release"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="brief_deliveries",
+    )
+    # The district whose brief was sent; empty for the city's (or when nothing was sent).
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("scope"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    language = models.CharField(_("language"), max_length=8, choices=BriefLanguage)
+    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(_("claimed at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("brief delivery")
+        verbose_name_plural = _("brief deliveries")
+        ordering = ["-claimed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "recipient"], name="delivery_once_per_recipient"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="delivery_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} → {self.recipient}"
+
+    def get_absolute_url(self) -> str:
+        """The brief as sent: the release's vintage, in the recipient's scope."""
+        query = {"vintage": self.release.vintage.isoformat()}
+        if self.district_id:
+            query["district"] = self.district_id
+        path = reverse("targets:brief", args=[self.release.cluster.key, str(self.release.period)])
+        return f"{path}?{urlencode(query)}"
+
+    @property
+    def scope_name(self) -> str:
+        return self.district.name if self.district else gettext("Whole city")
+
+
 class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)
@@ -1075,7 +1261,20 @@ class Notification(models.Model):
         related_name="notifications",
     )
     alert = models.ForeignKey(
-        Alert, verbose_name=_("alert"), on_delete=models.CASCADE, related_name="notifications"
+        Alert,
+        verbose_name=_("alert"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    delivery = models.OneToOneField(
+        BriefDelivery,
+        verbose_name=_("brief delivery"),
+        on_delete=models.CASCADE,
+        related_name="notification",
+        null=True,
+        blank=True,
     )
     event = models.CharField(_("event"), max_length=10, choices=AlertEvent)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -1091,6 +1290,11 @@ class Notification(models.Model):
         constraints = [
             # An alert opens, escalates and resolves once: one notice per user and event.
             models.UniqueConstraint(fields=["user", "alert", "event"], name="notification_unique"),
+            models.CheckConstraint(
+                condition=Q(alert__isnull=False, delivery__isnull=True)
+                | Q(alert__isnull=True, delivery__isnull=False, event="brief"),
+                name="notification_of_alert_or_brief",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,12 +9,14 @@ database is unreachable.
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from cluster import clock
 from cluster.jobs import enqueue_on_commit
 from enterprises.models import QuarterlyReport
 
 from .choices import Basis
 from .models import Target
 from .services.alerts import alerts_evaluate, notifications_send
+from .services.briefs import brief_deliveries_send
 from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
 
 RELIABLE = {
@@ -79,3 +81,10 @@ def evaluate_alerts() -> dict:
 @shared_task(name="targets.send_notifications", **RELIABLE)
 def send_notifications(alert_ids: list[int], event: str) -> int:
     return notifications_send(alert_ids, event)
+
+
+@shared_task(name="targets.send_brief_deliveries", **RELIABLE)
+def send_brief_deliveries() -> dict:
+    """The briefs of released quarters to their subscribers (beat, every ten minutes); each
+    delivery is claimed before it is sent, so overlapping runs never send one twice."""
+    return brief_deliveries_send(now=clock.now(), today=clock.today())

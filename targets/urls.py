@@ -24,6 +24,7 @@ cluster_pages = [
     path("brief/", brief.brief_latest, name="brief-latest"),
     path("brief/<str:period>/", brief.brief_page, name="brief"),
     path("brief/<str:period>.<str:fmt>", brief.brief_download, name="brief-download"),
+    path("brief/<str:period>/release/", brief.brief_release, name="brief-release"),
     path("plans/<slug:plan>/evaluation/", evaluation.evaluation_page, name="evaluation"),
     path(
         "plans/<slug:plan>/evaluation/close/",

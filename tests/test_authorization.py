@@ -128,6 +128,7 @@ EXPECTED = {
     "targets:brief-latest": (LOGIN, 302, 302, 302, 302),
     "targets:brief": (LOGIN, 200, 200, 200, 200),
     "targets:brief-download": (LOGIN, 200, 200, 200, 200),
+    "targets:brief-release": (LOGIN, 405, 405, 405, 405),  # POST only, a steward's
     "reports:completeness": (LOGIN, 200, 200, 200, 200),
     "reports:import": (LOGIN, 200, 200, 403, 200),
     "reports:import-preview": (LOGIN, 200, 404, 403, 404),
@@ -521,6 +522,29 @@ ADMIN_OBJECT_EXPECTED = {
         "delete": NOBODY,
         **dict.fromkeys(HISTORY, EVERYONE),
     },
+    # Official releases: everyone reads them, a steward makes one; each is kept as made.
+    "targets_release": {
+        "changelist": EVERYONE,
+        "add": STEWARDS,
+        "change": EVERYONE,
+        "delete": NOBODY,
+        **dict.fromkeys(HISTORY, EVERYONE),
+    },
+    # Subscriptions to the brief and the record of what was sent: the stewards'.
+    "targets_briefsubscription": {
+        "changelist": STEWARDS,
+        "add": STEWARDS,
+        "change": STEWARDS,
+        "delete": STEWARDS,
+        **dict.fromkeys(HISTORY, STEWARDS),
+    },
+    "targets_briefdelivery": {
+        "changelist": STEWARDS,
+        "add": NOBODY,
+        "change": STEWARDS,
+        "delete": NOBODY,
+        "history": STEWARDS,
+    },
     "cluster_district": REFERENCE,
     "cluster_park": REFERENCE,
     "cluster_sector": REFERENCE,
@@ -572,7 +596,13 @@ def admin_world(world, make_user, listing_factory):
     from cluster.access import Role
     from cluster.models import Cluster, Park, Plan
     from enterprises.models import Designation, Milestone, ReportRevision
-    from targets.models import Assessment, TargetShare
+    from targets.models import (
+        Assessment,
+        BriefDelivery,
+        BriefSubscription,
+        Release,
+        TargetShare,
+    )
 
     users = {
         "anonymous": None,
@@ -584,6 +614,16 @@ def admin_world(world, make_user, listing_factory):
     }
     firm, district_a = world["firm"], world["sip"]
     Token.objects.create(user=users["officer_a"])
+    now = timezone.now()
+    release = Release.objects.create(
+        cluster=Cluster.objects.get(key="nano"),
+        year=2025,
+        quarter=2,
+        vintage=now,
+        title="2025年第二季度季报",
+        made_by=users["steward"],
+        made_at=now,
+    )
     axes_row = {"user_agent": "pytest", "ip_address": "10.0.0.1", "username": "x", "path_info": "/"}
     objects = {
         "enterprises_enterprise": firm,
@@ -614,6 +654,20 @@ def admin_world(world, make_user, listing_factory):
             status="on_track",
             summary="按计划推进",
             assessed_by=users["steward"],
+        ),
+        "targets_release": release,
+        "targets_briefsubscription": BriefSubscription.objects.create(
+            cluster=release.cluster, user=users["officer_a"], created_at=now
+        ),
+        "targets_briefdelivery": BriefDelivery.objects.create(
+            release=release,
+            recipient=users["officer_a"],
+            district=district_a,
+            language="zh-hans",
+            status="sent",
+            attempts=1,
+            claimed_at=now,
+            sent_at=now,
         ),
         "cluster_district": district_a,
         "cluster_park": Park.objects.get(district=district_a, name_zh="苏州纳米城"),

@@ -18,12 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cluster.access import scope_of
 from cluster.formatting import percent, signed_percent, yuan_as_yi
+from cluster.models import Cluster, District
 from cluster.quarters import Quarter
 from enterprises.models import Designation, Enterprise, Listing
 
 from ..charts import bars_svg, trend_svg
-from ..choices import Severity, Status
+from ..choices import ScopeKind, Severity, Status
 from ..models import Alert, Metric, Target
 from .dashboard import Board, BoardScope, Card, Contribution, Reading
 from .evaluation import result_text
@@ -46,6 +48,19 @@ class Crossing:
     target: Target
     entered: list[Enterprise] = field(default_factory=list)
     left: list[Enterprise] = field(default_factory=list)
+
+
+def brief_scope_of(user, cluster: Cluster) -> BoardScope | None:
+    """The scope of the brief `user` reads by default: the city for city-wide users, else
+    their first district; None for a user who sees nothing. The brief page and the e-mailed
+    brief both ask this."""
+    scope = scope_of(user)
+    if scope.is_city:
+        return BoardScope(cluster)
+    if not scope.district_ids:
+        return None
+    district = District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
+    return BoardScope(cluster, kind=ScopeKind.DISTRICT, district=district)
 
 
 class Brief:

@@ -54,7 +54,7 @@ from enterprises.models import (
 from enterprises.selectors import CompletenessCell, completeness
 
 from ..choices import WATCHED_DESIGNATIONS, Basis, ScopeKind, Severity, Status
-from ..models import Alert, Metric, ProgressSnapshot, RuleVersion, Target
+from ..models import Alert, Metric, ProgressSnapshot, Release, RuleVersion, Target
 from .explanation import FirmLine, threshold_pipeline
 from .metrics import IPO_PIPELINE_DAYS, MATERIAL, Figures, Scope, counted_firms, counting
 from .plans import (
@@ -91,9 +91,13 @@ class DataVersion:
 
     vintage: dt.datetime
     approvals: int | None = None
+    # Set on the entries that lead the picker: the steward's official releases.
+    release: Release | None = None
 
     @property
     def label(self) -> str:
+        if self.release is not None:
+            return self.release.label
         moment = timezone.localtime(self.vintage)
         if self.approvals is None:
             return date_format(moment, "DATETIME_FORMAT")
@@ -115,6 +119,16 @@ class AsOf:
     newest: bool = True  # the vintage is the newest there is for the quarter
     # The quarter's data versions, newest first, for the page's selector.
     versions: tuple[DataVersion, ...] = field(default=(), compare=False)
+
+    @property
+    def choices(self) -> list[tuple[DataVersion, bool, bool]]:
+        """(version, selected, newest) for the picker: one entry selected even where a
+        release and a day share the vintage shown (the release, which comes first)."""
+        newest = next((v.vintage for v in self.versions if v.release is None), None)
+        selected = next((v for v in self.versions if v.vintage == self.vintage), None)
+        return [
+            (v, v is selected, v.release is None and v.vintage == newest) for v in self.versions
+        ]
 
     @property
     def basis_label(self) -> str:
@@ -196,7 +210,7 @@ def snapshot_vintage_at(
     )
 
 
-def _vintage(text: str) -> dt.datetime | None:
+def parse_vintage(text: str) -> dt.datetime | None:
     if not text:
         return None
     try:
@@ -228,14 +242,28 @@ class Reading:
     phase: Phase
     quarters: list[Quarter]
     coverage: Coverage
+    # The official release whose vintage is shown, if it is one.
+    release: Release | None = None
 
 
-def resolve_as_of(params, *, cluster: Cluster, today: dt.date) -> Reading:
+def quarter_releases(cluster: Cluster, quarter: Quarter) -> list[Release]:
+    """The official releases of the cluster's quarter, the latest made first. One query."""
+    return list(
+        Release.objects.filter(cluster=cluster, year=quarter.year, quarter=quarter.quarter)
+        .select_related("cluster")
+        .order_by("-made_at", "-vintage")
+    )
+
+
+def resolve_as_of(
+    params, *, cluster: Cluster, today: dt.date, prefer_release: bool = False
+) -> Reading:
     """The view of a cluster asked for by a query string (period, basis, vintage) on `today`.
     Without a period: the cluster's official quarter (selectors.plans.official_quarters);
-    without a vintage: the newest. A period that is not a quarter or not offered (after the
-    quarter being reported, before the register's first year), or a vintage that is not a
-    moment, is refused (InvalidParameter naming it)."""
+    without a vintage: the newest, or with `prefer_release` the quarter's latest official
+    release. The data versions offered lead with the quarter's releases. A period that is not
+    a quarter or not offered (after the quarter being reported, before the register's first
+    year), or a vintage that is not a moment, is refused (InvalidParameter naming it)."""
     basis = Basis.PREVIEW if params.get("basis") == Basis.PREVIEW else Basis.APPROVED
     policy = ReportingPolicy.current()
     quarters = picker_quarters(today, policy=policy)
@@ -255,7 +283,10 @@ def resolve_as_of(params, *, cluster: Cluster, today: dt.date) -> Reading:
                 _("%(quarter)s is not offered; choose a quarter from the list.")
                 % {"quarter": quarter.label()},
             )
-    asked = _vintage(params.get("vintage", ""))
+    asked = parse_vintage(params.get("vintage", ""))
+    releases = quarter_releases(cluster, quarter) if basis == Basis.APPROVED else []
+    if asked is None and prefer_release and releases:
+        asked = releases[0].vintage
     phase = phase_of(cluster, quarter, today)
     if phase.shows_targets:
         versions = data_versions(phase.plan, quarter, basis)
@@ -276,13 +307,15 @@ def resolve_as_of(params, *, cluster: Cluster, today: dt.date) -> Reading:
         vintage = asked or Figures.latest(basis).vintage
         newest = asked is None
         versions = [DataVersion(vintage)]
+    versions = [DataVersion(r.vintage, release=r) for r in releases] + versions
+    release = next((r for r in releases if r.vintage == vintage), None)
     as_of = AsOf(quarter, basis, vintage, newest=newest, versions=tuple(versions))
     if official is None or official.quarter != quarter:
         moment = vintage or timezone.now()
         official = coverage({cluster.pk: [quarter]}, needed=policy.official_share, moment=moment)[
             (cluster.pk, quarter)
         ]
-    return Reading(as_of, phase, quarters, official)
+    return Reading(as_of, phase, quarters, official, release)
 
 
 def newest_at(queryset, vintage: dt.datetime | None):

@@ -1,10 +1,13 @@
 """The quarterly brief of a cluster: a print-ready page, and the same as PDF and as Excel
 workbook. It reads the quarter in its phase (selectors.plans), like the dashboard."""
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from cluster import clock
 from cluster.access import log_refused, scope_of
@@ -13,10 +16,11 @@ from cluster.models import Cluster, District
 from cluster.quarters import Quarter
 
 from ..choices import ScopeKind
-from ..exports import brief_pdf, brief_workbook
-from ..selectors.brief import Brief
-from ..selectors.dashboard import BoardScope, resolve_as_of
+from ..exports import brief_document, brief_filename
+from ..selectors.brief import Brief, brief_scope_of
+from ..selectors.dashboard import BoardScope, parse_vintage, resolve_as_of
 from ..selectors.plans import official_quarter
+from ..services.briefs import may_release, release_make, release_title
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -25,23 +29,20 @@ FORMATS = {
 
 
 def _scope(request, cluster: Cluster) -> BoardScope:
-    """The city for city-wide users; a district user's own district (or the one asked for,
-    if it is theirs)."""
-    scope = scope_of(request.user)
+    """A district user's own district (or the one asked for, if it is theirs); else the
+    scope their brief has by default (the city for city-wide users)."""
     asked = request.GET.get("district", "")
     # isdecimal, not isdigit: "²" is a digit that int() refuses.
     if asked.isdecimal():
-        if not scope.covers(int(asked)):
+        if not scope_of(request.user).covers(int(asked)):
             log_refused(request.user, District, {"pk": asked})
             raise Http404
         district = get_object_or_404(District, pk=int(asked))
         return BoardScope(cluster, kind=ScopeKind.DISTRICT, district=district)
-    if scope.is_city:
-        return BoardScope(cluster)
-    if not scope.district_ids:
+    scope = brief_scope_of(request.user, cluster)
+    if scope is None:
         raise Http404
-    district = District.objects.filter(pk__in=scope.district_ids).order_by("sort_order").first()
-    return BoardScope(cluster, kind=ScopeKind.DISTRICT, district=district)
+    return scope
 
 
 def _brief(request, cluster: str, period: str) -> Brief:
@@ -55,7 +56,8 @@ def _brief(request, cluster: str, period: str) -> Brief:
     params = request.GET.copy()
     params["period"] = str(quarter)
     try:
-        reading = resolve_as_of(params, cluster=cluster, today=clock.today())
+        # A released quarter's brief is its latest release unless a vintage is asked for.
+        reading = resolve_as_of(params, cluster=cluster, today=clock.today(), prefer_release=True)
     except InvalidParameter as refused:
         if refused.name == "period":
             raise Http404 from refused
@@ -80,6 +82,8 @@ def _context(request, brief: Brief) -> dict:
         "quarters": brief.reading.quarters,
         "section": "brief",
         "query": request.GET.urlencode(),
+        "can_release": may_release(request.user),
+        "release_title": release_title(brief.quarter),
     }
 
 
@@ -96,15 +100,38 @@ def brief_download(request, cluster: str, period: str, fmt: str):
         language = "zh-hans"
     with translation.override(language):
         brief = _brief(request, cluster, period)
-        if fmt == "xlsx":
-            content = brief_workbook(brief)
-        else:
-            html = render_to_string(
-                "dashboard/brief.html", {**_context(request, brief), "printing": True}, request
-            )
-            content = brief_pdf(html, base_url=request.build_absolute_uri("/"))
+        content = brief_document(brief, fmt)
     response = HttpResponse(content, content_type=FORMATS[fmt])
-    scope = brief.scope.district.code if brief.scope.district else "city"
-    filename = f"brief-{brief.scope.cluster.key}-{brief.quarter}-{scope}-{language}.{fmt}"
+    filename = brief_filename(brief, fmt, language)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@require_POST
+def brief_release(request, cluster: str, period: str):
+    """The "Release as official" button: the vintage the steward is looking at becomes the
+    quarter's official release (the service checks the role and the vintage again)."""
+    cluster = get_object_or_404(Cluster, key=cluster)
+    try:
+        quarter = Quarter.parse(period)
+    except ValueError as bad:
+        raise Http404 from bad
+    if not may_release(request.user):
+        raise PermissionDenied
+    try:
+        release = release_make(
+            actor=request.user,
+            cluster=cluster,
+            quarter=quarter,
+            vintage=parse_vintage(request.POST.get("vintage", "")),
+            title=request.POST.get("title", ""),
+            note=request.POST.get("note", ""),
+            today=clock.today(),
+            now=clock.now(),
+        )
+    except ValidationError as refused:
+        for message in refused.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Released as official: %(title)s.") % {"title": release})
+    return redirect("targets:brief", cluster=cluster.key, period=str(quarter))

@@ -9,7 +9,9 @@ from ..models import Notification
 
 
 def notification_list(request):
-    notices = Notification.objects.filter(user=request.user).select_related("alert__rule")
+    notices = Notification.objects.filter(user=request.user).select_related(
+        "alert__rule", "delivery__release__cluster", "delivery__district"
+    )
     page = Paginator(notices, 50).get_page(request.GET.get("page"))
     return render(
         request,
