@@ -1,10 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models.fields import BLANK_CHOICE_LABEL
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from cluster.access import scope_of
-from cluster.models import District, Park, Sector
+from cluster.models import Cluster, District, Park, Sector
 
 from .models import ClusterMembership, Designation, Enterprise, Listing, Milestone
 from .services.register.rules import (
@@ -36,14 +37,29 @@ class EnterpriseForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         scope = scope_of(user)
-        districts = scope.filter(District.objects.all(), "pk")
-        self.fields["district"].queryset = districts
-        self.fields["park"].queryset = Park.objects.filter(district__in=districts)
-        if not scope.is_city and districts.count() == 1:
-            self.fields["district"].initial = districts.first()
+        districts = list(scope.filter(District.objects.all(), "pk"))
+        self.fields["district"].queryset = scope.filter(District.objects.all(), "pk")
+        parks = Park.objects.filter(district__in=districts).select_related("district")
+        self.fields["park"].queryset = parks
+        if len(districts) == 1:
+            # An officer's firm can only be of their district: nothing to choose. (The
+            # instance's own empty district would otherwise win over a field's initial.)
+            self.fields["district"].empty_label = None
+            if self.instance.district_id is None:
+                self.initial["district"] = districts[0].pk
+        else:
+            self.fields["park"].choices = [("", BLANK_CHOICE_LABEL), *parks_by_district(parks)]
         self.fields["uscc"].widget.attrs.update(
             {"autocomplete": "off", "spellcheck": "false", "maxlength": 18}
         )
+
+
+def parks_by_district(parks) -> list:
+    """Parks as choices grouped by their district, for a user who chooses among several."""
+    groups: dict[District, list] = {}
+    for park in parks.order_by("district__sort_order", "district__code", "name_zh"):
+        groups.setdefault(park.district, []).append((park.pk, str(park)))
+    return [(str(district), choices) for district, choices in groups.items()]
 
 
 class RegisterRecordForm(forms.ModelForm):
@@ -107,14 +123,22 @@ MilestoneFormSet = _formset(
 
 
 def grouped_materials() -> list:
-    """Every cluster's materials as choices grouped by cluster › focus direction, read once
-    per formset (a row's choices are the same for every row)."""
+    """Every cluster's materials as choices grouped by focus direction (by cluster › focus
+    direction when materials of several clusters are offered), read once per formset (a
+    row's choices are the same for every row)."""
+    materials = list(
+        Sector.objects.materials()
+        .select_related("cluster", "parent")
+        .order_by(
+            "cluster__sort_order", "cluster__key", "parent__sort_order", "parent__code", "code"
+        )
+    )
+    several_clusters = len({material.cluster_id for material in materials}) > 1
     groups: dict[str, list] = {}
-    materials = Sector.objects.materials().select_related("cluster", "parent")
-    for material in materials.order_by(
-        "cluster__sort_order", "cluster__key", "parent__sort_order", "parent__code", "code"
-    ):
-        group = f"{material.cluster} › {material.parent}"
+    for material in materials:
+        group = str(material.parent)
+        if several_clusters:
+            group = f"{material.cluster} › {group}"
         groups.setdefault(group, []).append((material.pk, f"{material.code} {material}"))
     return list(groups.items())
 
@@ -124,13 +148,19 @@ class MembershipForm(RegisterRecordForm):
     direction; one of another cluster's tree is refused by the register's rules, on its
     field, as through every other door."""
 
-    def __init__(self, *args, materials: list | None = None, **kwargs):
+    def __init__(
+        self, *args, materials: list | None = None, only_cluster: Cluster | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         if "sector" not in self.fields:
             return  # the view-only page: every field is read-only
         materials = grouped_materials() if materials is None else materials
-        self.fields["sector"].choices = [("", "---------"), *materials]
+        self.fields["sector"].choices = [("", BLANK_CHOICE_LABEL), *materials]
         self.fields["further_sectors"].choices = materials
+        if only_cluster is not None and self.instance.cluster_id is None:
+            # Chosen already, the cluster of an untouched extra row still counts as unchanged
+            # (it is the row's initial), so the row is skipped as an empty one.
+            self.initial.setdefault("cluster", only_cluster.pk)
 
     def validate_constraints(self):
         super().validate_constraints()
@@ -149,7 +179,12 @@ class BaseMembershipFormSet(BaseInlineFormSet):
     and a firm belongs to at least one cluster."""
 
     def __init__(self, *args, **kwargs):
-        kwargs["form_kwargs"] = {**kwargs.get("form_kwargs", {}), "materials": grouped_materials()}
+        clusters = list(Cluster.objects.all()[:2])
+        kwargs["form_kwargs"] = {
+            **kwargs.get("form_kwargs", {}),
+            "materials": grouped_materials(),
+            "only_cluster": clusters[0] if len(clusters) == 1 else None,
+        }
         super().__init__(*args, **kwargs)
 
     def clean(self):

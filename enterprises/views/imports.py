@@ -16,20 +16,27 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cluster import clock
-from cluster.access import scope_of
+from cluster.access import get_or_refuse, scope_of
+from cluster.errors import InvalidParameter
+from cluster.models import District
+from cluster.quarters import Quarter
 from cluster.spreadsheets import SheetError
 
 from ..choices import EntryMode, Unit
 from ..imports import (
+    enterprise_column_label,
     enterprise_template,
+    expected_firms,
     file_format,
     read_enterprise_rows,
     read_file,
     report_template,
     reports_import,
+    shown_errors,
 )
 from ..periods import ReportingWindow
 from ..resources import EnterpriseResource
+from ..selectors import visible_districts
 
 
 class UploadForm(forms.Form):
@@ -116,9 +123,15 @@ def _run(user, content: bytes, options: dict, *, dry_run: bool):
             mode=options["mode"],
             dry_run=dry_run,
         )
-        return {"outcome": outcome}
+        errors = shown_errors(outcome.errors, options["unit"], dataset.headers)
+        return {"outcome": outcome, "errors": errors}
     result = EnterpriseResource().import_data(dataset, dry_run=dry_run, user=user, lines=lines)
-    return {"enterprise_result": result, "enterprise_lines": lines}
+    errors = [
+        (row.number, enterprise_column_label(field), " ".join(messages))
+        for row in result.invalid_rows
+        for field, messages in row.error_dict.items()
+    ]
+    return {"enterprise_result": result, "enterprise_lines": lines, "enterprise_errors": errors}
 
 
 def import_page(request):
@@ -131,10 +144,21 @@ def import_page(request):
             return redirect("reports:import-preview", token=token)
     else:
         form = UploadForm()
+    window = ReportingWindow.on(clock.today())
+    quarters, quarter = [], window.last
+    while quarter >= window.first:
+        quarters.append(quarter)
+        quarter = quarter.previous()
     return render(
         request,
         "reports/import.html",
-        {"form": form, "window": ReportingWindow.on(clock.today())},
+        {
+            "form": form,
+            "window": window,
+            "quarters": quarters,
+            "being_reported": window.being_reported,
+            "districts": visible_districts(request.user) if scope_of(request.user).is_city else (),
+        },
     )
 
 
@@ -184,7 +208,41 @@ def confirm_page(request, token: str):
 def template_page(request, kind: str, fmt: str):
     if fmt not in ("xlsx", "csv") or kind not in ("reports", "enterprises"):
         raise Http404
-    content, content_type = (report_template if kind == "reports" else enterprise_template)(fmt)
+    if kind == "enterprises":
+        content, content_type = enterprise_template(fmt)
+        name = f"template-enterprises.{fmt}"
+    else:
+        quarter, district = _template_quarter(request), _template_district(request)
+        firms = expected_firms(request.user, quarter, district)
+        content, content_type = report_template(fmt, firms=firms, quarter=quarter)
+        name = f"template-reports-{quarter}{f'-{district.code}' if district else ''}.{fmt}"
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="template-{kind}.{fmt}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _template_quarter(request) -> Quarter:
+    """The quarter the template is for: ?quarter=, by default the one now being reported;
+    one not open for reporting is refused in the window's words."""
+    window = ReportingWindow.on(clock.today())
+    if not request.GET.get("quarter"):
+        return window.being_reported
+    try:
+        quarter = Quarter.parse(request.GET["quarter"])
+    except ValueError as bad:
+        raise InvalidParameter("quarter", str(bad)) from None
+    problem = window.problem(quarter)
+    if problem:
+        raise InvalidParameter("quarter", problem)
+    return quarter
+
+
+def _template_district(request) -> District | None:
+    """?district= (its code) narrows a city user's template to one district; an officer's
+    template is of their districts anyway."""
+    code = request.GET.get("district")
+    if not code:
+        return None
+    return get_or_refuse(
+        visible_districts(request.user), District.objects.all(), request.user, code=code
+    )

@@ -11,6 +11,7 @@ from django.utils import translation
 from cluster.models import District, Sector
 from enterprises.imports import (
     REPORT_COLUMNS,
+    _column_map,
     bilingual,
     enterprise_template,
     export_enterprises,
@@ -275,14 +276,22 @@ def test_export_round_trips_through_the_import(officer_sip, firms):
         assert outcome.totals == {"new": 0, "changed": 0, "unchanged": 1}
 
 
-def test_templates_have_bilingual_headers():
-    for fmt in ("xlsx", "csv"):
-        data = read_file(report_template(fmt)[0], fmt)
-        assert data.headers[:3] == [
-            "uscc / 统一社会信用代码",
-            "period / 报告期",
-            "output_value / 工业总产值",
-        ]
+def test_templates_are_headed_in_the_users_language_and_read_back():
+    for language, headers in (
+        ("zh-hans", ["统一社会信用代码", "企业名称", "报告期", "工业总产值（万元）"]),
+        ("en", ["USCC", "Firm name", "Reporting period", "Output value (¥10,000)"]),
+    ):
+        for fmt in ("xlsx", "csv"):
+            with translation.override(language):
+                data = read_file(report_template(fmt)[0], fmt)
+            assert data.headers[:4] == headers
+            with translation.override("zh-hans" if language == "en" else "en"):
+                assert list(_column_map(data.headers))[:4] == [
+                    "uscc",
+                    "name",
+                    "period",
+                    "output_value",
+                ]
 
 
 def test_upload_preview_confirm_through_the_pages(client, officer_sip, firms):
