@@ -2,32 +2,14 @@
 scope reads them; a city steward closes one through targets.services.evaluation, which also
 checks the role. Nobody adds, changes or deletes a plan here."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from cluster.migration_grants import granting
 
 GRANTS = {
     "city_steward": ["view"],
     "administrator": ["view"],
 }
-
-
-def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, actions in GRANTS.items():
-        group = Group.objects.filter(name=role).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="targets",
-                    codename__in=[f"{action}_evaluatedplan" for action in actions],
-                )
-            )
 
 
 class Migration(migrations.Migration):
@@ -49,5 +31,7 @@ class Migration(migrations.Migration):
             },
             bases=("cluster.plan",),
         ),
-        migrations.RunPython(grant, migrations.RunPython.noop),
+        migrations.RunPython(
+            granting("targets", "evaluatedplan", GRANTS), migrations.RunPython.noop
+        ),
     ]

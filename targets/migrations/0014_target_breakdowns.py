@@ -8,34 +8,16 @@ import django.core.validators
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 from django.db.models import F, FloatField, OuterRef, Subquery
 from django.db.models.functions import Cast, NullIf
+
+from cluster.migration_grants import granting
 
 GRANTS = {
     "city_steward": ["view", "add", "change", "delete"],
     "administrator": ["view"],
 }
-
-
-def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, actions in GRANTS.items():
-        group = Group.objects.filter(name=role).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="targets",
-                    codename__in=[f"{action}_targetshare" for action in actions],
-                )
-            )
 
 
 def contributions(apps, schema_editor):
@@ -296,6 +278,6 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(grant, migrations.RunPython.noop),
+        migrations.RunPython(granting("targets", "targetshare", GRANTS), migrations.RunPython.noop),
         migrations.RunPython(contributions, migrations.RunPython.noop),
     ]

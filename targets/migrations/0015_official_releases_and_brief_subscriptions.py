@@ -9,8 +9,9 @@ import django.core.validators
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from cluster.migration_grants import grant
 
 GRANTS = {
     "district_officer": ["view_release"],
@@ -27,22 +28,8 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in GRANTS.items():
-        group = Group.objects.filter(name=role).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="targets", codename__in=codenames
-                )
-            )
+def grant_roles(apps, schema_editor):
+    grant(apps, "targets", GRANTS)
 
 
 class Migration(migrations.Migration):
@@ -523,5 +510,5 @@ class Migration(migrations.Migration):
                 name="delivery_sent_has_time",
             ),
         ),
-        migrations.RunPython(grant, migrations.RunPython.noop),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]
