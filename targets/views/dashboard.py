@@ -46,7 +46,6 @@ def reading_context(request, cluster: Cluster) -> dict:
         "as_of": reading.as_of,
         "phase": reading.phase,
         "quarters": reading.quarters,
-        "versions": reading.as_of.versions,
         "coverage": reading.coverage,
         "cluster": cluster,
         "page_cluster": cluster,

@@ -138,7 +138,7 @@ def test_as_of_an_earlier_quarter_and_an_earlier_vintage(client, city_viewer, po
     )
     assert cards_of(past)["total_output"].actual == 32 * YI
     assert not past.context["as_of"].newest
-    assert [version.vintage for version in past.context["versions"]] == [
+    assert [version.vintage for version in past.context["as_of"].versions] == [
         first_vintage + dt.timedelta(days=20),
         first_vintage,
     ]
