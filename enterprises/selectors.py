@@ -318,7 +318,7 @@ class CompletenessCell:
     def summary(self) -> str:
         """The rates in words, beside the colour: "完成 95.0%（按时 90.0%）"."""
         if not self.expected:
-            return self.status_label
+            return "—"  # no rate without expected firms; the status word says why
         return _("%(rate)s done (%(on_time)s on time)") % {
             "rate": percent(self.reporting_rate),
             "on_time": percent(self.on_time_rate),
