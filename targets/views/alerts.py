@@ -20,7 +20,13 @@ from cluster.models import District
 
 from ..choices import AlertKind, AlertState, Severity
 from ..models import Alert
-from ..services.alerts import alert_acknowledge, alert_resolve, alert_snooze, alerts_act
+from ..services.alerts import (
+    BULK_ACTIONS,
+    alert_acknowledge,
+    alert_resolve,
+    alert_snooze,
+    alerts_act,
+)
 
 ALERTS_PER_PAGE = 30
 ACTIVE = "active"
@@ -98,16 +104,16 @@ def alert_list(request):
             "section": "alerts",
             "can_act": scope_of(request.user).can_act_on_alerts,
             "here": request.get_full_path(),
-            "bulk_actions": BULK_ACTIONS,
+            "bulk_actions": [(action, ACTION_LABELS[action]) for action in BULK_ACTIONS],
         },
     )
 
 
-BULK_ACTIONS = [
-    ("acknowledge", _("Acknowledge")),
-    ("snooze", _("Snooze")),
-    ("resolve", _("Resolve")),
-]
+ACTION_LABELS = {
+    "acknowledge": _("Acknowledge"),
+    "snooze": _("Snooze"),
+    "resolve": _("Resolve"),
+}
 
 
 def _back(request) -> str:
