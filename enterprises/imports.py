@@ -49,7 +49,7 @@ from .resources import (
     MEMBERSHIP_FIELD_COLUMNS,
     EnterpriseResource,
 )
-from .selectors import in_cluster_during
+from .selectors import expected_to_report
 from .services.report_entry import EntryOutcome, FigureRow, RowError, reports_enter
 from .uscc import normalise_uscc
 
@@ -139,7 +139,7 @@ def column_label(key: str, unit: str = TEMPLATE_UNIT) -> str:
 def expected_firms(user, quarter: Quarter, district: District | None = None) -> QuerySet:
     """The firms the user sees whose report for the quarter is expected (of one district when
     given), as the template lists them."""
-    firms = Enterprise.objects.visible_to(user).filter(in_cluster_during(quarter))
+    firms = Enterprise.objects.visible_to(user).filter(expected_to_report(quarter))
     if district is not None:
         firms = firms.filter(district=district)
     return firms.order_by("district__sort_order", "district__code", "name_zh", "pk")

@@ -165,10 +165,7 @@ class ClusterMembershipQuerySet(EnterpriseChildQuerySet):
         return self.filter(Q(sector__code=code) | Q(sector__parent__code=code))
 
     def overlapping(self, first: dt.date, last: dt.date):
-        return self.filter(
-            Q(joined_on__isnull=True) | Q(joined_on__lte=last),
-            Q(left_on__isnull=True) | Q(left_on__gte=first),
-        )
+        return self.filter(ClusterMembership.overlapping_q(first, last))
 
 
 class ClusterMembership(models.Model):
@@ -231,6 +228,14 @@ class ClusterMembership(models.Model):
         return (
             Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": day})
         ) & (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gte": day}))
+
+    @staticmethod
+    def overlapping_q(first: dt.date, last: dt.date, prefix: str = "") -> Q:
+        """The one owner of "a membership in force on some day from `first` to `last`" (both
+        ends count), as a condition on the fields under `prefix`."""
+        return (
+            Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": last})
+        ) & (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gte": first}))
 
     def overlaps(self, other: ClusterMembership) -> bool:
         """Both periods share a day; an empty end reaches as far as it can. The rule that a

@@ -56,6 +56,12 @@ def has_ended(quarter: Quarter, today: dt.date) -> bool:
     return quarter.end < today
 
 
+def founded_by(quarter: Quarter) -> dt.date:
+    """The last founding date of a firm that has figures for `quarter`: a firm founded after
+    the quarter ended reports nothing for it (ReportingWindow.problem, expected_to_report)."""
+    return quarter.end
+
+
 @dataclass(frozen=True)
 class ReportingWindow:
     """The quarters open for reporting on `today`: `first` to `last`, both included."""
@@ -119,7 +125,7 @@ class ReportingWindow:
                 "quarter": quarter.label(),
                 "opens": formats.date_format(quarter.end + dt.timedelta(days=1)),
             }
-        if founded_on is not None and quarter.end < founded_on:
+        if founded_on is not None and founded_on > founded_by(quarter):
             return _(
                 "The firm was founded on %(founded)s, after %(quarter)s ended: it has no "
                 "figures for that quarter."

@@ -7,22 +7,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Window
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cluster.access import scope_of
+from cluster.formatting import percent
 from cluster.models import District
 from cluster.quarters import MIN_YEAR, Quarter, quarter_range
 
-from .choices import EntryMode, ReportStatus
+from .choices import EnterpriseStatus, EntryMode, MilestoneKind, ReportStatus
 from .models import (
     FIGURE_LABELS,
     FIGURES,
     MONEY_FIGURES,
     ClusterMembership,
     Enterprise,
+    Milestone,
     QuarterlyReport,
     ReportRevision,
 )
-from .periods import deadline_of
+from .periods import deadline_of, founded_by
 from .services.report_entry import (
     CUMULATIVE_FIGURES,
     in_wan,
@@ -33,16 +38,43 @@ from .services.report_entry import (
 from .services.reports import EDITABLE, review_problem
 
 
-def in_cluster_during(quarter: Quarter) -> Q:
-    """Firms that were members of a cluster at some point of the quarter: the firms whose
-    report for it is expected (a firm reports once, whatever the number of its clusters)."""
-    return Q(
-        Exists(
-            ClusterMembership.objects.overlapping(quarter.start, quarter.end).filter(
-                enterprise=OuterRef("pk")
-            )
-        )
+def _firm(prefix: str) -> str:
+    return prefix.removesuffix("__") or "pk"
+
+
+def expected_to_report(quarter: Quarter, prefix: str = "") -> Q:
+    """The firms whose report for `quarter` is expected: the one owner of that rule for the
+    completeness page, the worksheet, the outstanding list and the overdue alert. `prefix`
+    reaches the firm from another model ("enterprise__" from a report).
+
+    A firm is expected when it was founded by the end of the quarter (periods.founded_by),
+    was a member of a cluster during it, and had not closed or moved out before it began.
+    Closing and moving out are dated by the register's own records: a membership's end
+    (left_on) ends it like any membership; a firm whose status is closed or moved out and
+    whose membership has no end is dated by its "moved out of the cluster" milestone. When
+    neither record has a date, the firm is expected only for the quarters it has a report
+    for: nothing says when it stopped, and a firm that no longer exists must not stay
+    overdue for ever, while the quarters it did report keep counting."""
+    firm = OuterRef(_firm(prefix))
+    founded = Q(**{f"{prefix}founded_on__isnull": True}) | Q(
+        **{f"{prefix}founded_on__lte": founded_by(quarter)}
     )
+    dated_membership = ClusterMembership.objects.overlapping(quarter.start, quarter.end).filter(
+        enterprise=firm, left_on__isnull=False
+    )
+    open_membership = ClusterMembership.objects.overlapping(quarter.start, quarter.end).filter(
+        enterprise=firm, left_on__isnull=True
+    )
+    moved_out = Milestone.objects.filter(enterprise=firm, kind=MilestoneKind.MOVED_OUT)
+    undated_end = ~Exists(moved_out) & Exists(
+        QuarterlyReport.objects.filter(enterprise=firm, year=quarter.year, quarter=quarter.quarter)
+    )
+    still_there = (
+        Q(**{f"{prefix}status": EnterpriseStatus.ACTIVE})
+        | Exists(moved_out.filter(occurred_on__gte=quarter.start))
+        | undated_end
+    )
+    return founded & (Exists(dated_membership) | (Exists(open_membership) & still_there))
 
 
 def visible_districts(user) -> QuerySet[District]:
@@ -56,7 +88,7 @@ def worksheet_enterprises(user, district: District, quarter: Quarter, search: st
     queryset = (
         Enterprise.objects.visible_to(user)
         .filter(district=district)
-        .filter(in_cluster_during(quarter))
+        .filter(expected_to_report(quarter))
         .order_by("name_zh", "pk")
     )
     if search:
@@ -216,11 +248,31 @@ def build_rows(
 
 # --- completeness ---------------------------------------------------------------------------
 
+REACHED_THE_CITY = (ReportStatus.SUBMITTED, ReportStatus.APPROVED)
+# Past the deadline, a district with at least this share of its reports at the city is nearly
+# complete (amber); below it, it is behind (red).
+NEARLY_COMPLETE = Decimal("0.9")
+
+COMPLETENESS_STATUS = {
+    "none": gettext_lazy("no firms expected"),
+    "complete": gettext_lazy("complete"),
+    "in_progress": gettext_lazy("in progress"),
+    "nearly": gettext_lazy("nearly complete"),
+    "behind": gettext_lazy("behind"),
+}
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    return Decimal(part) / whole if whole else None
+
 
 @dataclass
 class CompletenessCell:
-    district: District
-    quarter: Quarter
+    """The reporting of one district (None: the city) for one quarter (None: the quarters
+    shown together). Counts are of the firms expected to report (expected_to_report)."""
+
+    district: District | None
+    quarter: Quarter | None
     expected: int = 0
     entered: int = 0
     submitted: int = 0
@@ -228,6 +280,8 @@ class CompletenessCell:
     returned: int = 0
     deadline: dt.date | None = None
     past_deadline: bool = False
+    on_time: int = 0  # reached the city, first submitted by the deadline
+    rank: int | None = None
 
     @property
     def outstanding(self) -> int:
@@ -238,29 +292,109 @@ class CompletenessCell:
     def overdue(self) -> int:
         return self.outstanding if self.past_deadline else 0
 
+    @property
+    def reached(self) -> int:
+        return self.submitted + self.approved
+
+    @property
+    def reporting_rate(self) -> Decimal | None:
+        """Share of the expected reports that reached the city (submitted or approved)."""
+        return _share(self.reached, self.expected)
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        """Share of the expected reports that reached the city and were first submitted by
+        the deadline (a report returned and submitted again keeps its first date)."""
+        return _share(self.on_time, self.expected)
+
+    @property
+    def status(self) -> str:
+        if not self.expected:
+            return "none"
+        if self.reached >= self.expected:
+            return "complete"
+        if not self.past_deadline:
+            return "in_progress"
+        return "nearly" if self.reporting_rate >= NEARLY_COMPLETE else "behind"
+
+    @property
+    def status_label(self) -> str:
+        return str(COMPLETENESS_STATUS[self.status])
+
+    @property
+    def summary(self) -> str:
+        """The rates in words, beside the colour: "完成 95.0%（按时 90.0%）"."""
+        if not self.expected:
+            return "—"  # no rate without expected firms; the status word says why
+        return _("%(rate)s done (%(on_time)s on time)") % {
+            "rate": percent(self.reporting_rate),
+            "on_time": percent(self.on_time_rate),
+        }
+
+    @classmethod
+    def total(cls, cells: list[CompletenessCell]) -> CompletenessCell:
+        """The cells added up: a district over the quarters shown, or the city for a quarter.
+        Past the deadline only when every cell is."""
+        districts = {c.district for c in cells}
+        quarters = {c.quarter for c in cells}
+        deadlines = {c.deadline for c in cells}
+        total = cls(
+            district=districts.pop() if len(districts) == 1 else None,
+            quarter=quarters.pop() if len(quarters) == 1 else None,
+            deadline=deadlines.pop() if len(deadlines) == 1 else None,
+            past_deadline=bool(cells) and all(c.past_deadline for c in cells),
+        )
+        for name in ("expected", "entered", "submitted", "approved", "returned", "on_time"):
+            setattr(total, name, sum(getattr(c, name) for c in cells))
+        return total
+
+
+def _cutoff(quarter: Quarter) -> dt.datetime:
+    """The first moment after the deadline day, in the office's time zone."""
+    day = deadline_of(quarter) + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _first_submitted_before(cutoff: dt.datetime) -> Q:
+    """The report was first submitted before `cutoff`. A report sent back and submitted
+    again carries its latest submission; its history keeps the earlier ones (the first is
+    the earliest, so it is before the cutoff exactly when some recorded one is)."""
+    earlier = QuarterlyReport.history.model.objects.filter(
+        id=OuterRef("pk"), submitted_at__lt=cutoff
+    )
+    return Q(submitted_at__lt=cutoff) | Q(Exists(earlier))
+
 
 def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[CompletenessCell]]:
     """Districts × quarters: firms expected, reports entered, submitted, approved, returned,
-    and overdue against the deadline. Two aggregate queries whatever the number of firms."""
+    reached the city on time, and overdue against the deadline. Three queries (districts,
+    expected firms, reports) whatever the number of firms."""
     districts = list(visible_districts(user).order_by("sort_order"))
     expected = {
         row["district"]: row
         for row in Enterprise.objects.visible_to(user)
         .values("district")
-        .annotate(**{f"q{q.ordinal}": Count("pk", filter=in_cluster_during(q)) for q in quarters})
+        .annotate(**{f"q{q.ordinal}": Count("pk", filter=expected_to_report(q)) for q in quarters})
     }
-    first, last = min(quarters), max(quarters)
+    of_expected_firm = Q()
+    on_time = Q()
+    for quarter in quarters:
+        period = Q(year=quarter.year, quarter=quarter.quarter)
+        of_expected_firm |= period & expected_to_report(quarter, "enterprise__")
+        on_time |= period & _first_submitted_before(_cutoff(quarter))
     counts = {}
     for row in (
         QuarterlyReport.objects.visible_to(user)
-        .filter(year__gte=first.year, year__lte=last.year)
+        .filter(of_expected_firm)
         .values("enterprise__district", "year", "quarter")
         .annotate(
             entered=Count("pk", filter=Q(output_value__isnull=False)),
             submitted=Count("pk", filter=Q(status=ReportStatus.SUBMITTED)),
             approved=Count("pk", filter=Q(status=ReportStatus.APPROVED)),
             returned=Count("pk", filter=Q(status=ReportStatus.RETURNED)),
+            on_time=Count("pk", filter=Q(status__in=REACHED_THE_CITY) & on_time),
         )
+        .order_by()
     ):
         counts[(row["enterprise__district"], row["year"], row["quarter"])] = row
     table = []
@@ -278,12 +412,57 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
                     submitted=found.get("submitted", 0),
                     approved=found.get("approved", 0),
                     returned=found.get("returned", 0),
+                    on_time=found.get("on_time", 0),
                     deadline=deadline,
                     past_deadline=today > deadline,
                 )
             )
         table.append(cells)
     return table
+
+
+@dataclass
+class CompletenessOverview:
+    """The completeness table with its totals and the districts ranked for the last quarter."""
+
+    table: list[list[CompletenessCell]]
+    district_totals: list[CompletenessCell]  # each district over the quarters: the last column
+    city: list[CompletenessCell]  # each quarter over the districts: the last row
+    overall: CompletenessCell
+    ranking: list[CompletenessCell]
+
+    @property
+    def rows(self) -> list[tuple[list[CompletenessCell], CompletenessCell]]:
+        return list(zip(self.table, self.district_totals, strict=True))
+
+
+def rank_districts(cells: list[CompletenessCell]) -> list[CompletenessCell]:
+    """Districts by reporting rate, then on-time rate; equal rates share a rank (1, 2, 2, 4).
+    A district with no firms expected comes last, unranked."""
+    rated = sorted(
+        (c for c in cells if c.expected),
+        key=lambda c: (-c.reporting_rate, -c.on_time_rate),
+    )
+    previous, rank = None, 0
+    for position, cell in enumerate(rated, start=1):
+        key = (cell.reporting_rate, cell.on_time_rate)
+        if key != previous:
+            rank, previous = position, key
+        cell.rank = rank
+    return rated + [c for c in cells if not c.expected]
+
+
+def completeness_overview(user, quarters: list[Quarter], today: dt.date) -> CompletenessOverview:
+    table = completeness(user, quarters, today)
+    columns = list(zip(*table, strict=True)) if table else [[] for _ in quarters]
+    city = [CompletenessCell.total(list(column)) for column in columns]
+    return CompletenessOverview(
+        table=table,
+        district_totals=[CompletenessCell.total(cells) for cells in table],
+        city=city,
+        overall=CompletenessCell.total([cell for cells in table for cell in cells]),
+        ranking=rank_districts([cells[-1] for cells in table]),
+    )
 
 
 def quarters_until(last: Quarter, count: int) -> list[Quarter]:

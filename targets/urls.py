@@ -39,6 +39,7 @@ urlpatterns = [
     path("clusters/<slug:cluster>/", include(cluster_pages)),
     path("enterprises/<int:pk>/", profile.enterprise_profile, name="enterprise"),
     path("alerts/", alerts.alert_list, name="alerts"),
+    path("alerts/bulk/", alerts.alert_bulk, name="alerts-bulk"),
     path("alerts/<int:pk>/<str:action>/", alerts.alert_act, name="alert-act"),
     path("alerts/notifications/", notifications.notification_list, name="notifications"),
     path(

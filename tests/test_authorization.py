@@ -123,6 +123,7 @@ EXPECTED = {
     "targets:enterprise": (LOGIN, 200, 404, 200, 200),
     "targets:alerts": (LOGIN, 200, 200, 200, 200),
     "targets:alert-act": (LOGIN, 405, 405, 405, 405),
+    "targets:alerts-bulk": (LOGIN, 405, 405, 405, 405),
     "targets:notifications": (LOGIN, 200, 200, 200, 200),
     "targets:notifications-read": (LOGIN, 405, 405, 405, 405),
     "targets:brief-latest": (LOGIN, 302, 302, 302, 302),

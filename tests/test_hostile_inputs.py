@@ -391,6 +391,7 @@ def test_the_api_names_an_impossible_moment(
         ("username", "/accounts/login/", {"username": "officer\x00_a", "password": "x"}),
         ("name_zh", "/enterprises/new/", {"name_zh": "甲\x00公司", "uscc": "x"}),
         ("comment", "/alerts/{alert}/acknowledge/", {"comment": "看过\x00了"}),
+        ("comment", "/alerts/bulk/", {"action": "acknowledge", "comment": "看过\x00了"}),
     ],
 )
 def test_a_control_character_in_a_form_is_refused_before_anything_is_written(

@@ -23,7 +23,7 @@ from ..models import FIGURES, Enterprise, QuarterlyReport
 from ..periods import ReportingWindow, days_to_deadline, deadline_of
 from ..selectors import (
     build_rows,
-    completeness,
+    completeness_overview,
     outstanding_enterprises,
     quarters_until,
     visible_districts,
@@ -61,7 +61,7 @@ def completeness_page(request):
         request,
         "reports/completeness.html",
         {
-            "table": completeness(request.user, quarters, today),
+            "overview": completeness_overview(request.user, quarters, today),
             "columns": [(q, deadline_of(q)) for q in quarters],
             "deadline_days": settings.REPORT_DEADLINE_DAYS,
             "section": "reports",

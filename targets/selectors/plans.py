@@ -247,13 +247,8 @@ class Coverage:
 
 
 def _membership_during(quarter: Quarter, prefix: str = "") -> Q:
-    """A membership overlapping the quarter (as enterprises.selectors.in_cluster_during: the
-    firms whose report for it is expected)."""
-    joined = Q(**{f"{prefix}joined_on__isnull": True}) | Q(
-        **{f"{prefix}joined_on__lte": quarter.end}
-    )
-    left = Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gte": quarter.start})
-    return joined & left
+    """A membership in force during the quarter (ClusterMembership.overlapping_q)."""
+    return ClusterMembership.overlapping_q(quarter.start, quarter.end, prefix)
 
 
 def coverage(

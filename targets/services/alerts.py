@@ -98,6 +98,10 @@ def alerts_evaluate(*, today: dt.date | None = None) -> EvaluationResult:
                 if condition.severity > alert.severity:
                     alert.severity = condition.severity
                     escalated.append(alert)
+                elif condition.severity < alert.severity:
+                    # Calmer as reports come in (an overdue alert follows what is missing);
+                    # only a rise notifies.
+                    alert.severity = condition.severity
                 if alert.state == AlertState.SNOOZED and alert.snoozed_until < today:
                     alert.state = AlertState.OPEN
                     alert.snoozed_until = None
@@ -202,6 +206,38 @@ def alert_resolve(*, actor, alert_id: int, comment: str = "") -> Alert:
     alert.save()
     _notify([alert], AlertEvent.RESOLVED)
     return alert
+
+
+BULK_ACTIONS = ("acknowledge", "snooze", "resolve")
+
+
+@transaction.atomic
+def alerts_act(
+    *,
+    actor,
+    alert_ids: list[int],
+    action: str,
+    comment: str = "",
+    until: dt.date | None = None,
+) -> int:
+    """Acknowledge, snooze or resolve the selected alerts with one comment, each through its
+    own service above (the same rights, scope and checks); all or nothing."""
+    if not scope_of(actor).can_act_on_alerts:
+        raise PermissionDenied
+    if action not in BULK_ACTIONS:
+        raise ValidationError({"action": _("Choose acknowledge, snooze or resolve.")})
+    if not alert_ids:
+        raise ValidationError({"alert": _("Select the alerts to act on.")})
+    for alert_id in sorted(set(alert_ids)):
+        if action == "acknowledge":
+            alert_acknowledge(actor=actor, alert_id=alert_id, comment=comment)
+        elif action == "snooze":
+            if until is None:
+                raise ValidationError({"until": _("Give the date to snooze until (YYYY-MM-DD).")})
+            alert_snooze(actor=actor, alert_id=alert_id, until=until, comment=comment)
+        else:
+            alert_resolve(actor=actor, alert_id=alert_id, comment=comment)
+    return len(set(alert_ids))
 
 
 def notifications_send(alert_ids: list[int], event: str) -> int:

@@ -1,14 +1,18 @@
-"""The alert centre: filter alerts, acknowledge them with a comment, snooze, resolve."""
+"""The alert centre: filter alerts, acknowledge them with a comment, snooze, resolve: one
+alert from its row's menu, or the checked ones together."""
 
 import django_filters as filters
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cluster.access import get_or_refuse, scope_of
@@ -16,10 +20,18 @@ from cluster.models import District
 
 from ..choices import AlertKind, AlertState, Severity
 from ..models import Alert
-from ..services.alerts import alert_acknowledge, alert_resolve, alert_snooze
+from ..services.alerts import (
+    BULK_ACTIONS,
+    alert_acknowledge,
+    alert_resolve,
+    alert_snooze,
+    alerts_act,
+)
 
 ALERTS_PER_PAGE = 30
 ACTIVE = "active"
+# Beyond any id (SQLite cannot even compare with a larger integer).
+MAX_ID = 2**63 - 1
 
 
 class AlertCentreFilter(filters.FilterSet):
@@ -44,9 +56,9 @@ class AlertCentreFilter(filters.FilterSet):
     enterprise = filters.NumberFilter(
         field_name="enterprise_id",
         widget=filters.widgets.forms.HiddenInput,
-        # Beyond any id (SQLite cannot even compare with a larger integer): ignored.
+        # Beyond any id: ignored.
         min_value=1,
-        max_value=2**63 - 1,
+        max_value=MAX_ID,
     )
 
     class Meta:
@@ -91,8 +103,66 @@ def alert_list(request):
             "page": page,
             "section": "alerts",
             "can_act": scope_of(request.user).can_act_on_alerts,
+            "here": request.get_full_path(),
+            "bulk_actions": [(action, ACTION_LABELS[action]) for action in BULK_ACTIONS],
         },
     )
+
+
+ACTION_LABELS = {
+    "acknowledge": _("Acknowledge"),
+    "snooze": _("Snooze"),
+    "resolve": _("Resolve"),
+}
+
+
+def _back(request) -> str:
+    """Back to the list as it was filtered, never to another site."""
+    wanted = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
+        return wanted
+    return reverse("targets:alerts")
+
+
+def _done(action: str, count: int) -> str:
+    if action == "acknowledge":
+        text = ngettext("%(count)d alert acknowledged.", "%(count)d alerts acknowledged.", count)
+    elif action == "snooze":
+        text = ngettext("%(count)d alert snoozed.", "%(count)d alerts snoozed.", count)
+    else:
+        text = ngettext("%(count)d alert resolved.", "%(count)d alerts resolved.", count)
+    return text % {"count": count}
+
+
+@require_POST
+def alert_bulk(request):
+    """Acknowledge, snooze or resolve the checked alerts with one comment, all or nothing,
+    through targets.services.alerts. An alert outside the user's scope makes the request a
+    404 (logged), as for one alert; a role that may not act gets the service's refusal."""
+    if not scope_of(request.user).can_act_on_alerts:
+        raise PermissionDenied
+    ids = sorted({int(pk) for pk in request.POST.getlist("alert") if pk.isdigit()})
+    if any(pk > MAX_ID for pk in ids):
+        raise Http404
+    visible = set(_alerts(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    for pk in ids:
+        if pk not in visible:
+            get_or_refuse(_alerts(request.user), Alert.objects.all(), request.user, pk=pk)
+    action = request.POST.get("action", "")
+    try:
+        count = alerts_act(
+            actor=request.user,
+            alert_ids=ids,
+            action=action,
+            comment=request.POST.get("comment", ""),
+            until=_snooze_date(request.POST.get("until", "")) if action == "snooze" else None,
+        )
+    except ValidationError as invalid:
+        for error in invalid.messages:
+            messages.error(request, error)
+    else:
+        messages.success(request, _done(action, count))
+    return redirect(_back(request))
 
 
 ACTIONS = {
@@ -135,7 +205,7 @@ def alert_act(request, pk: int, action: str):
     if not request.headers.get("HX-Request"):
         for error in errors:
             messages.error(request, error)
-        return redirect(request.POST.get("next") or "targets:alerts")
+        return redirect(_back(request))
     return render(
         request,
         "dashboard/_alert.html",

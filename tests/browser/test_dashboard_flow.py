@@ -60,6 +60,7 @@ def test_administrator_reads_goes_back_drills_down_acts_and_downloads(
     page.goto(f"{live_server.url}/alerts/")
     first = page.locator("tr[data-alert]").first
     alert_id = int(first.get_attribute("data-alert"))
+    first.locator("details.menu summary").click()  # the row's actions fold into a menu
     first.locator("input[name=comment]").fill("已部署专项推进，下季度复核")
     first.get_by_role("button", name="确认").click()
     page.locator(f"#alert-{alert_id} [data-field=state]").get_by_text("已确认").wait_for()

@@ -77,7 +77,7 @@ def test_lists_and_exports_only_contain_the_users_district(client, officer_sip, 
     assert names == ["园区甲公司"]
     export = client.get(reverse("enterprises:export", args=["csv"])).content.decode("utf-8-sig")
     assert "园区甲公司" in export and "昆山乙公司" not in export
-    table = client.get(reverse("reports:completeness")).context["table"]
+    table = client.get(reverse("reports:completeness")).context["overview"].table
     assert [cells[0].district.code for cells in table] == [SIP]
 
 
@@ -259,7 +259,7 @@ def test_completeness_counts_and_overdue(
     report_factory(enterprise=firms[2], year=2025, quarter=3)  # draft
     client.force_login(city_steward)
     response = client.get(reverse("reports:completeness"), {"until": "2025Q3"})
-    row = next(cells for cells in response.context["table"] if cells[0].district == sip)
+    row = next(cells for cells in response.context["overview"].table if cells[0].district == sip)
     cell = row[-1]
     assert (cell.expected, cell.entered, cell.submitted, cell.approved) == (4, 3, 1, 1)
     assert (cell.outstanding, cell.overdue) == (2, 2)  # today is past 2025-10-15

@@ -226,7 +226,7 @@ def test_who_may_acknowledge_an_alert_is_the_same_through_every_door(
 
 
 @pytest.mark.parametrize(
-    ("role", "forms"), [("officer_sip", 3), ("city_steward", 3), ("city_viewer", 0)]
+    ("role", "forms"), [("officer_sip", 4), ("city_steward", 4), ("city_viewer", 0)]
 )
 def test_the_alert_centre_offers_actions_only_to_those_who_may_act(
     request,
@@ -239,8 +239,13 @@ def test_the_alert_centre_offers_actions_only_to_those_who_may_act(
     response = client.get(reverse("targets:alerts"), {"district": alerts["320571"].owner_id})
     body = response.content.decode()
     assert [a.pk for a in response.context["page"]] == [alerts["320571"].pk]
+    # The row's three actions folded into a small menu, and the form for the checked rows.
     assert body.count('action="/alerts/') == forms
-    assert ("确认" in body.split('class="alert-actions"')[1]) == bool(forms)
+    rows = body.split("<tbody>")[1]
+    assert rows.count('<details class="menu">') == (1 if forms else 0)
+    assert body.count('form="alert-bulk"') == (1 if forms else 0)
+    assert ("批量处理勾选的预警" in body) == bool(forms)
+    assert ('name="comment"' in body) == bool(forms)
 
 
 def test_a_read_only_administrator_cannot_snooze_either(client, city_viewer, alerts):
@@ -251,3 +256,118 @@ def test_a_read_only_administrator_cannot_snooze_either(client, city_viewer, ale
     assert response.status_code == 403
     alert.refresh_from_db()
     assert (alert.state, alert.snoozed_until) == (AlertState.OPEN, None)
+
+
+# --- acting on the checked alerts -------------------------------------------------------------
+
+
+@pytest.fixture
+def three(alerts, designation_factory, enterprise_factory, sip):
+    """Two SIP alerts and one Kunshan alert."""
+    designation_factory(
+        enterprise=enterprise_factory(district=sip),
+        type=DesignationType.GAZELLE,
+        valid_from=dt.date(2024, 3, 1),
+        valid_to=dt.date(2026, 3, 10),
+    )
+    alerts_evaluate(today=TODAY)
+    return (
+        list(Alert.objects.filter(owner=sip).order_by("pk")),
+        alerts["320583"],
+    )
+
+
+def bulk(client, ids, **data):
+    return client.post(
+        reverse("targets:alerts-bulk"),
+        {"alert": [str(pk) for pk in ids], "next": "/alerts/?severity=2", **data},
+    )
+
+
+def states(alerts):
+    return [Alert.objects.get(pk=a.pk).state for a in alerts]
+
+
+def test_an_officer_acknowledges_the_checked_alerts_with_one_comment(client, officer_sip, three):
+    sip_alerts, _kunshan = three
+    client.force_login(officer_sip)
+    response = bulk(client, [a.pk for a in sip_alerts], action="acknowledge", comment="已通知企业")
+    assert response.url == "/alerts/?severity=2"  # back to the list as it was filtered
+    for alert in sip_alerts:
+        alert.refresh_from_db()
+        assert (alert.state, alert.comment, alert.acknowledged_by) == (
+            AlertState.ACKNOWLEDGED,
+            "已通知企业",
+            officer_sip,
+        )
+    page = client.get(response.url)
+    assert "已确认 2 条预警。" in page.content.decode()
+
+
+def test_snooze_and_resolve_the_checked_alerts(client, city_steward, three):
+    sip_alerts, kunshan = three
+    client.force_login(city_steward)
+    refused = bulk(client, [sip_alerts[0].pk], action="snooze", until="")
+    assert states([sip_alerts[0]]) == [AlertState.OPEN]
+    assert "请填写暂缓至哪一天（YYYY-MM-DD）。" in client.get(refused.url).content.decode()
+    until = timezone.localdate() + dt.timedelta(days=7)
+    bulk(client, [sip_alerts[0].pk, kunshan.pk], action="snooze", until=until.isoformat())
+    assert states([sip_alerts[0], kunshan]) == [AlertState.SNOOZED] * 2
+    bulk(client, [a.pk for a in sip_alerts], action="resolve", comment="资质已复审")
+    assert states(sip_alerts) == [AlertState.RESOLVED] * 2
+    assert {Alert.objects.get(pk=a.pk).resolved_by for a in sip_alerts} == {city_steward}
+
+
+def test_another_districts_alert_in_the_selection_stops_everything(client, officer_sip, three):
+    sip_alerts, kunshan = three
+    client.force_login(officer_sip)
+    response = bulk(client, [sip_alerts[0].pk, kunshan.pk], action="acknowledge", comment="已处理")
+    assert response.status_code == 404
+    assert states([sip_alerts[0], kunshan]) == [AlertState.OPEN] * 2
+
+
+def test_one_alert_that_cannot_take_the_action_stops_everything(client, city_steward, three):
+    sip_alerts, _kunshan = three
+    client.force_login(city_steward)
+    bulk(client, [sip_alerts[1].pk], action="resolve")
+    response = bulk(client, [a.pk for a in sip_alerts], action="acknowledge", comment="已处理")
+    assert states(sip_alerts) == [AlertState.OPEN, AlertState.RESOLVED]
+    assert "该预警已解除。" in client.get(response.url).content.decode()
+
+
+@pytest.mark.parametrize("role", ["city_viewer", "sip_viewer"])
+@pytest.mark.parametrize("action", ["acknowledge", "snooze", "resolve"])
+def test_an_administrator_writes_nothing_through_the_bulk_form(
+    request, client, three, role, action
+):
+    sip_alerts, _kunshan = three
+    client.force_login(request.getfixturevalue(role))
+    response = bulk(
+        client, [a.pk for a in sip_alerts], action=action, comment="x", until="2099-01-01"
+    )
+    assert response.status_code == 403
+    assert states(sip_alerts) == [AlertState.OPEN] * 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"alert": [], "action": "acknowledge", "comment": "x"},
+        {"action": "delete", "comment": "x"},
+        {"alert": ["99999999999999999999999"], "action": "resolve"},
+        {"next": "https://evil.example/", "action": "resolve"},
+    ],
+)
+def test_bad_bulk_input_writes_nothing_and_never_fails(client, city_steward, three, data):
+    sip_alerts, _kunshan = three
+    client.force_login(city_steward)
+    response = client.post(
+        reverse("targets:alerts-bulk"),
+        {"alert": [str(a.pk) for a in sip_alerts] if "alert" not in data else data["alert"]}
+        | {k: v for k, v in data.items() if k != "alert"},
+    )
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:
+        assert response.url.startswith("/alerts/")
+    resolved = data.get("action") == "resolve" and "next" in data
+    assert states(sip_alerts) == [AlertState.RESOLVED if resolved else AlertState.OPEN] * 2

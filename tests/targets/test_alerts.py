@@ -134,7 +134,10 @@ def test_report_overdue_lists_the_missing_firms(enterprise_factory, report_facto
     assert len(alerts) == 1
     assert alerts[0].owner == late.district
     assert alerts[0].numbers["firms"] == ["迟报公司"]
-    assert alerts[0].message_zh.startswith("苏州工业园区：2025Q4 有 1 份报表逾期未报")
+    assert (
+        alerts[0].message_zh
+        == "苏州工业园区：2025Q4 缺 1/1 份报表，逾期 36 天（截止 2026-01-15）。"
+    )
 
     def clear():
         for quarter in (1, 2, 3, 4):
