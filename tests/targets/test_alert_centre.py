@@ -116,7 +116,7 @@ def test_profile_shows_output_year_on_year_designations_and_alerts(
     assert series["2022年第1季度"]["yoy"] is None  # the first quarter: nothing to compare
     assert series["2023年第1季度"]["yoy"] == Decimal("0.0")
     chart = response.context["output_chart"]
-    assert chart["series"][0]["data"][-1] == 120000.0  # 万元
+    assert chart["baseOption"]["series"][0]["data"][-1] == 120000.0  # 万元
     [span] = response.context["spans"]
     assert span.designation.type == DesignationType.GAZELLE
     assert not span.current  # valid 2025-04-01 to 2025-09-30; today is later
