@@ -7,7 +7,7 @@ seven 2025 targets (二、主要目标) are rows of these tables like any other 
 """
 
 import operator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -500,7 +500,7 @@ class Target(BilingualNameMixin):
     def display_value(self, value, places: int = 1) -> str:
         """A value of this target as people read it: 亿元 (¥ bn in English) for money, the
         count with its unit otherwise."""
-        from cluster.formatting import yuan_as_yi
+        from cluster.formatting import grouped, yuan_as_yi
 
         if value is None:
             return "—"
@@ -510,11 +510,17 @@ class Target(BilingualNameMixin):
             return f"{Decimal(value):.{places}f}%"
         if self.unit == self.Unit.ASSESSMENT:
             return str(Status(value).label) if value in Status.values else "—"
-        amount = Decimal(value).normalize()
-        count = int(amount) if amount == amount.to_integral_value() else 2
+        amount = Decimal(value)
+        whole = amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        n = {"n": grouped(whole, 0)}
+        if amount != whole:
+            # A milestone or a projection between two whole counts: nobody reads "17.98 家".
+            if self.unit == self.Unit.FIRMS:
+                return ngettext("about %(n)s firm", "about %(n)s firms", int(whole)) % n
+            return ngettext("about %(n)s project", "about %(n)s projects", int(whole)) % n
         if self.unit == self.Unit.FIRMS:
-            return ngettext("%(n)s firm", "%(n)s firms", count) % {"n": f"{amount:f}"}
-        return ngettext("%(n)s project", "%(n)s projects", count) % {"n": f"{amount:f}"}
+            return ngettext("%(n)s firm", "%(n)s firms", int(whole)) % n
+        return ngettext("%(n)s project", "%(n)s projects", int(whole)) % n
 
     def display_goal(self, value: Decimal | None = None) -> str:
         """The goal as the plan states it: "> 1,000 亿元", "≥ 15 家", "4.0% ± 0.5"; with

@@ -1,9 +1,13 @@
 """Words and numbers as the pages show them, in both languages: form widgets, plurals."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from cluster.models import District
+from targets.models import Target
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +53,24 @@ def test_import_units_in_english_are_yuan_amounts_never_hundred_million(client, 
     assert "hundred-million" not in english and "ten-thousand" not in english
     chinese = client.get(reverse("reports:import"), HTTP_ACCEPT_LANGUAGE="zh-hans").content
     assert ">亿元</option>" in chinese.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "value", "shown"),
+    [
+        ("zh-hans", Decimal("17.98"), "约 18 家"),
+        ("zh-hans", Decimal("18"), "18 家"),
+        ("en", Decimal("17.98"), "about 18 firms"),
+        ("en", Decimal("1.2"), "about 1 firm"),
+        ("en", Decimal("1"), "1 firm"),
+        ("en", Decimal("1500"), "1,500 firms"),
+    ],
+)
+def test_a_count_between_whole_firms_reads_as_about_a_whole_number(
+    reference_data, language, value, shown
+):
+    # A milestone or projection of a count target is interpolated: never "17.98 firms".
+    target = Target.objects.filter(unit=Target.Unit.FIRMS).first()
+    with translation.override(language):
+        assert target.display_value(value, places=2) == shown
