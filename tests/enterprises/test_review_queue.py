@@ -389,3 +389,16 @@ def test_the_queue_page_costs_the_same_number_of_queries_whatever_its_size(
     # count, its rows, the approved figures beside them, the header's summary; the frame's
     # role, clusters menu, unread notifications, and the filter's districts.
     assert small[0] == large[0] == 13
+
+
+def test_a_report_whose_submitter_is_not_on_record_says_when_without_a_blank_name(
+    client, city_steward, queue
+):
+    """Reports loaded in bulk (the demo's, an old system's) name no submitter: the row says
+    when it came, not "— 于 … 报送"."""
+    QuarterlyReport.objects.filter(pk=queue["kunshan"].pk).update(submitted_by=None)
+    client.force_login(city_steward)
+    html = client.get(QUEUE).content.decode()
+    assert "于 2025-10-07 10:00 报送" in html
+    assert "— 于" not in html
+    assert "officer_sip 于 2025-10-08 10:00 报送" in html

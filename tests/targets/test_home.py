@@ -257,3 +257,15 @@ def test_an_administrator_lands_on_the_dashboard(client, city_viewer, sip_viewer
 def test_the_steward_starts_on_the_review_queue(client, city_steward):
     client.force_login(city_steward)
     assert client.get("/").url == reverse("reports:queue")
+
+
+def test_a_return_whose_reviewer_is_not_on_record_says_when_without_a_blank_name(
+    client, officer_sip, park
+):
+    QuarterlyReport.objects.filter(pk=park["returned"].pk).update(returned_by=None)
+    client.force_login(officer_sip)
+    with on(dt.date(2026, 11, 30)), translation.override("zh-hans"):
+        html = client.get("/").content.decode()
+    returned = re.search(r'<li data-report="\d+">.*?</li>', html, re.S).group(0)
+    assert "于 2026-08-03 10:00 退回" in returned
+    assert "— 于" not in returned
