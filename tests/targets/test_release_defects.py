@@ -19,6 +19,7 @@ from cluster.quarters import Quarter
 from targets.models import BriefDelivery, BriefSubscription, Release, TargetShare
 from targets.services.briefs import brief_deliveries_send, release_make, subscription_save
 
+from .conftest import YI
 from .test_pickers import options
 
 pytestmark = pytest.mark.django_db
@@ -83,8 +84,9 @@ def test_a_moment_before_any_data_is_not_released(client, city_steward, populati
 
 @pytest.mark.usefixtures("on_2026_11_30")
 def test_a_release_keeps_the_version_in_force_and_the_picker_names_the_real_newest(
-    client, city_steward, population
+    client, city_steward, population, approve
 ):
+    approve(population["a"], 2025, 3, 10 * YI)  # approved on 2025-10-10
     # Between plans the data version is the last approval known at the moment asked for.
     release_2026q2(client, city_steward, "2025-08-01T00:00")
     release = Release.objects.get()
@@ -95,7 +97,7 @@ def test_a_release_keeps_the_version_in_force_and_the_picker_names_the_real_newe
     offered = [(text.strip(), selected) for _v, selected, text in options(html, "brief-vintage")]
     assert offered == [
         ("正式发布：2026年第2季度季报（2026年11月30日）", True),
-        ("2025年7月10日 00:00（最新）", False),
+        ("2025年10月10日 00:00（最新）", False),
     ]
 
 
@@ -116,7 +118,7 @@ def test_a_release_titled_by_no_one_reads_in_the_readers_language(
     page = reverse("targets:brief", args=["nano", "2025Q2"])
     english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     chinese = client.get(page, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "Official release: Q2 2025 quarterly brief" in english and "季报" not in english
+    assert "Official release: 2025 Q2 quarterly brief" in english and "季报" not in english
     assert "正式发布：2025年第2季度季报" in chinese
 
 
@@ -144,7 +146,7 @@ def test_an_english_reader_gets_an_english_subject_and_note(city_steward, city_v
         )
         brief_deliveries_send(now=timezone.now(), today=clock.today())
     [message] = mail.outbox
-    assert message.subject == "Q2 2025 quarterly brief: Whole city"
+    assert message.subject == "2025 Q2 quarterly brief: Whole city"
     assert BriefDelivery.objects.get(recipient=no_address).error == (
         "No e-mail address: in-app only."
     )
