@@ -4,28 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('targets', '0015_official_releases_and_brief_subscriptions'),
+        ("targets", "0015_official_releases_and_brief_subscriptions"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='historicaltargetshare',
-            options={'get_latest_by': ('history_date', 'history_id'), 'ordering': ('-history_date', '-history_id'), 'verbose_name': 'historical target breakdown', 'verbose_name_plural': 'historical target breakdowns'},
+            name="historicaltargetshare",
+            options={
+                "get_latest_by": ("history_date", "history_id"),
+                "ordering": ("-history_date", "-history_id"),
+                "verbose_name": "historical target breakdown",
+                "verbose_name_plural": "historical target breakdowns",
+            },
         ),
         migrations.AlterModelOptions(
-            name='targetshare',
-            options={'ordering': ['target', 'scope_kind', 'district__sort_order', 'sector__sort_order'], 'verbose_name': 'target breakdown', 'verbose_name_plural': 'target breakdowns'},
+            name="targetshare",
+            options={
+                "ordering": ["target", "scope_kind", "district__sort_order", "sector__sort_order"],
+                "verbose_name": "target breakdown",
+                "verbose_name_plural": "target breakdowns",
+            },
         ),
         migrations.AlterField(
-            model_name='historicalrelease',
-            name='title',
-            field=models.CharField(blank=True, max_length=200, verbose_name='title'),
+            model_name="historicalrelease",
+            name="title",
+            field=models.CharField(blank=True, max_length=200, verbose_name="title"),
         ),
         migrations.AlterField(
-            model_name='release',
-            name='title',
-            field=models.CharField(blank=True, max_length=200, verbose_name='title'),
+            model_name="release",
+            name="title",
+            field=models.CharField(blank=True, max_length=200, verbose_name="title"),
         ),
     ]
