@@ -169,3 +169,34 @@ def test_the_english_admin_names_target_breakdowns_in_english():
         assert str(TargetShare._meta.verbose_name_plural) == "target breakdowns"
     with translation.override("zh-hans"):
         assert str(TargetShare._meta.verbose_name_plural) == "目标任务分解"
+
+
+def test_default_titles_frozen_before_are_forgotten_and_a_stewards_title_kept(
+    city_steward, population
+):
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    forget = import_string(
+        "targets.migrations.0017_release_default_titles_forgotten.forget_default_titles"
+    )
+    for quarter, title in (
+        (1, "2025年第1季度季报"),
+        (2, "2025 Q2 quarterly brief"),
+        (3, "三季度快报"),
+    ):
+        Release.objects.create(
+            cluster=Cluster.objects.get(key="nano"),
+            year=2025,
+            quarter=quarter,
+            vintage=TODAY,
+            title=title,
+            made_by=city_steward,
+            made_at=TODAY,
+        )
+    forget(apps, None)
+    assert list(Release.objects.order_by("quarter").values_list("title", flat=True)) == [
+        "",
+        "",
+        "三季度快报",
+    ]
