@@ -574,7 +574,7 @@ class ReleaseAdmin(HistoryAdmin):
     page, through the release service. A release is kept as made (its briefs went out)."""
 
     form = ReleaseForm
-    list_display = ("title", "cluster", "period_label", "vintage", "made_by", "made_at")
+    list_display = ("__str__", "cluster", "period_label", "vintage", "made_by", "made_at")
     list_filter = ("cluster", "year")
     list_select_related = ("cluster", "made_by")
     search_fields = ("title", "note")
@@ -605,7 +605,9 @@ class ReleaseAdmin(HistoryAdmin):
             today=clock.today(),
             now=clock.now(),
         )
-        obj.pk, obj.made_by, obj.made_at = made.pk, made.made_by, made.made_at
+        # The admin logs and links the release the service made, by its name and period.
+        obj.pk = made.pk
+        obj.refresh_from_db()
 
 
 @admin.register(BriefSubscription)

@@ -7,6 +7,7 @@ import io
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -33,15 +34,21 @@ def _fraction(percent) -> float | None:
     return None if percent is None else float(round(percent, 1)) / 100
 
 
+def _cell(value):
+    """A value openpyxl can write: labels from the selectors are often lazy translations,
+    which it refuses (rendered here, in the language the workbook is made in); firm names
+    come from users, so text that Excel would run as a formula is defused."""
+    return safe_cell(str(value) if isinstance(value, Promise) else value)
+
+
 def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths=None, formats=None):
     """A sheet of a table; `formats` gives each numeric column its one number format."""
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(headers)
+    sheet = workbook.create_sheet(str(title)[:31])
+    sheet.append([_cell(header) for header in headers])
     for cell in sheet[1]:
         cell.font, cell.fill = HEADER, HEADER_FILL
     for row in rows:
-        # Firm names come from users: text that Excel would run as a formula is defused.
-        sheet.append([safe_cell(value) for value in row])
+        sheet.append([_cell(value) for value in row])
     for index, header in enumerate(headers, start=1):
         width = (widths or {}).get(index, max(12, min(len(str(header)) * 2 + 4, 60)))
         sheet.column_dimensions[get_column_letter(index)].width = width

@@ -605,8 +605,8 @@ class TargetShare(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("target breakdown (任务分解)")
-        verbose_name_plural = _("target breakdowns (任务分解)")
+        verbose_name = _("target breakdown")
+        verbose_name_plural = _("target breakdowns")
         ordering = ["target", "scope_kind", "district__sort_order", "sector__sort_order"]
         constraints = [
             models.UniqueConstraint(
@@ -1092,7 +1092,8 @@ class Release(models.Model):
         _("quarter"), validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
     vintage = models.DateTimeField(_("data vintage"))
-    title = models.CharField(_("title"), max_length=200)
+    # Empty: the default title, rendered in each reader's language (name).
+    title = models.CharField(_("title"), max_length=200, blank=True)
     note = models.TextField(_("note"), blank=True)
     made_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1117,7 +1118,17 @@ class Release(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.name
+
+    @staticmethod
+    def default_title(quarter: Quarter) -> str:
+        """2025年第3季度季报 / Q3 2025 quarterly brief, in the active language."""
+        return gettext("%(quarter)s quarterly brief") % {"quarter": quarter.label()}
+
+    @property
+    def name(self) -> str:
+        """The steward's title, else the default one in the reader's language."""
+        return self.title or self.default_title(self.period)
 
     @property
     def period(self) -> Quarter:
@@ -1127,7 +1138,7 @@ class Release(models.Model):
     def label(self) -> str:
         """正式发布：2025年第三季度季报（2025年10月20日）"""
         return gettext("Official release: %(title)s (%(day)s)") % {
-            "title": self.title,
+            "title": self.name,
             "day": formats.date_format(timezone.localtime(self.made_at), "DATE_FORMAT"),
         }
 

@@ -210,6 +210,23 @@ def snapshot_vintage_at(
     )
 
 
+def version_in_force(
+    phase: Phase, quarter: Quarter, moment: dt.datetime | None
+) -> dt.datetime | None:
+    """The approved data version of `quarter` in force at `moment` (None: the newest): the
+    newest of the plan's city snapshots known then or, between plans, the last approval by
+    then. None before any."""
+    if phase.shows_targets:
+        if moment is not None:
+            return snapshot_vintage_at(phase.plan, quarter, Basis.APPROVED, moment)
+        versions = _city_snapshots(phase.plan, quarter, Basis.APPROVED)
+        return versions.aggregate(last=Max("vintage"))["last"]
+    approvals = ReportRevision.objects.filter(approved_at__isnull=False)
+    if moment is not None:
+        approvals = approvals.filter(approved_at__lte=moment)
+    return approvals.aggregate(last=Max("approved_at"))["last"]
+
+
 def parse_vintage(text: str) -> dt.datetime | None:
     if not text:
         return None
@@ -296,17 +313,19 @@ def resolve_as_of(
         vintage = (
             asked and snapshot_vintage_at(phase.plan, quarter, basis, asked)
         ) or newest_vintage
-        newest = vintage == newest_vintage
-        if vintage is not None and all(v.vintage != vintage for v in versions):
-            # Not the newest of its day: offered too, so that the picker shows what is shown.
-            versions.append(DataVersion(vintage))
-            versions.sort(key=lambda version: version.vintage, reverse=True)
     else:
         # Between plans there are no snapshots: the figures are read as known at the moment
         # asked for, else at the newest approval (or change, in preview).
-        vintage = asked or Figures.latest(basis).vintage
-        newest = asked is None
-        versions = [DataVersion(vintage)]
+        newest_vintage = Figures.latest(basis).vintage
+        vintage = asked or newest_vintage
+        versions = [DataVersion(newest_vintage)]
+    newest = vintage == newest_vintage
+    offered = {v.vintage for v in versions} | {r.vintage for r in releases}
+    if vintage is not None and vintage not in offered:
+        # Neither a release nor the newest of its day: offered too, so that the picker shows
+        # what is shown (once: a release's own entry stands for its vintage).
+        versions.append(DataVersion(vintage))
+        versions.sort(key=lambda version: version.vintage, reverse=True)
     versions = [DataVersion(r.vintage, release=r) for r in releases] + versions
     release = next((r for r in releases if r.vintage == vintage), None)
     as_of = AsOf(quarter, basis, vintage, newest=newest, versions=tuple(versions))

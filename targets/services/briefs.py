@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from cluster.access import scope_of
@@ -31,7 +31,7 @@ from ..choices import AlertEvent, DeliveryStatus
 from ..exports import brief_document, brief_filename
 from ..models import BriefDelivery, BriefSubscription, Notification, Release
 from ..selectors.brief import Brief, brief_scope_of
-from ..selectors.dashboard import resolve_as_of
+from ..selectors.dashboard import resolve_as_of, version_in_force
 
 # A delivery claimed longer ago than this by a run that never finished (its worker died) is
 # taken back by the next run; one brief is rendered and sent well within it.
@@ -47,31 +47,37 @@ def may_release(user) -> bool:
     return scope_of(user).can_approve
 
 
-def release_title(quarter: Quarter) -> str:
-    return _("%(quarter)s quarterly brief") % {"quarter": quarter.label()}
-
-
 def release_check(
     *, cluster: Cluster, quarter: Quarter, vintage: dt.datetime | None, today: dt.date
 ) -> dt.datetime:
     """The data version a release of `quarter` at `vintage` (None: the newest) would keep:
-    the one the pages show for that moment, so the release reads exactly what the steward
-    saw. Refused for a quarter not offered, one without approved figures, or a version
-    already released."""
-    params = {"period": str(quarter)}
-    if vintage is not None:
-        params["vintage"] = vintage.isoformat()
+    the approved one in force at that moment (version_in_force), which the pages show for
+    it, so the release reads exactly what the steward saw. Refused for a quarter not
+    offered, a moment before any approved figures, or a version already released."""
     try:
-        reading = resolve_as_of(params, cluster=cluster, today=today)
+        reading = resolve_as_of({"period": str(quarter)}, cluster=cluster, today=today)
     except InvalidParameter as refused:
         field = "quarter" if refused.name == "period" else refused.name
         raise ValidationError({field: refused.reason}) from None
-    shown = reading.as_of.vintage
-    if shown is None:
+    shown = version_in_force(reading.phase, quarter, vintage)
+    if shown is None and vintage is None:
         raise ValidationError(
             {
                 "vintage": _("%(quarter)s has no approved figures to release yet.")
                 % {"quarter": quarter.label()}
+            }
+        )
+    if shown is None:
+        raise ValidationError(
+            {
+                "vintage": _(
+                    "No approved data version of %(quarter)s was in force on %(moment)s; "
+                    "choose a later moment."
+                )
+                % {
+                    "quarter": quarter.label(),
+                    "moment": formats.date_format(timezone.localtime(vintage), "DATETIME_FORMAT"),
+                }
             }
         )
     if Release.objects.filter(
@@ -102,7 +108,8 @@ def release_make(
         year=quarter.year,
         quarter=quarter.quarter,
         vintage=release_check(cluster=cluster, quarter=quarter, vintage=vintage, today=today),
-        title=title.strip() or release_title(quarter),
+        # No title given: none is kept, so that each reader sees the default in their language.
+        title=title.strip(),
         note=note.strip(),
         made_by=actor,
         made_at=now,
@@ -233,7 +240,7 @@ def _send(delivery: BriefDelivery, recipient: Recipient, today: dt.date) -> None
             today=today,
         )
         brief = Brief(user, scope, reading, base_url=settings.SITE_URL)
-        subject = _("%(title)s: %(scope)s") % {"title": release.title, "scope": scope.name}
+        subject = _("%(title)s: %(scope)s") % {"title": release.name, "scope": scope.name}
         body = _(
             "The quarterly brief of %(cluster)s for %(scope)s, %(quarter)s, is attached "
             "(%(release)s).\n\nRead it online: %(url)s\n"
@@ -280,7 +287,9 @@ def brief_deliveries_send(*, now: dt.datetime, today: dt.date) -> dict[str, int]
             try:
                 _send(delivery, recipient, today)
             except _NoAddress:
-                _finish(delivery, DeliveryStatus.SENT, now, _("No e-mail address: in-app only."))
+                with translation.override(recipient.language):
+                    note = _("No e-mail address: in-app only.")
+                _finish(delivery, DeliveryStatus.SENT, now, note)
             except Exception as error:  # any failure is recorded and retried by the next run
                 _finish(delivery, DeliveryStatus.FAILED, now, f"{type(error).__name__}: {error}")
                 counts["failed"] += 1

@@ -17,10 +17,11 @@ from cluster.quarters import Quarter
 
 from ..choices import ScopeKind
 from ..exports import brief_document, brief_filename
+from ..models import Release
 from ..selectors.brief import Brief, brief_scope_of
 from ..selectors.dashboard import BoardScope, parse_vintage, resolve_as_of
 from ..selectors.plans import official_quarter
-from ..services.briefs import may_release, release_make, release_title
+from ..services.briefs import may_release, release_make
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -83,7 +84,7 @@ def _context(request, brief: Brief) -> dict:
         "section": "brief",
         "query": request.GET.urlencode(),
         "can_release": may_release(request.user),
-        "release_title": release_title(brief.quarter),
+        "release_title": Release.default_title(brief.quarter),
     }
 
 
@@ -132,6 +133,9 @@ def brief_release(request, cluster: str, period: str):
     except ValidationError as refused:
         for message in refused.messages:
             messages.error(request, message)
+        if "quarter" in refused.message_dict:
+            # A quarter not offered has no brief to go back to: the latest one says why.
+            return redirect("targets:brief-latest", cluster=cluster.key)
     else:
         messages.success(request, _("Released as official: %(title)s.") % {"title": release})
     return redirect("targets:brief", cluster=cluster.key, period=str(quarter))
