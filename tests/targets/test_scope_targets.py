@@ -123,6 +123,7 @@ def test_a_district_without_its_own_target_is_its_share_of_the_city(
     assert 'data-field="share"' not in html and 'data-field="status"' not in html
     assert field(html, "measure") == "昆山市未分解目标：显示其占全市比重"
     assert field(html, "share-of-city") == "18.8%"
+    assert "占全市 <span" in html and ": <span" not in html  # Chinese punctuation, no ASCII colon
     assert field(html, "contribution") == "全市距目标还差968.00 亿元，昆山市本季度贡献3.00 亿元"
     # Counts the same way: Kunshan has no firm over ¥1 bn, the city one of 15.
     count = card_html(response.content.decode(), "firms_output_over_1bn")
