@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cluster import clock
 from cluster.access import get_or_refuse, get_visible_or_404, scope_of
-from cluster.errors import InvalidParameter
+from cluster.errors import InvalidParameter, parse_ids
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -212,6 +212,7 @@ def submit_page(request, district_id: int, period: str):
     quarter = _quarter(period)
     selected = request.POST.getlist("selected")
     everything = request.POST.get("scope") == "all"
+    chosen = None if everything else parse_ids(selected, "selected")
     if not everything and not selected:
         messages.warning(request, _("Select the firms to submit, or submit all."))
     else:
@@ -220,7 +221,7 @@ def submit_page(request, district_id: int, period: str):
                 actor=request.user,
                 district=district,
                 quarter=quarter,
-                enterprise_ids=None if everything else [int(pk) for pk in selected if pk.isdigit()],
+                enterprise_ids=chosen,
             )
         except PermissionDenied:
             raise Http404 from None
@@ -240,7 +241,7 @@ def review_page(request, district_id: int, period: str):
     quarter = _quarter(period)
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
-    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
+    ids = parse_ids(request.POST.getlist("report"), "report")
     action = request.POST.get("action")
     reason = request.POST.get("reason", "")
     mode = _mode(request)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cluster.access import scope_of
+from cluster.errors import parse_id, parse_ids
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -96,8 +97,8 @@ def _versions(data, ids: list[int]) -> dict[int, int]:
     versions = {}
     for pk in ids:
         text = data.get(f"version-{pk}", "")
-        if text.isdigit():
-            versions[pk] = int(text)
+        if text:
+            versions[pk] = parse_id(text, f"version-{pk}")
     return versions
 
 
@@ -130,7 +131,7 @@ def review_queue_act(request):
     checked selection (all or nothing; back to the queue with the outcome)."""
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
-    ids = sorted({int(pk) for pk in request.POST.getlist("report") if pk.isdigit()})
+    ids = parse_ids(request.POST.getlist("report"), "report")
     done, refused = _review(request, ids)
     if request.headers.get("HX-Request") and len(ids) == 1:
         report = (
