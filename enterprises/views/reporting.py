@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cluster import clock
@@ -229,7 +230,13 @@ def submit_page(request, district_id: int, period: str):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(
-                request, _("%(count)d reports submitted for review.") % {"count": count}
+                request,
+                ngettext(
+                    "%(count)d report submitted for review.",
+                    "%(count)d reports submitted for review.",
+                    count,
+                )
+                % {"count": count},
             )
     return redirect(reverse("reports:worksheet", args=[district.pk, str(quarter)]))
 
@@ -249,10 +256,14 @@ def review_page(request, district_id: int, period: str):
     try:
         if action == "approve":
             count = reports_approve(actor=request.user, report_ids=ids)
-            done = _("%(count)d reports approved.") % {"count": count}
+            done = ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
+                "count": count
+            }
         elif action == "return":
             count = reports_return(actor=request.user, report_ids=ids, reason=reason)
-            done = _("%(count)d reports returned.") % {"count": count}
+            done = ngettext("%(count)d report returned.", "%(count)d reports returned.", count) % {
+                "count": count
+            }
         else:
             raise ValidationError(_("Unknown action."))
     except ValidationError as error:

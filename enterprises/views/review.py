@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from cluster.access import scope_of
@@ -111,7 +111,9 @@ def _review(request, ids: list[int]) -> tuple[str, str]:
             raise ValidationError(_("Select the reports to review."))
         if action == "approve":
             count = reports_approve(actor=request.user, report_ids=ids, versions=versions)
-            return _("%(count)d reports approved.") % {"count": count}, ""
+            return ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
+                "count": count
+            }, ""
         if action == "return":
             count = reports_return(
                 actor=request.user,
@@ -119,7 +121,9 @@ def _review(request, ids: list[int]) -> tuple[str, str]:
                 reason=request.POST.get("reason", ""),
                 versions=versions,
             )
-            return _("%(count)d reports returned.") % {"count": count}, ""
+            return ngettext("%(count)d report returned.", "%(count)d reports returned.", count) % {
+                "count": count
+            }, ""
         raise ValidationError(_("Unknown action."))
     except ValidationError as refused:
         return "", " ".join(refused.messages)
