@@ -285,3 +285,24 @@ def test_an_administrator_lands_on_the_dashboard(client, city_viewer, sip_viewer
 def test_the_steward_starts_on_the_review_queue(client, city_steward):
     client.force_login(city_steward)
     assert client.get("/").url == reverse("reports:queue")
+
+
+def test_before_the_register_opens_the_pages_say_when_reporting_opens_and_nothing_is_due(
+    client, officer_sip, enterprise_factory, sip
+):
+    enterprise_factory(district=sip)
+    day = dt.date(2021, 6, 1)
+    assert officer_todo(officer_sip, day).due == []
+    client.force_login(officer_sip)
+    for language, opens, wrong in (
+        ("zh-hans", "2022年第1季度结束后，报表于2022年4月1日开放填报", "可填报季度："),
+        ("en", "Reporting opens on April 1, 2022, once 2022 Q1 has ended", "Open for reporting"),
+    ):
+        with on(day), translation.override(language):
+            for path in ("/", "/reports/"):
+                html = client.get(path, follow=True, headers={"accept-language": language})
+                text = html.content.decode()
+                assert opens in text, path
+                assert wrong not in text, path
+            overview = client.get(reverse("reports:completeness")).context["overview"]
+    assert overview.overall.overdue == 0
