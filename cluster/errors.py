@@ -1,6 +1,11 @@
 """Errors the services raise that more than one interface answers the same way."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+# The largest id a column holds (PostgreSQL's bigint, SQLite's integer): SQLite cannot even
+# compare a larger integer, and int() of thousands of digits is refused by Python.
+MAX_ID = 2**63 - 1
 
 
 class StateConflict(ValidationError):
@@ -23,3 +28,20 @@ class InvalidParameter(ValidationError):
         super().__init__({name: [reason]})
         self.name = name
         self.reason = reason
+
+
+def parse_id(text: str, name: str) -> int:
+    """An id as a form or a list filter sends it. Only ASCII digits are an id ("²" and "٣" are
+    digits to str.isdigit() that int() or the database refuse), from 1 up to MAX_ID; anything
+    else is an InvalidParameter naming `name`."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        raise InvalidParameter(name, _("this is not an id."))
+    value = int(text)
+    if not 0 < value <= MAX_ID:
+        raise InvalidParameter(name, _("this is not an id."))
+    return value
+
+
+def parse_ids(values: list[str], name: str) -> list[int]:
+    """The ids of a multiple choice (checked rows), each through parse_id, sorted, once."""
+    return sorted({parse_id(value, name) for value in values})

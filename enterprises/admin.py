@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
+from cluster.errors import parse_id
 from cluster.formatting import yuan_as_wan
 from cluster.models import Cluster, Sector
 
@@ -53,8 +54,9 @@ class ClusterFilter(admin.SimpleListFilter):
         return [(str(c.pk), c.name) for c in Cluster.objects.all()]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.member_on(timezone.localdate(), cluster=int(self.value()))
+        if self.value():
+            cluster = parse_id(self.value(), self.parameter_name)
+            return queryset.member_on(timezone.localdate(), cluster=cluster)
         return queryset
 
 
@@ -69,9 +71,10 @@ class DirectionFilter(admin.SimpleListFilter):
         return [(str(s.pk), f"{s.cluster} › {s.name}") for s in directions]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
+        if self.value():
+            direction = parse_id(self.value(), self.parameter_name)
             valid = ClusterMembership.objects.valid_on(timezone.localdate()).filter(
-                enterprise=OuterRef("pk"), sector__parent_id=int(self.value())
+                enterprise=OuterRef("pk"), sector__parent_id=direction
             )
             return queryset.filter(Exists(valid))
         return queryset

@@ -93,8 +93,24 @@ class ReportingWindow:
         """The quarter under way is open for drafts (the steward allows it)."""
         return self.last == Quarter.from_date(self.today)
 
+    @property
+    def has_opened(self) -> bool:
+        """A quarter of the register has ended, or the one under way takes drafts. Before the
+        register's first quarter has ended (the clock before its first year), `first` to
+        `last` is that quarter only, by clamping, and nothing is open yet."""
+        return has_ended(self.first, self.today) or self.current_open
+
     def statement(self) -> str:
         """The rule in words, as every page, the import and the API state it."""
+        if not self.has_opened:
+            return _(
+                "Reporting opens on %(opens)s, once %(first)s has ended; reports are due "
+                "%(days)d days later."
+            ) % {
+                "opens": formats.date_format(self.first.end + dt.timedelta(days=1)),
+                "first": self.first.label(),
+                "days": settings.REPORT_DEADLINE_DAYS,
+            }
         text = _(
             "Open for reporting: %(first)s to %(last)s. A quarter opens once it has ended; "
             "reports are due %(days)d days later."

@@ -482,3 +482,67 @@ def test_a_stored_report_for_2100q4_breaks_no_page(
     assert str(responses["/reports/"].context["last"]) == "2026Q3"
     periods = {row["period"] for row in responses["/api/quarterly-reports/"].json()["results"]}
     assert "2100Q4" in periods
+
+
+# --- ids read from a form or a list filter: one owner (cluster.errors.parse_ids) ------------
+
+BAD_IDS = {
+    "superscript-digit": "²",
+    "beyond-bigint": "99999999999999999999",
+    "five-thousand-digits": "9" * 5000,
+    "arabic-indic-digit": "٣",
+}
+ID_DOORS = {
+    "queue report": ("steward", "/reports/queue/review/", {"action": "approve"}, "report"),
+    "queue version": (
+        "steward",
+        "/reports/queue/review/",
+        {"action": "approve", "report": "{report}"},
+        "version-{report}",
+    ),
+    "worksheet submit": ("officer_a", "/reports/{sip}/2025Q2/submit/", {}, "selected"),
+    "worksheet review": (
+        "steward",
+        "/reports/{sip}/2025Q2/review/",
+        {"action": "approve"},
+        "report",
+    ),
+    "alert bulk": ("officer_a", "/alerts/bulk/", {"action": "acknowledge"}, "alert"),
+    "admin cluster filter": ("steward", "/admin/enterprises/enterprise/", None, "cluster"),
+    "admin direction filter": ("steward", "/admin/enterprises/enterprise/", None, "direction"),
+}
+
+
+@pytest.mark.parametrize("value", BAD_IDS.values(), ids=BAD_IDS.keys())
+@pytest.mark.parametrize("door", ID_DOORS.values(), ids=ID_DOORS.keys())
+def test_an_id_that_is_no_id_is_refused_naming_the_field_and_nothing_changes(
+    client,
+    world,  # noqa: F811
+    door,
+    value,
+):
+    role, path, form, field = door
+    client.raise_request_exception = False
+    client.force_login(world["users"][role])
+    names = {"report": world["report"].pk, "sip": world["sip"].pk}
+    path, field = path.format(**names), field.format(**names)
+    before = (
+        list(QuarterlyReport.objects.order_by("pk").values_list("pk", "status", "version")),
+        list(Alert.objects.order_by("pk").values_list("pk", "state")),
+    )
+    for language, expected in (
+        ("zh-hans", f"参数“{field}”无效：这不是有效的编号。"),
+        ("en", f"The parameter “{field}” is not valid: this is not an id."),
+    ):
+        headers = {"accept-language": language}
+        if form is None:
+            response = client.get(path, {field: value}, headers=headers)
+        else:
+            data = {key: text.format(**names) for key, text in form.items()}
+            response = client.post(path, {**data, field: value}, headers=headers)
+        assert response.status_code == 400
+        assert expected in html.unescape(error_text(response))
+    assert before == (
+        list(QuarterlyReport.objects.order_by("pk").values_list("pk", "status", "version")),
+        list(Alert.objects.order_by("pk").values_list("pk", "state")),
+    )

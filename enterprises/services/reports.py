@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
 from cluster import clock
@@ -132,6 +133,25 @@ def reports_submit(
     return len(reports)
 
 
+def _reviewer_of(report: QuarterlyReport):
+    """Who approved or returned the report, if that is what moved it on."""
+    if report.status == ReportStatus.APPROVED:
+        return report.approved_by
+    if report.status == ReportStatus.RETURNED:
+        return report.returned_by
+    return None
+
+
+def _who_moved(report: QuarterlyReport) -> str:
+    name = f"{report.enterprise.name} {report.period.label()}"
+    who = _reviewer_of(report)
+    if who is not None and report.status == ReportStatus.APPROVED:
+        return _("%(report)s (approved by %(who)s)") % {"report": name, "who": who}
+    if who is not None:
+        return _("%(report)s (returned by %(who)s)") % {"report": name, "who": who}
+    return _("%(report)s (%(status)s)") % {"report": name, "status": report.get_status_display()}
+
+
 def _reviewable(
     actor, report_ids: list[int], versions: dict[int, int] | None
 ) -> list[QuarterlyReport]:
@@ -139,12 +159,26 @@ def _reviewable(
     if not scope.can_approve:
         raise PermissionDenied
     reports = _locked(QuarterlyReport.objects.visible_to(actor).filter(pk__in=report_ids))
-    stale = [r for r in reports if r.status != ReportStatus.SUBMITTED]
-    if len(reports) != len(set(report_ids)) or stale:
+    missing = len(set(report_ids)) - len(reports)
+    if missing:
         raise StateConflict(
-            _("Only submitted reports can be reviewed; these are no longer submitted: %(firms)s.")
-            % {"firms": "、".join(f"{r.enterprise.name} {r.period}" for r in stale)}
+            ngettext(
+                "%(count)d selected report was not found (deleted, or not yours to review); "
+                "nothing was done.",
+                "%(count)d selected reports were not found (deleted, or not yours to review); "
+                "nothing was done.",
+                missing,
+            )
+            % {"count": missing}
         )
+    stale = [r for r in reports if r.status != ReportStatus.SUBMITTED]
+    if stale:
+        text = _(
+            "Only submitted reports can be reviewed; these are no longer submitted: %(firms)s."
+        ) % {"firms": "、".join(_who_moved(r) for r in stale)}
+        if any(_reviewer_of(r) not in (None, actor) for r in stale):
+            text = _("Another steward acted first. %(problem)s") % {"problem": text}
+        raise StateConflict(text)
     # Returned, corrected and submitted again since the steward's page was loaded: still
     # "submitted", but not the figures the steward looked at.
     moved = [r for r in reports if versions and versions.get(r.pk, r.version) != r.version]

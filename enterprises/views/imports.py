@@ -24,6 +24,8 @@ from cluster.spreadsheets import SheetError
 
 from ..choices import EntryMode, Unit
 from ..imports import (
+    TEMPLATE_UNIT,
+    UNIT_WORDS,
     enterprise_column_label,
     enterprise_template,
     expected_firms,
@@ -157,6 +159,8 @@ def import_page(request):
             "window": window,
             "quarters": quarters,
             "being_reported": window.being_reported,
+            # The unit as the template's headers name it (column_label).
+            "template_unit": UNIT_WORDS[TEMPLATE_UNIT],
             "districts": visible_districts(request.user) if scope_of(request.user).is_city else (),
         },
     )

@@ -10,11 +10,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cluster import clock
 from cluster.access import get_or_refuse, get_visible_or_404, scope_of
-from cluster.errors import InvalidParameter
+from cluster.errors import InvalidParameter, parse_ids
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -212,6 +213,7 @@ def submit_page(request, district_id: int, period: str):
     quarter = _quarter(period)
     selected = request.POST.getlist("selected")
     everything = request.POST.get("scope") == "all"
+    chosen = None if everything else parse_ids(selected, "selected")
     if not everything and not selected:
         messages.warning(request, _("Select the firms to submit, or submit all."))
     else:
@@ -220,7 +222,7 @@ def submit_page(request, district_id: int, period: str):
                 actor=request.user,
                 district=district,
                 quarter=quarter,
-                enterprise_ids=None if everything else [int(pk) for pk in selected if pk.isdigit()],
+                enterprise_ids=chosen,
             )
         except PermissionDenied:
             raise Http404 from None
@@ -228,7 +230,13 @@ def submit_page(request, district_id: int, period: str):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(
-                request, _("%(count)d reports submitted for review.") % {"count": count}
+                request,
+                ngettext(
+                    "%(count)d report submitted for review.",
+                    "%(count)d reports submitted for review.",
+                    count,
+                )
+                % {"count": count},
             )
     return redirect(reverse("reports:worksheet", args=[district.pk, str(quarter)]))
 
@@ -240,7 +248,7 @@ def review_page(request, district_id: int, period: str):
     quarter = _quarter(period)
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
-    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
+    ids = parse_ids(request.POST.getlist("report"), "report")
     action = request.POST.get("action")
     reason = request.POST.get("reason", "")
     mode = _mode(request)
@@ -248,10 +256,14 @@ def review_page(request, district_id: int, period: str):
     try:
         if action == "approve":
             count = reports_approve(actor=request.user, report_ids=ids)
-            done = _("%(count)d reports approved.") % {"count": count}
+            done = ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
+                "count": count
+            }
         elif action == "return":
             count = reports_return(actor=request.user, report_ids=ids, reason=reason)
-            done = _("%(count)d reports returned.") % {"count": count}
+            done = ngettext("%(count)d report returned.", "%(count)d reports returned.", count) % {
+                "count": count
+            }
         else:
             raise ValidationError(_("Unknown action."))
     except ValidationError as error:

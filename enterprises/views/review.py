@@ -18,10 +18,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from cluster.access import scope_of
+from cluster.errors import parse_id, parse_ids
 from cluster.models import District
 from cluster.quarters import Quarter
 
@@ -96,8 +97,8 @@ def _versions(data, ids: list[int]) -> dict[int, int]:
     versions = {}
     for pk in ids:
         text = data.get(f"version-{pk}", "")
-        if text.isdigit():
-            versions[pk] = int(text)
+        if text:
+            versions[pk] = parse_id(text, f"version-{pk}")
     return versions
 
 
@@ -110,7 +111,9 @@ def _review(request, ids: list[int]) -> tuple[str, str]:
             raise ValidationError(_("Select the reports to review."))
         if action == "approve":
             count = reports_approve(actor=request.user, report_ids=ids, versions=versions)
-            return _("%(count)d reports approved.") % {"count": count}, ""
+            return ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
+                "count": count
+            }, ""
         if action == "return":
             count = reports_return(
                 actor=request.user,
@@ -118,7 +121,9 @@ def _review(request, ids: list[int]) -> tuple[str, str]:
                 reason=request.POST.get("reason", ""),
                 versions=versions,
             )
-            return _("%(count)d reports returned.") % {"count": count}, ""
+            return ngettext("%(count)d report returned.", "%(count)d reports returned.", count) % {
+                "count": count
+            }, ""
         raise ValidationError(_("Unknown action."))
     except ValidationError as refused:
         return "", " ".join(refused.messages)
@@ -130,7 +135,7 @@ def review_queue_act(request):
     checked selection (all or nothing; back to the queue with the outcome)."""
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
-    ids = sorted({int(pk) for pk in request.POST.getlist("report") if pk.isdigit()})
+    ids = parse_ids(request.POST.getlist("report"), "report")
     done, refused = _review(request, ids)
     if request.headers.get("HX-Request") and len(ids) == 1:
         report = (

@@ -13,21 +13,21 @@ import datetime as dt
 from dataclasses import dataclass
 
 from cluster.models import District
-from cluster.quarters import Quarter
+from cluster.quarters import Quarter, quarter_range
 from enterprises.choices import ReportStatus
 from enterprises.models import QuarterlyReport
 from enterprises.periods import Countdown, ReportingWindow, days_to_deadline, has_ended
 from enterprises.selectors import (
     CompletenessCell,
     completeness,
-    quarters_until,
     visible_districts,
 )
 
 from ..choices import AlertState
 from ..models import Alert
 
-# Two years of quarters: older gaps are the completeness page's business, not the day's work.
+# The newest quarters owed get a card each; older ones are counted in one line that links to
+# the completeness page, so that no gap is hidden and the page stays short.
 DUE_QUARTERS = 8
 # The first entries of a list; the page says how many there are in all.
 LISTED = 20
@@ -63,10 +63,21 @@ class DueQuarter:
 
 
 @dataclass(frozen=True)
+class EarlierGaps:
+    """The quarters owed before those with a card: how many, how many reports in all, and
+    the newest of them (where the completeness page is to end)."""
+
+    quarters: int
+    missing: int
+    last: Quarter
+
+
+@dataclass(frozen=True)
 class OfficerToDo:
     districts: list[District]
     window: ReportingWindow
     due: list[DueQuarter]
+    earlier: EarlierGaps | None
     returned: list[QuarterlyReport]
     returned_count: int
     alerts: list[Alert]
@@ -78,11 +89,11 @@ class OfficerToDo:
 
 
 def due_quarters(window: ReportingWindow) -> list[Quarter]:
-    """The recent quarters open for reporting that have ended (a quarter under way may take
-    drafts, but nothing is due for it yet)."""
+    """Every quarter open for reporting that has ended (a quarter under way may take drafts,
+    but nothing is due for it yet)."""
     return [
         quarter
-        for quarter in quarters_until(window.being_reported, DUE_QUARTERS)
+        for quarter in quarter_range(window.first, window.being_reported)
         if quarter in window and has_ended(quarter, window.today)
     ]
 
@@ -95,7 +106,7 @@ def officer_todo(user, today: dt.date) -> OfficerToDo:
         districts = [row[0].district for row in table]
     else:
         table, districts = [], list(visible_districts(user).order_by("sort_order"))
-    due = sorted(
+    owed = sorted(
         (
             DueQuarter(cell=cell, countdown=days_to_deadline(cell.quarter, today))
             for row in table
@@ -104,6 +115,18 @@ def officer_todo(user, today: dt.date) -> OfficerToDo:
         ),
         # The longest overdue first: that is what the city chases.
         key=lambda item: (item.quarter, item.district.sort_order),
+    )
+    carded = set(sorted({item.quarter for item in owed})[-DUE_QUARTERS:])
+    due = [item for item in owed if item.quarter in carded]
+    older = [item for item in owed if item.quarter not in carded]
+    earlier = (
+        EarlierGaps(
+            quarters=len({item.quarter for item in older}),
+            missing=sum(item.missing for item in older),
+            last=older[-1].quarter,
+        )
+        if older
+        else None
     )
     returned = (
         QuarterlyReport.objects.visible_to(user)
@@ -122,6 +145,7 @@ def officer_todo(user, today: dt.date) -> OfficerToDo:
         districts=districts,
         window=window,
         due=due,
+        earlier=earlier,
         returned=list(returned[:LISTED]),
         returned_count=returned.count(),
         alerts=list(alerts[:LISTED]),

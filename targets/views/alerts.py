@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cluster.access import get_or_refuse, scope_of
+from cluster.errors import MAX_ID, parse_ids
 from cluster.models import District
 
 from ..choices import AlertKind, AlertState, Severity
@@ -30,8 +31,6 @@ from ..services.alerts import (
 
 ALERTS_PER_PAGE = 30
 ACTIVE = "active"
-# Beyond any id (SQLite cannot even compare with a larger integer).
-MAX_ID = 2**63 - 1
 
 
 class AlertCentreFilter(filters.FilterSet):
@@ -141,9 +140,7 @@ def alert_bulk(request):
     404 (logged), as for one alert; a role that may not act gets the service's refusal."""
     if not scope_of(request.user).can_act_on_alerts:
         raise PermissionDenied
-    ids = sorted({int(pk) for pk in request.POST.getlist("alert") if pk.isdigit()})
-    if any(pk > MAX_ID for pk in ids):
-        raise Http404
+    ids = parse_ids(request.POST.getlist("alert"), "alert")
     visible = set(_alerts(request.user).filter(pk__in=ids).values_list("pk", flat=True))
     for pk in ids:
         if pk not in visible:

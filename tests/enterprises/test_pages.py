@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from cluster.models import District
+from enterprises.imports import column_label
 from enterprises.models import QuarterlyReport
 from tests.conftest import KUNSHAN, SIP
 
@@ -552,3 +554,18 @@ def test_the_profile_shows_each_cluster_with_sector_and_dates(
         "Optical communication devices → Photonic chips"
     ) in html
     assert "joined March 1, 2024</span>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "paragraph", "header"),
+    [("en", "(money in ¥10,000)", "(¥10,000)"), ("zh-hans", "金额以万元计", "（万元）")],
+)
+def test_the_import_page_names_the_money_unit_as_the_templates_header_does(
+    client, officer_sip, language, paragraph, header
+):
+    client.force_login(officer_sip)
+    html = client.get(reverse("reports:import"), headers={"accept-language": language})
+    text = html.content.decode()
+    assert paragraph in text
+    with translation.override(language):
+        assert column_label("output_value").endswith(header)

@@ -322,8 +322,39 @@ def test_another_steward_acting_first_is_a_clear_conflict_and_nothing_partial(
     reports_approve(actor=other, report_ids=[queue["jump"].pk])
     row = review(client, queue["jump"], "approve", version=seen[queue["jump"].pk])
     assert row.status_code == 422
-    assert "以下报表已不处于报送状态：园区跃升材料公司" in row.content.decode()
+    assert (
+        "另一位数据管理员已先处理。只能审核已报送的报表；以下报表已不处于报送状态："
+        "园区跃升材料公司 2025年第3季度（已由 second_steward 审核通过）。"
+    ) in row.content.decode()
     assert QuarterlyReport.objects.get(pk=queue["jump"].pk).approved_by == other
+
+
+def test_one_report_reads_in_the_singular_in_english(client, city_steward, queue):
+    client.force_login(city_steward)
+    english = {"accept-language": "en"}
+    data = {"report": queue["jump"].pk, "action": "approve", "next": QUEUE}
+    approved = client.post(reverse("reports:queue-review"), data, headers=english, follow=True)
+    assert "1 report approved." in approved.content.decode()
+    data = {"report": queue["unit"].pk, "action": "return", "reason": "请核对", "next": QUEUE}
+    returned = client.post(reverse("reports:queue-review"), data, headers=english, follow=True)
+    assert "1 report returned." in returned.content.decode()
+
+
+def test_a_report_that_is_not_there_is_named_as_not_found(client, city_steward, queue):
+    client.force_login(city_steward)
+    gone = QuarterlyReport.objects.order_by("-pk").first().pk + 1000
+    before = statuses()
+    response = client.post(
+        reverse("reports:queue-review"),
+        {"report": [queue["jump"].pk, gone], "action": "approve", "next": QUEUE},
+        follow=True,
+    )
+    assert statuses() == before
+    assert (
+        "所选报表中有 1 份未找到（已删除，或不在您的审核范围内）；未做任何操作。"
+        in response.content.decode()
+    )
+    assert "已不处于报送状态" not in response.content.decode()
 
 
 def test_officer_sees_only_their_district_and_has_no_actions(client, officer_kunshan, queue):

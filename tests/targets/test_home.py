@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cluster.access import scope_of
-from cluster.quarters import Quarter
+from cluster.quarters import Quarter, quarter_range
 from enterprises.models import QuarterlyReport, ReportingPolicy
 from enterprises.periods import days_to_deadline
 from targets.models import Alert, AlertRule
@@ -66,11 +66,12 @@ def alert(district, key: str, message: str, state: str = "open"):
 
 @pytest.fixture
 def park(enterprise_factory, sip, kunshan, city_steward):
-    """Three SIP firms that reported and had approved every quarter up to 2026Q1; in 2026Q2
+    """Three SIP firms that reported and had approved every quarter from the register's first
+    (2022Q1) up to 2026Q1; in 2026Q2
     one is submitted, one returned by the steward, one missing; nothing for 2026Q3. Kunshan has
     a returned report and an open alert of its own."""
     firms = [enterprise_factory(name_zh=f"园区{n}号纳米公司", district=sip) for n in (1, 2, 3)]
-    for quarter in (Quarter(2024, 4), *(Quarter(2025, q) for q in (1, 2, 3, 4)), Quarter(2026, 1)):
+    for quarter in quarter_range(Quarter(2022, 1), Quarter(2026, 1)):
         for firm in firms:
             report(firm, quarter, "approved")
     report(firms[0], Quarter(2026, 2), "submitted")
@@ -132,7 +133,7 @@ def test_after_the_deadline_the_quarters_are_days_late_and_a_reported_one_is_gon
     officer_sip, park
 ):
     todo = officer_todo(officer_sip, dt.date(2026, 11, 30))
-    # 2024Q4–2026Q1 are complete; 2026Q2 has one report at the city (the returned one does
+    # 2022Q1–2026Q1 are complete; 2026Q2 has one report at the city (the returned one does
     # not count), 2026Q3 none.
     assert due(todo) == [("2026Q2", 3, 1, 2, -138), ("2026Q3", 3, 0, 3, -46)]
     assert [item.countdown.days_late for item in todo.due] == [138, 46]
@@ -209,6 +210,33 @@ def test_the_officers_home_page_shows_the_work_one_click_away(client, officer_si
     assert '<a href="/" aria-current="page">我的待办</a>' in html
 
 
+def test_quarters_owed_beyond_the_newest_eight_are_counted_and_linked(
+    client, officer_sip, enterprise_factory, sip
+):
+    firm = enterprise_factory(district=sip)
+    for quarter in (Quarter(2022, 3), Quarter(2023, 2)):
+        report(firm, quarter, "approved")
+    todo = officer_todo(officer_sip, dt.date(2026, 11, 30))
+    # 2022Q1–2026Q3 owed but for two: the newest eight as cards, the other nine summed.
+    assert [str(item.quarter) for item in todo.due] == [
+        "2024Q4",
+        "2025Q1",
+        "2025Q2",
+        "2025Q3",
+        "2025Q4",
+        "2026Q1",
+        "2026Q2",
+        "2026Q3",
+    ]
+    assert (todo.earlier.quarters, todo.earlier.missing, str(todo.earlier.last)) == (9, 9, "2024Q3")
+    client.force_login(officer_sip)
+    with on(dt.date(2026, 11, 30)), translation.override("zh-hans"):
+        html = client.get("/").content.decode()
+    line = re.search(r'<p id="due-earlier">(.*?)</p>', html, re.S).group(1)
+    assert "更早还有 9 个季度缺报（共 9 份）" in line
+    assert f'href="{reverse("reports:completeness")}?until=2024Q3"' in line
+
+
 def test_nothing_to_do_says_so(client, officer_sip):
     client.force_login(officer_sip)
     with on(dt.date(2026, 11, 30)), translation.override("zh-hans"):
@@ -269,3 +297,24 @@ def test_a_return_whose_reviewer_is_not_on_record_says_when_without_a_blank_name
     returned = re.search(r'<li data-report="\d+">.*?</li>', html, re.S).group(0)
     assert "于 2026-08-03 10:00 退回" in returned
     assert "— 于" not in returned
+
+
+def test_before_the_register_opens_the_pages_say_when_reporting_opens_and_nothing_is_due(
+    client, officer_sip, enterprise_factory, sip
+):
+    enterprise_factory(district=sip)
+    day = dt.date(2021, 6, 1)
+    assert officer_todo(officer_sip, day).due == []
+    client.force_login(officer_sip)
+    for language, opens, wrong in (
+        ("zh-hans", "2022年第1季度结束后，报表于2022年4月1日开放填报", "可填报季度："),
+        ("en", "Reporting opens on April 1, 2022, once 2022 Q1 has ended", "Open for reporting"),
+    ):
+        with on(day), translation.override(language):
+            for path in ("/", "/reports/"):
+                html = client.get(path, follow=True, headers={"accept-language": language})
+                text = html.content.decode()
+                assert opens in text, path
+                assert wrong not in text, path
+            overview = client.get(reverse("reports:completeness")).context["overview"]
+    assert overview.overall.overdue == 0
