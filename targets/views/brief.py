@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cluster import clock
 from cluster.access import log_refused, scope_of
-from cluster.errors import InvalidParameter
+from cluster.errors import InvalidParameter, parse_id
 from cluster.models import Cluster, District
 from cluster.quarters import Quarter
 
@@ -33,12 +33,12 @@ def _scope(request, cluster: Cluster) -> BoardScope:
     """A district user's own district (or the one asked for, if it is theirs); else the
     scope their brief has by default (the city for city-wide users)."""
     asked = request.GET.get("district", "")
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if asked.isdecimal():
-        if not scope_of(request.user).covers(int(asked)):
-            log_refused(request.user, District, {"pk": asked})
+    if asked:
+        pk = parse_id(asked, "district")
+        if not scope_of(request.user).covers(pk):
+            log_refused(request.user, District, {"pk": pk})
             raise Http404
-        district = get_object_or_404(District, pk=int(asked))
+        district = get_object_or_404(District, pk=pk)
         return BoardScope(cluster, kind=ScopeKind.DISTRICT, district=district)
     scope = brief_scope_of(request.user, cluster)
     if scope is None:
