@@ -58,7 +58,7 @@ class Figures:
         if basis == Basis.APPROVED:
             moment = ReportRevision.objects.aggregate(m=Max("approved_at"))["m"]
         else:
-            moment = QuarterlyReport.objects.filter(status__in=["submitted", "approved"]).aggregate(
+            moment = QuarterlyReport.objects.filter(cls._previewed()).aggregate(
                 m=Max("updated_at")
             )["m"]
         return cls(basis, moment or timezone.now().replace(microsecond=0))
