@@ -314,6 +314,17 @@ def side_by_side(results: dict) -> list[dict]:
                 "ratio": round(ours["p95_ms"] / demo["p95_ms"], 2),
             }
         )
+    vintage = results["vintage"]
+    for name, read in vintage["reads"].items():
+        rows.append(
+            {
+                "figure": f"as known at V, {name.replace('_', ' ')} s: interval / anti-join "
+                f"({vintage['revised_reports']:,} reports revised)",
+                "ours": read["interval"]["median_s"],
+                "beside": read["anti_join"]["median_s"],
+                "ratio": read["interval_over_anti_join"],
+            }
+        )
     imp, rec = results["import"], results["recompute"]
     rows += [
         {
@@ -406,6 +417,7 @@ def main() -> int:
     embedded_env = {**os.environ, "DEBUG": "1"}
     for name, run in (
         ("recompute", lambda: scenarios.recompute_scenario(runs=scale["runs"])),
+        ("vintage", lambda: scenarios.vintage_scenario(runs=max(scale["runs"], 5))),
         ("pages", lambda: scenarios.pages_scenario(requests=options.requests)),
         (
             "import",

@@ -59,10 +59,10 @@ from .models import (
     Listing,
     Milestone,
     QuarterlyReport,
-    ReportRevision,
     ResearchProject,
 )
 from .periods import ReportingWindow
+from .services.reports import revisions_record
 from .uscc import check_character
 
 DEMO_PREFIX_ZH = "【演示】"
@@ -685,12 +685,8 @@ class DemoGenerator:
                     default_change_reason=CHANGE_REASON,
                     default_date=self.now,
                 )
-                ReportRevision.objects.bulk_create(
-                    (
-                        ReportRevision.of(report)
-                        for report in reports
-                        if report.status == ReportStatus.APPROVED
-                    ),
+                revisions_record(
+                    reports=[r for r in reports if r.status == ReportStatus.APPROVED],
                     batch_size=2000,
                 )
                 for model, objects in (

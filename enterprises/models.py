@@ -566,19 +566,13 @@ class QuarterlyReport(models.Model):
 
 class ReportRevisionQuerySet(EnterpriseChildQuerySet):
     def as_of(self, moment):
-        """The approved figures as they were known at `moment`: per report, the latest
-        revision approved by then (the vintage of `moment`). Written as "no newer revision
-        approved by then", which the database runs as one anti-join rather than a lookup
-        per row."""
-        newer = ReportRevision.objects.filter(
-            report_id=OuterRef("report_id"),
-            approved_at__lte=moment,
-            revision__gt=OuterRef("revision"),
-        )
-        return self.filter(approved_at__lte=moment).exclude(Exists(newer))
+        """The approved figures as they were known at `moment`: per report, the revision
+        approved by then and not yet superseded (the vintage of `moment`)."""
+        return self.filter(ReportRevision.known_at(moment))
 
     def current(self):
-        return self.filter(revision=F("report__revision"))
+        """The newest revision of each report: the one nothing supersedes yet."""
+        return self.filter(superseded_at__isnull=True)
 
 
 class ReportRevision(models.Model):
@@ -597,7 +591,10 @@ class ReportRevision(models.Model):
     )
     # Copied from the report so that aggregates over revisions need no join.
     enterprise = models.ForeignKey(
-        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="+"
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        related_name="approved_revisions",
     )
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))
@@ -614,6 +611,10 @@ class ReportRevision(models.Model):
         _("statistical scope"), max_length=16, choices=StatisticalScope
     )
     approved_at = models.DateTimeField(_("approved at"))
+    # When the next revision of the report was approved; empty while this one is current.
+    # With approved_at it bounds the interval in which these were the approved figures, so
+    # "as known at V" is a range condition on one row, not a search for a newer one.
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("approved by"),
@@ -631,15 +632,31 @@ class ReportRevision(models.Model):
         verbose_name_plural = _("approved revisions")
         ordering = ["report", "-revision"]
         indexes = [
+            # Also the index of the interval read: at the Suzhou scale PostgreSQL scans it for
+            # the quarters and the vintage and drops the superseded rows (under a tenth) from
+            # the heap rows it visits anyway for the figures, so superseded_at adds nothing
+            # to it; a read of all quarters scans the table whatever the index.
             models.Index(fields=["year", "quarter", "approved_at"], name="revision_period_time"),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["report", "revision"], name="revision_unique_per_report"
             ),
+            models.UniqueConstraint(
+                fields=["report"],
+                condition=Q(superseded_at__isnull=True),
+                name="revision_one_current_per_report",
+                violation_error_message=_("A report has one current approved revision."),
+            ),
             models.CheckConstraint(condition=Q(revision__gte=1), name="revision_positive"),
             models.CheckConstraint(
                 condition=Q(quarter__gte=1, quarter__lte=4), name="revision_quarter_1_to_4"
+            ),
+            date_order(
+                "approved_at",
+                "superseded_at",
+                "revision",
+                _("A revision cannot be superseded before it was approved."),
             ),
             non_negative("output_value", "revision", _("Output value")),
             non_negative("operating_revenue", "revision", _("Operating revenue")),
@@ -648,6 +665,16 @@ class ReportRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} r{self.revision}"
+
+    @staticmethod
+    def known_at(moment, prefix: str = "") -> Q:
+        """The one owner of "these were the approved figures at `moment`": approved by then
+        and not superseded by then (approved_at ≤ moment < superseded_at), as a condition on
+        the fields under `prefix`."""
+        return Q(**{f"{prefix}approved_at__lte": moment}) & (
+            Q(**{f"{prefix}superseded_at__isnull": True})
+            | Q(**{f"{prefix}superseded_at__gt": moment})
+        )
 
     @classmethod
     def of(cls, report: QuarterlyReport) -> ReportRevision:

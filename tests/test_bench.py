@@ -81,7 +81,19 @@ def test_the_tiny_benchmark_runs_every_scenario_and_reports_its_figures(tmp_path
     for name in BOARD_PAGES:
         assert approval["output_figure_after"][name] != approval["output_figure_before"][name]
 
-    assert len(report["side_by_side"]) == 7
+    vintage = report["vintage"]
+    assert vintage["revised_reports"] > 0
+    assert set(vintage["reads"]) == {
+        f"{read}_{moment}"
+        for read in ("year_to_date_by_district", "every_quarter")
+        for moment in ("newest", "before_corrections")
+    }
+    for name, read in vintage["reads"].items():
+        # The interval reads the figures the anti-join read, before and after corrections.
+        assert read["same_rows"] is True, name
+        assert positive(read["interval_over_anti_join"]), name
+
+    assert len(report["side_by_side"]) == 7 + len(vintage["reads"])
     for row in report["side_by_side"]:
         assert positive(row["ours"]) and positive(row["beside"]) and positive(row["ratio"]), row
     assert {row["met"] for row in report["goals"]} <= {True, False, None}

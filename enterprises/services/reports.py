@@ -9,6 +9,8 @@ figures), and what a review needs (a reason to return).
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -72,6 +74,25 @@ def recompute_after_commit(reports: list[QuarterlyReport]) -> None:
     the targets app."""
     if reports:
         enqueue_on_commit("targets.recompute_for_reports", [r.pk for r in reports])
+
+
+@transaction.atomic
+def revisions_record(*, reports: list[QuarterlyReport], batch_size: int | None = None) -> None:
+    """Record `reports` as just approved: each becomes its next revision, and the revision
+    it replaces is superseded at the new one's approval time, in the same transaction, so
+    that at every moment a report has exactly one revision in force."""
+    replacing: dict = defaultdict(list)
+    for report in reports:
+        if report.revision > 1:
+            replacing[report.approved_at].append(report.pk)
+    # Before the insert: the database allows one current revision per report.
+    for moment, report_ids in replacing.items():
+        ReportRevision.objects.filter(report_id__in=report_ids, superseded_at__isnull=True).update(
+            superseded_at=moment
+        )
+    ReportRevision.objects.bulk_create(
+        [ReportRevision.of(report) for report in reports], batch_size=batch_size
+    )
 
 
 def _transition(reports: list[QuarterlyReport], *, actor, reason: str, now, **changes) -> None:
@@ -214,7 +235,7 @@ def reports_approve(*, actor, report_ids: list[int], versions: dict[int, int] | 
         approved_by=actor,
         approved_at=now,
     )
-    ReportRevision.objects.bulk_create([ReportRevision.of(report) for report in reports])
+    revisions_record(reports=reports)
     recompute_after_commit(reports)
     return len(reports)
 

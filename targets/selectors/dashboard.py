@@ -1170,22 +1170,18 @@ def firms_behind(
 ):
     """The firms of a scope counted at the quarter shown, each with its year-to-date
     `figure` (the board's: its 口径), last year's for the same period and the growth;
-    sortable and searchable. The sums are correlated subqueries, so a page of firms costs
-    the same whatever their number."""
+    sortable and searchable. Both sums come from one join of the firms to their rows of
+    the two years (the figures' vintage in the join's condition), grouped by firm, so a
+    page of firms costs one query whatever their number."""
     quarter = as_of.quarter
     money = DecimalField(max_digits=20, decimal_places=2)
-    rows = as_of.figures.rows()
+    name, rows = as_of.figures.of_firm(
+        year__in=[quarter.year - 1, quarter.year], quarter__lte=quarter.quarter
+    )
 
     def ytd(year):
         return Coalesce(
-            Subquery(
-                rows.filter(enterprise=OuterRef("pk"), year=year, quarter__lte=quarter.quarter)
-                .order_by()
-                .values("enterprise")
-                .annotate(total=Sum(figure))
-                .values("total")[:1],
-                output_field=money,
-            ),
+            Sum(f"{name}__{figure}", filter=Q(**{f"{name}__year": year})),
             Value(ZERO),
             output_field=money,
         )
@@ -1194,6 +1190,7 @@ def firms_behind(
         counted_firms(quarter.end, scope.metrics_scope)
         .visible_to(user)
         .select_related("district")
+        .annotate(**{name: rows})
         .annotate(
             material=Subquery(
                 ClusterMembership.objects.valid_on(quarter.end)

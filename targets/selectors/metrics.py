@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, FilteredRelation, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,7 +58,7 @@ class Figures:
         if basis == Basis.APPROVED:
             moment = ReportRevision.objects.aggregate(m=Max("approved_at"))["m"]
         else:
-            moment = QuarterlyReport.objects.filter(status__in=["submitted", "approved"]).aggregate(
+            moment = QuarterlyReport.objects.filter(cls._previewed()).aggregate(
                 m=Max("updated_at")
             )["m"]
         return cls(basis, moment or timezone.now().replace(microsecond=0))
@@ -68,7 +68,24 @@ class Figures:
         # aggregate over these rows would pay for.
         if self.basis == Basis.APPROVED:
             return ReportRevision.objects.as_of(self.vintage).order_by()
-        return QuarterlyReport.objects.filter(status__in=["submitted", "approved"]).order_by()
+        return QuarterlyReport.objects.filter(self._previewed()).order_by()
+
+    def of_firm(self, **lookups) -> tuple[str, FilteredRelation]:
+        """The same rows seen from the firm, narrowed by `lookups` on the rows' fields: a
+        name and the FilteredRelation to annotate the firms with under it, so that an
+        aggregate over a firm's rows is one join, not a subquery per firm."""
+        if self.basis == Basis.APPROVED:
+            relation = "approved_revisions"
+            counted = ReportRevision.known_at(self.vintage, f"{relation}__")
+        else:
+            relation = "reports"
+            counted = self._previewed(f"{relation}__")
+        prefixed = Q(**{f"{relation}__{name}": value for name, value in lookups.items()})
+        return f"counted_{relation}", FilteredRelation(relation, condition=counted & prefixed)
+
+    @staticmethod
+    def _previewed(prefix: str = "") -> Q:
+        return Q(**{f"{prefix}status__in": ["submitted", "approved"]})
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from cluster.models import District
 from enterprises.choices import DesignationType, MilestoneKind
-from enterprises.models import Milestone, QuarterlyReport, ReportRevision
+from enterprises.models import Milestone, QuarterlyReport
+from enterprises.services.reports import revisions_record
 from targets.services.progress import progress_recompute
 
 YI = Decimal(100_000_000)
@@ -28,17 +29,7 @@ def approve(db):
         report.status, report.submitted_at, report.approved_at = "approved", at, at
         report.revision += 1
         report.save()
-        ReportRevision.objects.create(
-            report=report,
-            enterprise=enterprise,
-            year=year,
-            quarter=quarter,
-            revision=report.revision,
-            output_value=report.output_value,
-            operating_revenue=report.operating_revenue,
-            statistical_scope="self_reported",
-            approved_at=at,
-        )
+        revisions_record(reports=[report])
         return report
 
     return make

@@ -190,6 +190,35 @@ def test_district_page_is_the_district_share(client, sip_viewer, population, sip
     assert [f.name_zh for f in search.context["firms"]] == ["丙纳米公司"]
 
 
+def test_the_firm_table_reads_the_vintage_and_the_basis_shown(
+    client, sip_viewer, population, approve, sip
+):
+    first_vintage = city_snapshot("total_output").vintage
+    # A's 2025Q2 revised 12 → 14 later; C's 2025Q2 changed 2 → 5 and only submitted.
+    approve(population["a"], 2025, 2, 14 * YI, at=first_vintage + dt.timedelta(days=20))
+    submitted = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=2)
+    submitted.output_value, submitted.status = 5 * YI, "submitted"
+    submitted.save()
+    progress_recompute()
+    progress_recompute(basis=Basis.PREVIEW)
+    client.force_login(sip_viewer)
+    url = reverse("targets:district", args=["nano", sip.pk])
+
+    def table(**params):
+        firms = client.get(url, {"period": "2025Q2", **params}).context["firms"]
+        return [(f.name_zh, f.ytd, f.ytd_last) for f in firms]
+
+    assert table() == [("甲纳米公司", 24 * YI, 20 * YI), ("丙纳米公司", 4 * YI, 4 * YI)]
+    assert table(vintage=first_vintage.isoformat()) == [
+        ("甲纳米公司", 22 * YI, 20 * YI),
+        ("丙纳米公司", 4 * YI, 4 * YI),
+    ]
+    assert table(basis="preview") == [
+        ("甲纳米公司", 24 * YI, 20 * YI),
+        ("丙纳米公司", 7 * YI, 4 * YI),
+    ]
+
+
 def test_sector_page_shows_the_direction(client, city_viewer, population):
     from cluster.models import Sector
 
