@@ -1,11 +1,14 @@
 """Errors the services raise that more than one interface answers the same way."""
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # The largest id a column holds (PostgreSQL's bigint, SQLite's integer): SQLite cannot even
 # compare a larger integer, and int() of thousands of digits is refused by Python.
 MAX_ID = 2**63 - 1
+# Lazy: the refusal is worded in the language of the answer, even when the id was read inside
+# another language's override (the brief's downloads are made in the language asked for).
+NOT_AN_ID = gettext_lazy("this is not an id.")
 
 
 class StateConflict(ValidationError):
@@ -35,10 +38,10 @@ def parse_id(text: str, name: str) -> int:
     digits to str.isdigit() that int() or the database refuse), from 1 up to MAX_ID; anything
     else is an InvalidParameter naming `name`."""
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
-        raise InvalidParameter(name, _("this is not an id."))
+        raise InvalidParameter(name, NOT_AN_ID)
     value = int(text)
     if not 0 < value <= MAX_ID:
-        raise InvalidParameter(name, _("this is not an id."))
+        raise InvalidParameter(name, NOT_AN_ID)
     return value
 
 

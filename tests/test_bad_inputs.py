@@ -243,12 +243,24 @@ def test_enterprise_names_with_markup_or_formulas_are_refused(
     assert Enterprise.objects.count() == before
 
 
+def shown_label(response, key: str) -> str:
+    from django.utils import translation
+
+    from enterprises.imports import enterprise_column_label
+
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        return enterprise_column_label(key)
+
+
 def test_enterprise_errors_name_the_line_of_the_file(client, officer_sip, corpus_firms):
     """A title line above the header and a blank line: the bad firm is on line 5."""
     client.force_login(officer_sip)
     preview, _confirm = upload(client, "enterprises-title-rows.xlsx", kind="enterprises")
     assert preview.context["enterprise_lines"] == [4, 5]
-    assert '<tr class="invalid"><td>5</td><td>name_zh</td>' in preview.content.decode()
+    # The column by its label in the page's language, never the key.
+    assert f'<tr class="invalid"><td>5</td><td>{shown_label(preview, "name_zh")}</td>' in (
+        preview.content.decode()
+    )
     assert not Enterprise.objects.filter(uscc=valid_uscc(14)).exists()
 
 
@@ -273,7 +285,9 @@ def test_enterprise_membership_errors_name_the_line_and_column(client, officer_s
         6: {"primary_sector": [needs]},
     }
     html = preview.content.decode()
-    assert '<tr class="invalid"><td>5</td><td>in_cluster_until</td>' in html
+    label = shown_label(preview, "in_cluster_until")
+    assert label != "in_cluster_until"
+    assert f'<tr class="invalid"><td>5</td><td>{label}</td>' in html
     assert "The file has errors; nothing was imported." in confirm.content.decode()
     assert not Enterprise.objects.filter(uscc__in=[valid_uscc(n) for n in range(16, 21)]).exists()
 

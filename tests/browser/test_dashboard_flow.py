@@ -28,7 +28,10 @@ def test_administrator_reads_goes_back_drills_down_acts_and_downloads(
 ):
     alerts_evaluate(today=dt.date(2025, 8, 1))
     page = login("city_steward")
-    assert page.url == f"{live_server.url}/clusters/nano/"
+    # The steward starts on the review queue; the dashboard is one click away in the nav.
+    assert page.url == f"{live_server.url}/reports/queue/"
+    page.get_by_role("link", name="目标看板").click()
+    page.wait_for_url(f"{live_server.url}/clusters/nano/")
     page.locator('[data-chart="trend-chart"][data-drawn="true"]').wait_for()
     assert field(page, "total_output", "actual") == "32.00 亿元"
     assert field(page, "total_output", "projection") == "64.00 亿元"

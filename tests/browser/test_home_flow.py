@@ -18,9 +18,14 @@ TODAY = dt.datetime(2026, 11, 30, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 @pytest.fixture
 def owed(enterprise_factory):
-    """Two SIP firms that had every quarter of the last two years approved but 2026Q3."""
+    """Two SIP firms founded in 2024Q4 that had every quarter since approved but 2026Q3."""
     sip = District.objects.get(code="320571")
-    firms = [enterprise_factory(name_zh=f"园区{n}号纳米公司", district=sip) for n in (1, 2)]
+    firms = [
+        enterprise_factory(
+            name_zh=f"园区{n}号纳米公司", district=sip, founded_on=dt.date(2024, 10, 1)
+        )
+        for n in (1, 2)
+    ]
     for n in range(7):
         quarter = Quarter(2024, 4) + n
         for firm in firms:
