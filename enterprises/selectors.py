@@ -27,7 +27,7 @@ from .models import (
     QuarterlyReport,
     ReportRevision,
 )
-from .periods import deadline_of, founded_by
+from .periods import days_to_deadline, deadline_of, founded_by
 from .services.report_entry import (
     CUMULATIVE_FIGURES,
     in_wan,
@@ -402,7 +402,7 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
         cells = []
         for quarter in quarters:
             found = counts.get((district.pk, quarter.year, quarter.quarter), {})
-            deadline = deadline_of(quarter)
+            countdown = days_to_deadline(quarter, today)
             cells.append(
                 CompletenessCell(
                     district=district,
@@ -413,8 +413,8 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
                     approved=found.get("approved", 0),
                     returned=found.get("returned", 0),
                     on_time=found.get("on_time", 0),
-                    deadline=deadline,
-                    past_deadline=today > deadline,
+                    deadline=countdown.deadline,
+                    past_deadline=countdown.overdue,
                 )
             )
         table.append(cells)

@@ -59,7 +59,7 @@ class DueQuarter:
 
     @property
     def reached(self) -> int:
-        return self.cell.expected - self.cell.outstanding
+        return self.cell.reached
 
 
 @dataclass(frozen=True)
