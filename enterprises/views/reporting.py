@@ -31,7 +31,8 @@ from ..selectors import (
     worksheet_enterprises,
 )
 from ..services.report_entry import ReportConflict, report_save
-from ..services.reports import reports_approve, reports_return, reports_submit
+from ..services.reports import reports_submit
+from .review import review_selection
 
 PAGE_SIZE = 50
 
@@ -249,25 +250,9 @@ def review_page(request, district_id: int, period: str):
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
     ids = parse_ids(request.POST.getlist("report"), "report")
-    action = request.POST.get("action")
     reason = request.POST.get("reason", "")
     mode = _mode(request)
-    error_text = None
-    try:
-        if action == "approve":
-            count = reports_approve(actor=request.user, report_ids=ids)
-            done = ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
-                "count": count
-            }
-        elif action == "return":
-            count = reports_return(actor=request.user, report_ids=ids, reason=reason)
-            done = ngettext("%(count)d report returned.", "%(count)d reports returned.", count) % {
-                "count": count
-            }
-        else:
-            raise ValidationError(_("Unknown action."))
-    except ValidationError as error:
-        error_text = " ".join(error.messages)
+    done, error_text = review_selection(request, ids)
     if request.headers.get("HX-Request") and len(ids) == 1:
         report = get_visible_or_404(QuarterlyReport.objects, request.user, pk=ids[0])
         row = _fresh_row(request, report.enterprise, quarter, mode)

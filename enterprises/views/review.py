@@ -102,13 +102,13 @@ def _versions(data, ids: list[int]) -> dict[int, int]:
     return versions
 
 
-def _review(request, ids: list[int]) -> tuple[str, str]:
-    """Run the chosen action through the service: (what was done, why nothing was)."""
+def review_selection(request, ids: list[int]) -> tuple[str, str]:
+    """Approve or return the reports `ids` as the POST asks (action, reason, the versions the
+    page showed) through the services, for the queue and the worksheet alike: (what was done,
+    why nothing was)."""
     action = request.POST.get("action")
     versions = _versions(request.POST, ids)
     try:
-        if not ids:
-            raise ValidationError(_("Select the reports to review."))
         if action == "approve":
             count = reports_approve(actor=request.user, report_ids=ids, versions=versions)
             return ngettext("%(count)d report approved.", "%(count)d reports approved.", count) % {
@@ -136,7 +136,10 @@ def review_queue_act(request):
     if not scope_of(request.user).can_approve:
         raise PermissionDenied
     ids = parse_ids(request.POST.getlist("report"), "report")
-    done, refused = _review(request, ids)
+    if ids:
+        done, refused = review_selection(request, ids)
+    else:
+        done, refused = "", _("Select the reports to review.")
     if request.headers.get("HX-Request") and len(ids) == 1:
         report = (
             QuarterlyReport.objects.visible_to(request.user)
