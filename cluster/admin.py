@@ -180,6 +180,24 @@ class FiguresShownMixin:
         ]
 
 
+class KeptAsMadeMixin:
+    """Records kept as made: nobody changes or deletes one in the admin (assessments,
+    releases, approved revisions, deliveries: a new record says what changed)."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdminMixin(KeptAsMadeMixin):
+    """Records written only by the services and jobs: read in the admin, never added there."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+
 class ScopedAdminMixin:
     """The one owner of the admin's scope: every view of the admin (lists, object pages,
     delete, history, revert, autocomplete, import, export) shows and offers only what the

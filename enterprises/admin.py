@@ -7,7 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
+from cluster.admin import (
+    FiguresShownMixin,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+)
 from cluster.errors import parse_id
 from cluster.formatting import yuan_as_wan
 from cluster.models import Cluster, Sector
@@ -507,7 +512,9 @@ class ResearchProjectAdmin(FiguresShownMixin, ScopedAdminMixin, HistoryAdmin):
 
 
 @admin.register(ReportRevision)
-class ReportRevisionAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin):
+class ReportRevisionAdmin(
+    ReadOnlyAdminMixin, FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin
+):
     """Approved revisions are append-only: viewable, never edited."""
 
     figure_fields = ("output_value", "operating_revenue", "rd_spending")
@@ -516,15 +523,6 @@ class ReportRevisionAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin)
     list_filter = ("year", "quarter", "enterprise__district")
     list_select_related = ("report__enterprise", "approved_by")
     search_fields = ("enterprise__name_zh", "=enterprise__uscc")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("output value"), ordering="output_value")
     def output_display(self, obj):

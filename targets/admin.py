@@ -13,7 +13,13 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from cluster import clock
 from cluster.access import log_refused, scope_of
-from cluster.admin import FiguresShownMixin, HistoryAdmin, ScopedAdminMixin
+from cluster.admin import (
+    FiguresShownMixin,
+    HistoryAdmin,
+    KeptAsMadeMixin,
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+)
 from cluster.formatting import yuan_as_yi
 from cluster.models import PlanPhase
 from cluster.quarters import Quarter
@@ -187,7 +193,9 @@ class TargetShareAdmin(RuleAdmin):
 
 
 @admin.register(ProgressSnapshot)
-class ProgressSnapshotAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin):
+class ProgressSnapshotAdmin(
+    ReadOnlyAdminMixin, FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmin
+):
     """Computed by the progress job; read-only, in the user's scope."""
 
     figure_fields = ("actual", "milestone_expected", "projection", "run_rate_needed")
@@ -206,15 +214,6 @@ class ProgressSnapshotAdmin(FiguresShownMixin, ScopedAdminMixin, admin.ModelAdmi
     )
     list_filter = ("target", "scope_kind", "basis", "rule_version", "status", "year", "quarter")
     list_select_related = ("target",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def figure_text(self, obj, value) -> str:
         # In the target's unit: 亿元 / ¥ bn for money, "2 家" / "2 firms" for counts.
@@ -264,7 +263,7 @@ class SnoozeForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, HistoryAdmin):
     """Alerts change only through their lifecycle services (the same ones as the alert
     centre and the API): the actions ask for what the service needs on an intermediate page
     and are offered to those who may act on alerts; every field is read-only."""
@@ -278,15 +277,6 @@ class AlertAdmin(ScopedAdminMixin, HistoryAdmin):
         "Alerts change through their lifecycle (acknowledge, snooze, resolve); an earlier "
         "version cannot be restored here."
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_act_permission(self, request) -> bool:
         return scope_of(request.user).can_act_on_alerts
@@ -387,7 +377,7 @@ class AssessmentForm(forms.ModelForm):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(HistoryAdmin):
+class AssessmentAdmin(KeptAsMadeMixin, HistoryAdmin):
     """Assessments of qualitative targets: a city steward adds them through the assessment
     service; each is kept as made (a later assessment supersedes it from its date), so none
     is changed or deleted here."""
@@ -402,12 +392,6 @@ class AssessmentAdmin(HistoryAdmin):
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and may_assess(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -430,7 +414,7 @@ class EvaluationNoteForm(forms.Form):
 
 
 @admin.register(EvaluatedPlan)
-class EvaluatedPlanAdmin(admin.ModelAdmin):
+class EvaluatedPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The plans' final evaluations: read here, closed by a city steward with the action,
     through the evaluation service (the same as the evaluation page and the API). Plans
     themselves are loaded from plan files and corrected on their own admin page."""
@@ -445,15 +429,6 @@ class EvaluatedPlanAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return scope_of(request.user).is_city and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def history_view(self, request, object_id, extra_context=None):
         """A plan's history is its own admin's (scoped, with its rules): led there."""
@@ -569,7 +544,7 @@ class ReleaseForm(forms.ModelForm):
 
 
 @admin.register(Release)
-class ReleaseAdmin(HistoryAdmin):
+class ReleaseAdmin(KeptAsMadeMixin, HistoryAdmin):
     """Official releases: everyone reads them; a city steward makes one here or on the brief
     page, through the release service. A release is kept as made (its briefs went out)."""
 
@@ -582,12 +557,6 @@ class ReleaseAdmin(HistoryAdmin):
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and may_release(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("quarter"))
     def period_label(self, obj):
@@ -641,7 +610,7 @@ class BriefSubscriptionAdmin(HistoryAdmin):
 
 
 @admin.register(BriefDelivery)
-class BriefDeliveryAdmin(admin.ModelAdmin):
+class BriefDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who was sent which brief, when, and what went wrong: read here, written by the task."""
 
     list_display = ("release", "recipient", "scope_name", "language", "status", "attempts")
@@ -663,15 +632,6 @@ class BriefDeliveryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return may_release(request.user) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("scope"))
     def scope_name(self, obj):
