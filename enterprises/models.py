@@ -507,6 +507,8 @@ class QuarterlyReport(models.Model):
         ordering = ["-year", "-quarter", "enterprise__name_zh"]
         indexes = [
             models.Index(fields=["year", "quarter", "status"], name="report_period_status"),
+            # The newest change in preview, and the changes after one (as above).
+            models.Index(fields=["updated_at"], name="report_updated_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -637,6 +639,9 @@ class ReportRevision(models.Model):
             # the heap rows it visits anyway for the figures, so superseded_at adds nothing
             # to it; a read of all quarters scans the table whatever the index.
             models.Index(fields=["year", "quarter", "approved_at"], name="revision_period_time"),
+            # The newest vintage, and the approvals after one (a page's pending changes, the
+            # stored figures' job): a range at the end of the index, not a scan of the table.
+            models.Index(fields=["approved_at"], name="revision_approved_at"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -942,6 +942,65 @@ class ProgressSnapshot(models.Model):
         return f"{self.target.key} {self.year}Q{self.quarter} {self.scope_kind}"
 
 
+class StoredFigures(models.Model):
+    """A part of what the pages of a cluster show at a quarter (the output by district and
+    material, the threshold pipelines, the firms each threshold target counts), as the
+    progress job computed it from one vintage of figures, city-wide: a district's or a focus
+    direction's page takes its rows of it. A page reads the newest row known at the vintage
+    it shows, valid while the cluster's figures are stored through that vintage
+    (StoredThrough); rows are only added or rewritten with the same figures."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
+    # What the payload is, e.g. "output:output_value", "pipeline:12", "counted:12".
+    part = models.CharField(_("part"), max_length=40)
+    vintage = models.DateTimeField(_("vintage"))
+    payload = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stored figures")
+        verbose_name_plural = _("stored figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "year", "quarter", "basis", "part", "vintage"],
+                name="stored_figures_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="stored_figures_quarter_1_to_4"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} {self.year}Q{self.quarter} {self.basis} {self.part}"
+
+
+class StoredThrough(models.Model):
+    """How far a cluster's stored figures are current on a basis: every change of figures up
+    to `through` (approvals; in preview, submissions and returns too) is in them. The job
+    that stores them moves it, in the same transaction."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="+"
+    )
+    basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
+    through = models.DateTimeField(_("stored through"))
+
+    class Meta:
+        verbose_name = _("stored figures mark")
+        verbose_name_plural = _("stored figures marks")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "basis"], name="stored_through_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} {self.basis} {self.through:%Y-%m-%d %H:%M:%S}"
+
+
 class AlertRule(BilingualNameMixin):
     """A rule the alert job evaluates; its parameters are data the steward can edit."""
 

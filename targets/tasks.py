@@ -15,9 +15,11 @@ from enterprises.models import QuarterlyReport
 
 from .choices import Basis
 from .models import Target
+from .selectors.metrics import Figures
 from .services.alerts import alerts_evaluate, notifications_send
 from .services.briefs import brief_deliveries_send
 from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
+from .services.stored import stored_figures_refresh
 
 RELIABLE = {
     "acks_late": True,
@@ -31,10 +33,14 @@ RELIABLE = {
 
 @shared_task(name="targets.recompute_progress", **RELIABLE)
 def recompute_progress(target_ids: list[int] | None = None) -> int:
-    """All snapshots of the given targets (all targets by default), approved and preview;
-    then the alerts, which read the snapshots."""
-    count = progress_recompute(target_ids=target_ids, basis=Basis.APPROVED)
-    count += progress_recompute(target_ids=target_ids, basis=Basis.PREVIEW)
+    """All snapshots of the given targets (all targets by default), approved and preview,
+    and every stored part of the pages from the same figures; then the alerts, which read
+    the snapshots."""
+    count = 0
+    for basis in (Basis.APPROVED, Basis.PREVIEW):
+        figures = Figures.latest(basis)
+        count += progress_recompute(target_ids=target_ids, basis=basis, figures=figures)
+        stored_figures_refresh(basis=basis, today=clock.today(), figures=figures, everything=True)
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 
@@ -54,6 +60,7 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     count = 0
     targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan")
     for basis in (Basis.APPROVED, Basis.PREVIEW):
+        figures = Figures.latest(basis)
         for target in targets:
             if target.baseline_year in earliest:
                 quarters = None
@@ -67,7 +74,11 @@ def recompute_for_reports(report_ids: list[int]) -> int:
                     # Reports of quarters outside the target's plan (before it, or after
                     # its deadline): nothing of this target moves.
                     continue
-            count += progress_recompute(target_ids=[target.pk], quarters=quarters, basis=basis)
+            count += progress_recompute(
+                target_ids=[target.pk], quarters=quarters, basis=basis, figures=figures
+            )
+        # The pages' parts of the quarters these figures changed in, from the same figures.
+        stored_figures_refresh(basis=basis, today=clock.today(), figures=figures)
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 

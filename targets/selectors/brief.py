@@ -30,7 +30,7 @@ from ..models import Alert, Metric, Target
 from .dashboard import Board, BoardScope, Card, Contribution, Reading
 from .evaluation import result_text
 from .explanation import FirmLine
-from .metrics import counted_firms, evaluate
+from .metrics import counted_firms
 
 RISKS_SHOWN = 10
 NEW_DESIGNATION_TYPES = ("gazelle", "gazelle_cultivation", "unicorn_cultivation", "little_giant")
@@ -172,17 +172,16 @@ class Brief:
         that dropped back, after a revision or a move)."""
         if self.as_of.vintage is None:
             return []
-        figures = self.as_of.figures
         crossings = []
         for card in self.cards:
             target = card.target
             if target.metric.kind != Metric.Kind.COUNT_FIRMS_OVER:
                 continue
-            now = evaluate(target, self.quarter, figures).counted
+            now = self.board.counted(target, self.quarter)
             before = (
                 frozenset()
                 if self.quarter.quarter == 1
-                else evaluate(target, self.quarter.previous(), figures).counted
+                else self.board.counted(target, self.quarter.previous())
             )
             firms = (
                 Enterprise.objects.visible_to(self.user)

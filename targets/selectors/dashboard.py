@@ -48,6 +48,7 @@ from enterprises.models import (
     Designation,
     Listing,
     Milestone,
+    QuarterlyReport,
     ReportingPolicy,
     ReportRevision,
 )
@@ -55,8 +56,16 @@ from enterprises.selectors import CompletenessCell, completeness
 
 from ..choices import WATCHED_DESIGNATIONS, Basis, ScopeKind, Severity, Status
 from ..models import Alert, Metric, ProgressSnapshot, Release, RuleVersion, Target
-from .explanation import FirmLine, threshold_pipeline
-from .metrics import IPO_PIPELINE_DAYS, MATERIAL, Figures, Scope, counted_firms, counting
+from .explanation import FirmLine, firm_lines, pipeline_rows
+from .metrics import (
+    IPO_PIPELINE_DAYS,
+    MATERIAL,
+    Figures,
+    Scope,
+    counted_firms,
+    counting,
+    evaluate,
+)
 from .plans import (
     Coverage,
     Phase,
@@ -66,6 +75,7 @@ from .plans import (
     picker_quarters,
 )
 from .schedule import year_goal
+from .stored import StoredParts, decimal, money
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -225,6 +235,21 @@ def version_in_force(
     if moment is not None:
         approvals = approvals.filter(approved_at__lte=moment)
     return approvals.aggregate(last=Max("approved_at"))["last"]
+
+
+def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime) -> int:
+    """Reports of the cluster's firms whose figures changed after `vintage`: approved since
+    (or, in preview, submitted or changed since)."""
+    if basis == Basis.APPROVED:
+        rows = ReportRevision.objects.filter(approved_at__gt=vintage)
+    else:
+        rows = QuarterlyReport.objects.filter(Figures.previewed(), updated_at__gt=vintage)
+    return (
+        rows.filter(enterprise__memberships__cluster_id=cluster_id)
+        .values("enterprise", "year", "quarter")
+        .distinct()
+        .count()
+    )
 
 
 def parse_vintage(text: str) -> dt.datetime | None:
@@ -873,23 +898,134 @@ class Board:
 
     # -- the report rows behind the output
 
+    # -- the parts read from the store (selectors.stored), city-wide, a scope taking its rows
+
     @cached_property
-    def _output_rows(self) -> list[dict]:
-        """Year-to-date output of the scope's counted firms by district and material, this
-        year and last. One aggregate query over the rows the progress service counts."""
-        if self.as_of.vintage is None or (self.phase.shows_targets and not self.output_target):
-            return []
+    def stored(self) -> StoredParts:
+        return StoredParts(
+            self.scope.cluster.pk, self.as_of.quarter, self.as_of.basis, self.as_of.vintage
+        )
+
+    def _stored_at(self, quarter: Quarter) -> StoredParts:
+        if quarter == self.as_of.quarter:
+            return self.stored
+        if quarter not in self._other_quarters:
+            self._other_quarters[quarter] = StoredParts(
+                self.scope.cluster.pk, quarter, self.as_of.basis, self.as_of.vintage
+            )
+        return self._other_quarters[quarter]
+
+    @cached_property
+    def _other_quarters(self) -> dict[Quarter, StoredParts]:
+        return {}
+
+    def _in_scope(self, district_id: int | None, direction_id: int | None) -> bool:
+        if self.scope.district is not None and district_id != self.scope.district.pk:
+            return False
+        return self.scope.direction is None or direction_id == self.scope.direction.pk
+
+    def _direction_id(self, material_id: int | None) -> int | None:
+        sector = self._sectors.get(material_id)
+        if sector is None:
+            return None
+        return sector.parent_id or sector.pk
+
+    @property
+    def _city(self) -> Scope:
+        return Scope(cluster_id=self.scope.cluster.pk)
+
+    @property
+    def _shows_output(self) -> bool:
+        return self.as_of.vintage is not None and not (
+            self.phase.shows_targets and not self.output_target
+        )
+
+    def _output_part(self) -> list[list]:
+        """Year-to-date output of the city's counted firms by district and material, this
+        year and last: [year, district, material, total]. One aggregate query over the rows
+        the progress service counts."""
         quarter = self.as_of.quarter
-        return list(
+        rows = (
             self.as_of.figures.rows()
             .filter(
-                counting(quarter.end, self.scope.metrics_scope, "enterprise__"),
+                counting(quarter.end, self._city, "enterprise__"),
                 year__in=[quarter.year, quarter.year - 1],
                 quarter__lte=quarter.quarter,
             )
             .values("year", "enterprise__district", MATERIAL)
             .annotate(total=Sum(self.figure))
         )
+        return [
+            [row["year"], row["enterprise__district"], row[MATERIAL], money(row["total"])]
+            for row in rows
+        ]
+
+    def _pipeline_part(self, target: Target) -> list[list]:
+        rows = pipeline_rows(target.metric, self.as_of.quarter, self.as_of.figures, self._city)
+        return [
+            [pk, district, direction, money(v), money(g)] for pk, district, direction, v, g in rows
+        ]
+
+    def _counted_part(self, target: Target, quarter: Quarter) -> list[int]:
+        return sorted(evaluate(target, quarter, self.as_of.figures).counted)
+
+    def parts_to_store(self) -> dict[str, list]:
+        """Every part the pages read from the store, computed from this (city) board's
+        figures: what the progress job stores for the cluster's quarter."""
+        if self.as_of.vintage is None:
+            return {}
+        parts = {}
+        if self._shows_output:
+            parts[f"output:{self.figure}"] = self._output_part()
+        for target in self.targets:
+            if target.metric.kind == Metric.Kind.COUNT_FIRMS_OVER:
+                parts[f"pipeline:{target.pk}"] = self._pipeline_part(target)
+                parts[f"counted:{target.pk}"] = self._counted_part(target, self.as_of.quarter)
+        return parts
+
+    @cached_property
+    def _output_rows(self) -> list[dict]:
+        """Year-to-date output of the scope's counted firms by district and material, this
+        year and last (the city's stored part, the scope's rows of it)."""
+        if not self._shows_output:
+            return []
+        part = self.stored.get(f"output:{self.figure}", self._output_part)
+        return [
+            {
+                "year": year,
+                "enterprise__district": district,
+                MATERIAL: material,
+                "total": decimal(total),
+            }
+            for year, district, material, total in part
+            if self._in_scope(district, self._direction_id(material))
+        ]
+
+    def counted(self, target: Target, quarter: Quarter) -> frozenset[int]:
+        """The firms a threshold target counts at the end of `quarter`, city-wide (the
+        stored part)."""
+        part = self._stored_at(quarter).get(
+            f"counted:{target.pk}", lambda: self._counted_part(target, quarter)
+        )
+        return frozenset(part)
+
+    @cached_property
+    def pending_changes(self) -> int:
+        """Changes of the cluster's figures after the newest vintage shown that the progress
+        job has not counted yet (approvals; in preview, submissions too): the page says so
+        rather than show its figures as the latest. None when the page shows a past vintage
+        or between plans (read as known now). One query on the index of the moments."""
+        if not self.as_of.newest or self.as_of.vintage is None or not self.phase.shows_targets:
+            return 0
+        return pending_changes(self.scope.cluster.pk, self.as_of.basis, self.as_of.vintage)
+
+    @property
+    def computed_on_the_fly(self) -> list[str]:
+        """The parts this page computed itself: the store was not current for its vintage."""
+        return [
+            *self.stored.computed,
+            *(p for parts in self._other_quarters.values() for p in parts.computed),
+        ]
 
     def _contributions(self, key: str, labels: dict) -> list[Contribution]:
         year = self.as_of.quarter.year
@@ -1017,17 +1153,23 @@ class Board:
     def threshold_pipelines(self) -> list[tuple[Target, list[FirmLine]]]:
         """For each threshold target, the firms at half the threshold or more but not over
         it, with the gap each needs on their year completed with the usual seasonality (at
-        the deadline quarter the year is complete: the gap is the one left)."""
+        the deadline quarter the year is complete: the gap is the one left); the city's
+        stored part, the scope's rows of it."""
         if self.as_of.vintage is None:
             return []
         pipelines = []
         for target in self.targets:
             if target.metric.kind != Metric.Kind.COUNT_FIRMS_OVER:
                 continue
-            lines = threshold_pipeline(
-                target.metric, self.as_of.quarter, self.as_of.figures, self.scope.metrics_scope
+            part = self.stored.get(
+                f"pipeline:{target.pk}", lambda target=target: self._pipeline_part(target)
             )
-            pipelines.append((target, lines))
+            rows = [
+                [pk, district, direction, decimal(value), decimal(gap)]
+                for pk, district, direction, value, gap in part
+                if self._in_scope(district, direction)
+            ]
+            pipelines.append((target, firm_lines(target.metric, rows)))
         return pipelines
 
     def _firms(self):

@@ -13,7 +13,15 @@ from enterprises.models import Enterprise
 
 from ..choices import Basis, ScopeKind
 from ..models import Metric, ProgressSnapshot, Target
-from .metrics import Figures, Scope, Seasonality, evaluate, firm_totals, year_to_date
+from .metrics import (
+    DIRECTION,
+    Figures,
+    Scope,
+    Seasonality,
+    evaluate,
+    firm_totals,
+    year_to_date,
+)
 
 TOP_FIRMS = 10
 PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
@@ -87,13 +95,13 @@ def top_firms(
     return [FirmLine(names[pk], value) for pk, value in top.items()]
 
 
-def threshold_pipeline(
-    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope
-) -> list[FirmLine]:
+def pipeline_rows(metric: Metric, quarter: Quarter, figures: Figures, scope: Scope) -> list:
     """Firms of `scope` that do not pass the metric's threshold but reach half of it or more
     on their year completed with their district's usual seasonality, with what each still
-    lacks; smallest gap first. A firm that passes, now or on its completed year, is not in
-    the pipeline. Two aggregate queries and one for the names."""
+    lacks: [firm id, district id, direction id, projected year, gap], smallest gap first. A
+    firm that passes, now or on its completed year, is not in the pipeline. The city's rows
+    hold every district's and direction's (a firm's district and direction are on its row).
+    Two aggregate queries."""
     floor = metric.threshold * PIPELINE_FLOOR
     seasons = Seasonality.of(figures, metric, quarter.year)
     smallest_share = min(
@@ -103,17 +111,30 @@ def threshold_pipeline(
     candidates = firm_totals(figures, metric, quarter, scope, floor * smallest_share)
     lines = []
     for row in candidates:
-        projected = row["total"] / seasons.share(row["enterprise__district"], quarter.quarter)
+        district = row["enterprise__district"]
+        projected = row["total"] / seasons.share(district, quarter.quarter)
         if projected >= floor and not metric.passes(row["total"]) and not metric.passes(projected):
-            lines.append((row["enterprise"], projected, metric.gap(projected)))
-    names = Enterprise.objects.select_related("district").in_bulk([pk for pk, _, _ in lines])
-    return sorted(
-        (
-            FirmLine(names[pk], value, gap, needs_more_than=metric.needs_more_than_gap)
-            for pk, value, gap in lines
-        ),
-        key=lambda f: (f.gap, f.enterprise.pk),
-    )
+            lines.append(
+                [row["enterprise"], district, row[DIRECTION], projected, metric.gap(projected)]
+            )
+    return sorted(lines, key=lambda line: (line[4], line[0]))
+
+
+def firm_lines(metric: Metric, rows: list) -> list[FirmLine]:
+    """Pipeline rows as firms with their value and gap. One query for the names."""
+    names = Enterprise.objects.select_related("district").in_bulk([row[0] for row in rows])
+    return [
+        FirmLine(names[pk], value, gap, needs_more_than=metric.needs_more_than_gap)
+        for pk, _district, _direction, value, gap in rows
+        if pk in names
+    ]
+
+
+def threshold_pipeline(
+    metric: Metric, quarter: Quarter, figures: Figures, scope: Scope
+) -> list[FirmLine]:
+    """The pipeline of `scope` (pipeline_rows) with the firms' names."""
+    return firm_lines(metric, pipeline_rows(metric, quarter, figures, scope))
 
 
 def gap_explanation(

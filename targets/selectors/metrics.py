@@ -58,9 +58,9 @@ class Figures:
         if basis == Basis.APPROVED:
             moment = ReportRevision.objects.aggregate(m=Max("approved_at"))["m"]
         else:
-            moment = QuarterlyReport.objects.filter(cls._previewed()).aggregate(
-                m=Max("updated_at")
-            )["m"]
+            moment = QuarterlyReport.objects.filter(cls.previewed()).aggregate(m=Max("updated_at"))[
+                "m"
+            ]
         return cls(basis, moment or timezone.now().replace(microsecond=0))
 
     def rows(self):
@@ -68,7 +68,7 @@ class Figures:
         # aggregate over these rows would pay for.
         if self.basis == Basis.APPROVED:
             return ReportRevision.objects.as_of(self.vintage).order_by()
-        return QuarterlyReport.objects.filter(self._previewed()).order_by()
+        return QuarterlyReport.objects.filter(self.previewed()).order_by()
 
     def of_firm(self, **lookups) -> tuple[str, FilteredRelation]:
         """The same rows seen from the firm, narrowed by `lookups` on the rows' fields: a
@@ -79,12 +79,12 @@ class Figures:
             counted = ReportRevision.known_at(self.vintage, f"{relation}__")
         else:
             relation = "reports"
-            counted = self._previewed(f"{relation}__")
+            counted = self.previewed(f"{relation}__")
         prefixed = Q(**{f"{relation}__{name}": value for name, value in lookups.items()})
         return f"counted_{relation}", FilteredRelation(relation, condition=counted & prefixed)
 
     @staticmethod
-    def _previewed(prefix: str = "") -> Q:
+    def previewed(prefix: str = "") -> Q:
         return Q(**{f"{prefix}status__in": ["submitted", "approved"]})
 
 

@@ -443,12 +443,14 @@ def progress_recompute(
     target_ids: list[int] | None = None,
     quarters: list[Quarter] | None = None,
     basis: str = Basis.APPROVED,
+    figures: Figures | None = None,
 ) -> int:
     """Recompute the baselines, milestones and snapshots of the given targets (all by
-    default) for the given quarters (the plan's reporting quarters by default), from the
-    newest vintage, under each target's current rule version. Idempotent: the same figures
-    and rules give the same rows. Returns the number of target-quarters computed."""
-    figures = Figures.latest(basis)
+    default) for the given quarters (the plan's reporting quarters by default), from
+    `figures` (the newest vintage by default), under each target's current rule version.
+    Idempotent: the same figures and rules give the same rows. Returns the number of
+    target-quarters computed."""
+    figures = figures or Figures.latest(basis)
     approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
     targets = Target.objects.select_related("metric", "plan", "sector").prefetch_related("shares")
     if target_ids is not None:

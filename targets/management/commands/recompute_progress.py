@@ -2,17 +2,20 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from cluster import clock
 from targets.choices import Basis
 from targets.models import Target
+from targets.selectors.metrics import Figures
 from targets.services.alerts import alerts_evaluate
 from targets.services.progress import progress_recompute
+from targets.services.stored import stored_figures_refresh
 
 
 class Command(BaseCommand):
     help = (
         "Recompute the progress snapshots of all targets (or --target KEY ...) synchronously, "
-        "approved figures and preview, then evaluate the alert rules: the same job as the "
-        "nightly Celery task."
+        "approved figures and preview, store every part of the pages, then evaluate the alert "
+        "rules: the same job as the nightly Celery task."
     )
 
     def add_arguments(self, parser):
@@ -24,7 +27,13 @@ class Command(BaseCommand):
             list(Target.objects.filter(key__in=keys).values_list("pk", flat=True)) if keys else None
         )
         started = time.perf_counter()
-        count = sum(progress_recompute(target_ids=ids, basis=basis) for basis in Basis.values)
+        count = 0
+        for basis in Basis.values:
+            figures = Figures.latest(basis)
+            count += progress_recompute(target_ids=ids, basis=basis, figures=figures)
+            stored_figures_refresh(
+                basis=basis, today=clock.today(), figures=figures, everything=True
+            )
         self.stdout.write(
             f"Recomputed {count} target-quarters in {time.perf_counter() - started:.2f} s."
         )

@@ -1,0 +1,143 @@
+"""Storing what the pages show (targets.models.StoredFigures), kept current by the jobs.
+
+After the progress snapshots, the job stores each cluster's parts (Board.parts_to_store) for
+the quarters its figures changed in since the cluster was last stored, at the vintage the
+snapshots were computed from, and moves the cluster's mark (StoredThrough) to that vintage
+in the same transaction. A change of a quarter's figures touches that quarter and the later
+ones of its year (year-to-date sums), and the quarters of the following years whose
+year-ago figures and seasonality it enters. Everything else stays as stored: a page reads,
+per part, the newest row known at its vintage (selectors.stored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from cluster.models import Cluster
+from cluster.quarters import Quarter, quarter_range
+from enterprises.models import QuarterlyReport, ReportRevision
+from enterprises.periods import ReportingWindow
+
+from ..choices import Basis
+from ..models import StoredFigures, StoredThrough
+from ..selectors.dashboard import AsOf, Board, BoardScope
+from ..selectors.metrics import SEASONAL_YEARS, Figures
+from ..selectors.plans import cluster_plans, phase_of
+
+# Quarters before the cluster's first plan that are stored too: the comparisons a page of
+# the first plan's early quarters makes, and the monitoring pages of a cluster without one.
+QUARTERS_BEFORE_PLANS = 4
+
+
+def stored_quarters(cluster: Cluster, plans, today: dt.date) -> list[Quarter]:
+    """The quarters whose parts are stored: from a year before the cluster's first plan to
+    the newest quarter with reports (never past the quarter being reported). Pages of older
+    quarters compute their parts on the fly."""
+    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
+    if latest is None:
+        return []
+    newest = Quarter(
+        latest, QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
+    )
+    newest = min(newest, ReportingWindow.on(today).being_reported)
+    first = Quarter.from_date(min(p.starts_on for p in plans)) if plans else newest
+    for _ in range(QUARTERS_BEFORE_PLANS):
+        first = first.previous()
+    return list(quarter_range(first, newest)) if first <= newest else []
+
+
+def _changed(basis: str, since: dt.datetime, until: dt.datetime) -> set[tuple[int, int, int]]:
+    """(cluster id, year, quarter) of the figures changed in (since, until]: approvals; in
+    preview, every change of a report's status or figures."""
+    if basis == Basis.APPROVED:
+        rows = ReportRevision.objects.filter(approved_at__gt=since, approved_at__lte=until)
+    else:
+        rows = QuarterlyReport.objects.filter(updated_at__gt=since, updated_at__lte=until)
+    return set(
+        rows.order_by()
+        .values_list("enterprise__memberships__cluster_id", "year", "quarter")
+        .distinct()
+    )
+
+
+def touched(changes: set[tuple[int, int]], quarters: list[Quarter]) -> list[Quarter]:
+    """The stored quarters a change of figures in each (year, quarter) moves."""
+    moved = set()
+    for year, number in changes:
+        for quarter in quarters:
+            if (quarter.year == year and quarter.quarter >= number) or (
+                year < quarter.year <= year + SEASONAL_YEARS
+            ):
+                moved.add(quarter)
+    return sorted(moved)
+
+
+def stored_figures_refresh(
+    *, basis: str, today: dt.date, figures: Figures | None = None, everything: bool = False
+) -> int:
+    """Store the parts of every cluster's quarters its figures changed in since it was last
+    stored (`everything`: all its stored quarters), from `figures` (the newest by default:
+    pass the snapshots' own), and mark the cluster stored through their vintage. A cluster
+    already stored through a later vintage is left alone (its rows cover these figures).
+    Idempotent. Returns the number of cluster-quarters computed."""
+    figures = figures or Figures.latest(basis)
+    clusters = list(Cluster.objects.order_by("pk"))
+    plans = cluster_plans(clusters)
+    count = 0
+    for cluster in clusters:
+        with transaction.atomic():
+            mark, first = StoredThrough.objects.select_for_update().get_or_create(
+                cluster=cluster, basis=basis, defaults={"through": figures.vintage}
+            )
+            if not first and (
+                mark.through > figures.vintage
+                or (mark.through == figures.vintage and not everything)
+            ):
+                continue
+            quarters = stored_quarters(cluster, plans[cluster.pk], today)
+            if not (everything or first):
+                changes = {
+                    (year, number)
+                    for cluster_id, year, number in _changed(basis, mark.through, figures.vintage)
+                    if cluster_id == cluster.pk
+                }
+                quarters = touched(changes, quarters)
+            now = timezone.now()
+            rows = []
+            for quarter in quarters:
+                board = Board(
+                    None,
+                    BoardScope(cluster),
+                    AsOf(quarter, basis, figures.vintage),
+                    phase_of(cluster, quarter, today, plans=plans[cluster.pk]),
+                    today=today,
+                )
+                # The same figures (and their memo of seasonality) for every quarter.
+                board.as_of.__dict__["figures"] = figures
+                rows.extend(
+                    StoredFigures(
+                        cluster=cluster,
+                        year=quarter.year,
+                        quarter=quarter.quarter,
+                        basis=basis,
+                        part=part,
+                        vintage=figures.vintage,
+                        payload=payload,
+                        computed_at=now,
+                    )
+                    for part, payload in board.parts_to_store().items()
+                )
+            StoredFigures.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["cluster", "year", "quarter", "basis", "part", "vintage"],
+                update_fields=["payload", "computed_at"],
+            )
+            mark.through = figures.vintage
+            mark.save(update_fields=["through"])
+            count += len(quarters)
+    return count

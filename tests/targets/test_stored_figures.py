@@ -1,0 +1,194 @@
+"""Pages read the parts the progress job stored (targets.selectors.stored): the same figures
+the page would compute itself, kept current by the job after each approval for just the
+quarters it touches, and, while a recompute is pending, the page says so."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from cluster.models import Sector
+from enterprises.models import QuarterlyReport
+from enterprises.services.reports import reports_approve
+from targets.choices import Basis
+from targets.models import StoredFigures, StoredThrough
+from targets.tasks import recompute_progress
+
+from .conftest import YI
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.datetime(2025, 8, 20, 10, tzinfo=dt.UTC)
+
+
+def pages(sip) -> dict[str, str]:
+    direction = Sector.objects.directions().filter(cluster__key="nano").order_by("pk").first()
+    return {
+        "dashboard": reverse("targets:dashboard", args=["nano"]),
+        "district": reverse("targets:district", args=["nano", sip.pk]),
+        "direction": reverse("targets:sector", args=["nano", direction.pk]),
+        "brief": reverse("targets:brief", args=["nano", "2025Q2"]),
+    }
+
+
+def shown(response) -> dict:
+    """What a page shows of the stored parts, as plain values."""
+    context = response.context
+    board = context["brief"].board if "brief" in context else context["board"]
+    figures = {
+        "district": [(p.key, p.actual, p.year_ago) for p in board.by_district],
+        "direction": [(p.key, p.actual, p.year_ago) for p in board.by_direction],
+        "material": [(p.key, p.actual, p.year_ago) for p in board.by_material],
+        "pipelines": [
+            (target.key, [(line.enterprise.pk, line.value, line.gap) for line in lines])
+            for target, lines in board.threshold_pipelines
+        ],
+    }
+    if "brief" in context:
+        figures["crossings"] = [
+            (c.target.key, [f.pk for f in c.entered], [f.pk for f in c.left])
+            for c in context["brief"].crossings
+        ]
+    return figures
+
+
+def get(client, url):
+    with translation.override("zh-hans"):
+        return client.get(url, {"period": "2025Q2"})
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_stored_parts_are_what_the_page_computes(client, city_viewer, population, sip):
+    client.force_login(city_viewer)
+    urls = pages(sip)
+    live = {name: get(client, url) for name, url in urls.items()}
+    for response in live.values():
+        # Nothing stored yet: every part computed by the page itself.
+        board = response.context.get("board") or response.context["brief"].board
+        assert board.computed_on_the_fly
+
+    recompute_progress()
+
+    assert StoredThrough.objects.filter(cluster__key="nano").count() == 2  # both bases
+    for name, url in urls.items():
+        response = get(client, url)
+        board = response.context.get("board") or response.context["brief"].board
+        assert board.computed_on_the_fly == [], name
+        assert shown(response) == shown(live[name]), name
+    # The figures themselves, hand-computed (tests/targets/conftest.py population).
+    district = dict((k, a) for k, a, _y in shown(get(client, urls["dashboard"]))["district"])
+    assert district[sip.pk] == 26 * YI
+    sip_page = shown(get(client, urls["district"]))
+    assert [(k, a) for k, a, _y in sip_page["district"]] == [(sip.pk, 26 * YI)]
+    crossings = dict((k, (e, lft)) for k, e, lft in shown(get(client, urls["brief"]))["crossings"])
+    assert crossings["firms_output_over_1bn"] == ([population["a"].pk], [])
+
+
+def revise(report: QuarterlyReport, output: Decimal) -> None:
+    report.output_value = report.operating_revenue = output
+    report.status = "submitted"
+    report.submitted_at = timezone.now()
+    report.save()
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_an_approval_stores_just_the_quarters_it_touches(
+    client, city_viewer, city_steward, population, sip, django_capture_on_commit_callbacks
+):
+    recompute_progress()
+    before = set(StoredFigures.objects.values_list("pk", "vintage"))
+    report = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=1)
+    revise(report, 5 * YI)  # C's 2025Q1: 2 → 5
+
+    # Committed: the outbox sends the recompute (eager here, a worker in production).
+    with django_capture_on_commit_callbacks(execute=True):
+        reports_approve(actor=city_steward, report_ids=[report.pk])
+
+    vintage = QuarterlyReport.objects.get(pk=report.pk).approved_at
+    through = StoredThrough.objects.get(cluster__key="nano", basis=Basis.APPROVED).through
+    assert through == vintage
+    written = set(
+        StoredFigures.objects.filter(cluster__key="nano", basis=Basis.APPROVED, vintage=vintage)
+        .values_list("year", "quarter")
+        .distinct()
+    )
+    # 2025Q1 and the later quarters with reports of 2025; nothing of 2024 or before.
+    assert written == {(2025, 1), (2025, 2)}
+    assert before <= set(StoredFigures.objects.values_list("pk", "vintage"))  # nothing lost
+
+    client.force_login(city_viewer)
+    for period, sip_output in (("2025Q1", 15 * YI), ("2025Q2", 29 * YI)):
+        with translation.override("zh-hans"):
+            response = client.get(reverse("targets:dashboard", args=["nano"]), {"period": period})
+        board = response.context["board"]
+        assert board.computed_on_the_fly == []
+        assert {p.key: p.actual for p in board.by_district}[sip.pk] == sip_output
+        assert board.pending_changes == 0
+        assert "data-pending" not in response.content.decode()
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_a_pending_recompute_is_said_until_the_job_has_run(
+    client, city_viewer, city_steward, population, sip, django_capture_on_commit_callbacks
+):
+    recompute_progress()
+    report = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=2)
+    revise(report, 9 * YI)
+    with django_capture_on_commit_callbacks(execute=False) as jobs:
+        reports_approve(actor=city_steward, report_ids=[report.pk])
+
+    client.force_login(city_viewer)
+    urls = pages(sip)
+    for name in ("dashboard", "district", "brief"):
+        response = get(client, urls[name])
+        html = response.content.decode()
+        # The figures shown are the version before the approval, consistently (cards and
+        # stored parts), and the page says one report is being counted.
+        assert 'data-pending="1"' in html, name
+        assert "有 1 份报表的数据在所示版本之后有变动，正在计入，稍后刷新即可看到。" in html, name
+    board = get(client, urls["dashboard"]).context["board"]
+    assert {p.key: p.actual for p in board.by_district}[sip.pk] == 26 * YI
+
+    for job in jobs:  # the outbox sends the recompute: eager here, a worker in production
+        job()
+
+    response = get(client, urls["dashboard"])
+    assert "data-pending" not in response.content.decode()
+    board = response.context["board"]
+    assert board.computed_on_the_fly == []
+    assert {p.key: p.actual for p in board.by_district}[sip.pk] == 33 * YI  # A 22 + C 2 + 9
+
+
+def page_queries(client, urls) -> dict[str, int]:
+    counts = {}
+    for name, url in urls.items():
+        get(client, url)  # caches warm
+        with CaptureQueriesContext(connection) as queries:
+            response = get(client, url)
+        assert response.status_code == 200
+        counts[name] = len(queries)
+    return counts
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_query_counts_do_not_grow_with_firms(
+    client, city_viewer, population, enterprise_factory, approve, sip, kunshan
+):
+    client.force_login(city_viewer)
+    urls = pages(sip)
+    recompute_progress()
+    small = page_queries(client, urls)
+    for n in range(30):
+        firm = enterprise_factory(district=sip if n % 2 else kunshan)
+        for year in (2024, 2025):
+            for quarter in (1, 2, 3, 4) if year == 2024 else (1, 2):
+                approve(firm, year, quarter, (n + 1) * YI / 4)
+    recompute_progress()
+    large = page_queries(client, urls)
+    assert large == small
+    assert get(client, urls["dashboard"]).context["board"].computed_on_the_fly == []
