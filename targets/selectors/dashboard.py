@@ -70,12 +70,13 @@ from .plans import (
     Coverage,
     Phase,
     coverage,
+    coverage_counts,
     official_quarters,
     phase_of,
     picker_quarters,
 )
 from .schedule import year_goal
-from .stored import StoredParts, decimal, money
+from .stored import COVERAGE, StoredParts, decimal, money
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -975,6 +976,9 @@ class Board:
         if self.as_of.vintage is None:
             return {}
         parts = {}
+        if self.as_of.basis == Basis.APPROVED:
+            pair = (self.scope.cluster.pk, self.as_of.quarter)
+            parts[COVERAGE] = list(coverage_counts([pair], self.as_of.vintage)[pair])
         if self._shows_output:
             parts[f"output:{self.figure}"] = self._output_part()
         for target in self.targets:

@@ -38,6 +38,8 @@ from cluster.quarters import Quarter, quarter_range
 from enterprises.models import ClusterMembership, ReportingPolicy, ReportRevision
 from enterprises.periods import ReportingWindow
 
+from .stored import stored_coverage
+
 # The newest quarters with approved figures looked at for the official quarter: a cluster
 # whose four newest such quarters all fall short of the share opens on the newest of them.
 CANDIDATE_QUARTERS = 4
@@ -255,15 +257,30 @@ def coverage(
     wanted: dict[int, list[Quarter]], *, needed: int, moment: dt.datetime
 ) -> dict[tuple[int, Quarter], Coverage]:
     """The coverage of each (cluster id, quarter) asked for, with the approvals known at
-    `moment`. Two aggregate queries whatever the number of firms and clusters."""
+    `moment`: the stored counts where the progress job holds them (selectors.stored), the
+    others counted. A fixed number of queries whatever the number of firms and clusters."""
     pairs = [(cluster_id, q) for cluster_id, quarters in wanted.items() for q in quarters]
     if not pairs:
         return {}
+    stored = stored_coverage(list(wanted), moment, [q for _c, q in pairs])
+    counts = {(c, q): stored[c][q] for c, q in pairs if q in stored.get(c, {})}
+    missing = [pair for pair in pairs if pair not in counts]
+    if missing:
+        counts.update(coverage_counts(missing, moment))
+    return {(c, q): Coverage(q, *counts[(c, q)], needed) for c, q in pairs}
+
+
+def coverage_counts(
+    pairs: list[tuple[int, Quarter]], moment: dt.datetime
+) -> dict[tuple[int, Quarter], tuple[int, int]]:
+    """(expected, approved) of each (cluster id, quarter), counted from the register and the
+    approvals known at `moment`: what the progress job stores. Two aggregate queries."""
 
     def name(kind, cluster_id, quarter):
         return f"{kind}_{cluster_id}_{quarter.ordinal}"
 
-    expected = ClusterMembership.objects.filter(cluster_id__in=wanted).aggregate(
+    cluster_ids = {c for c, _q in pairs}
+    expected = ClusterMembership.objects.filter(cluster_id__in=cluster_ids).aggregate(
         **{
             name("e", c, q): Count(
                 "enterprise", distinct=True, filter=Q(cluster_id=c) & _membership_during(q)
@@ -276,7 +293,7 @@ def coverage(
         periods |= Q(year=quarter.year, quarter=quarter.quarter)
     approved = (
         ReportRevision.objects.filter(periods, approved_at__lte=moment)
-        .filter(enterprise__memberships__cluster_id__in=wanted)
+        .filter(enterprise__memberships__cluster_id__in=cluster_ids)
         .aggregate(
             **{
                 name("a", c, q): Count(
@@ -291,29 +308,13 @@ def coverage(
         )
     )
     return {
-        (c, q): Coverage(q, expected[name("e", c, q)] or 0, approved[name("a", c, q)] or 0, needed)
-        for c, q in pairs
+        (c, q): (expected[name("e", c, q)] or 0, approved[name("a", c, q)] or 0) for c, q in pairs
     }
 
 
-def official_quarters(
-    clusters,
-    today: dt.date,
-    *,
-    moment: dt.datetime | None = None,
-    policy: ReportingPolicy | None = None,
-) -> dict[int, Coverage]:
-    """The one owner of a page's default quarter, for each cluster: the latest quarter up to
-    the one being reported (ReportingWindow.being_reported) whose approved reports cover at
-    least the steward's official share of the cluster's expected firms. Quarters without any
-    approved report are never candidates, so a submission typed for a later quarter does
-    not move a page. Failing that, the newest quarter with approved figures; without any, the
-    quarter being reported. A fixed number of queries whatever the number of clusters."""
-    policy = policy or ReportingPolicy.current()
-    last = ReportingWindow.on(today, policy).being_reported
-    # The approvals known by the end of `today`, unless a moment is asked for.
-    moment = moment or timezone.make_aware(dt.datetime.combine(today, dt.time.max))
-    cluster_ids = [c.pk for c in clusters]
+def _quarters_with_figures(cluster_ids, last: Quarter, moment: dt.datetime) -> dict[int, list]:
+    """The quarters up to `last` with approved figures known at `moment`, per cluster: one
+    scan of the approvals."""
     with_figures = defaultdict(list)
     rows = (
         ReportRevision.objects.filter(
@@ -329,14 +330,55 @@ def official_quarters(
         quarter = Quarter(year, number)
         if quarter <= last:
             with_figures[cluster_id].append(quarter)
-    candidates = {
-        c: sorted(with_figures[c], reverse=True)[:CANDIDATE_QUARTERS] or [last] for c in cluster_ids
-    }
-    found = coverage(candidates, needed=policy.official_share, moment=moment)
+    return with_figures
+
+
+def official_quarters(
+    clusters,
+    today: dt.date,
+    *,
+    moment: dt.datetime | None = None,
+    policy: ReportingPolicy | None = None,
+) -> dict[int, Coverage]:
+    """The one owner of a page's default quarter, for each cluster: the latest quarter up to
+    the one being reported (ReportingWindow.being_reported) whose approved reports cover at
+    least the steward's official share of the cluster's expected firms. Quarters without any
+    approved report are never candidates, so a submission typed for a later quarter does
+    not move a page. Failing that, the newest quarter with approved figures; without any, the
+    quarter being reported. Read from the stored coverage where the progress job holds it
+    (enough of it to decide), else counted. A fixed number of queries whatever the number of
+    clusters."""
+    policy = policy or ReportingPolicy.current()
+    last = ReportingWindow.on(today, policy).being_reported
+    # The approvals known by the end of `today`, unless a moment is asked for.
+    moment = moment or timezone.make_aware(dt.datetime.combine(today, dt.time.max))
+    cluster_ids = [c.pk for c in clusters]
     chosen = {}
-    for cluster_id, quarters in candidates.items():
-        covered = [found[(cluster_id, q)] for q in quarters]
-        chosen[cluster_id] = next((c for c in covered if c.complete), covered[0])
+    for cluster_id, quarters in stored_coverage(cluster_ids, moment).items():
+        held = sorted(
+            (
+                Coverage(q, expected, approved, policy.official_share)
+                for q, (expected, approved) in quarters.items()
+                if approved and q <= last
+            ),
+            key=lambda c: c.quarter,
+            reverse=True,
+        )[:CANDIDATE_QUARTERS]
+        complete = next((c for c in held if c.complete), None)
+        # Fewer candidates than are looked at and none complete: an older quarter, not
+        # stored, could be the one; counted below.
+        if complete or len(held) == CANDIDATE_QUARTERS:
+            chosen[cluster_id] = complete or held[0]
+    counted = [c for c in cluster_ids if c not in chosen]
+    if counted:
+        with_figures = _quarters_with_figures(counted, last, moment)
+        candidates = {
+            c: sorted(with_figures[c], reverse=True)[:CANDIDATE_QUARTERS] or [last] for c in counted
+        }
+        found = coverage(candidates, needed=policy.official_share, moment=moment)
+        for cluster_id, quarters in candidates.items():
+            covered = [found[(cluster_id, q)] for q in quarters]
+            chosen[cluster_id] = next((c for c in covered if c.complete), covered[0])
     return chosen
 
 

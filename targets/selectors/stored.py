@@ -18,11 +18,13 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.functional import cached_property
 
 from cluster.quarters import Quarter
+from enterprises.models import ReportRevision
 
+from ..choices import Basis
 from ..models import StoredFigures, StoredThrough
 
 
@@ -76,3 +78,55 @@ class StoredParts:
             return self._rows[part]
         self.computed.append(part)
         return compute()
+
+
+COVERAGE = "coverage"
+
+
+def stored_coverage(
+    cluster_ids, moment: dt.datetime, quarters: list[Quarter] | None = None
+) -> dict[int, dict[Quarter, tuple[int, int]]]:
+    """(expected, approved) of the clusters' stored quarters (those asked for, or all), as
+    known at `moment`, for the clusters whose store holds every approval known then; the
+    others are not in the answer. Three queries."""
+    known = (
+        ReportRevision.objects.filter(approved_at__lte=moment)
+        .order_by("-approved_at")
+        .values_list("approved_at", flat=True)
+        .first()
+    )
+    if known is None:
+        return {}
+    current = list(
+        StoredThrough.objects.filter(
+            cluster_id__in=cluster_ids, basis=Basis.APPROVED, through__gte=known
+        ).values_list("cluster_id", flat=True)
+    )
+    if not current:
+        return {}
+    newest = (
+        StoredFigures.objects.filter(
+            cluster_id=OuterRef("cluster_id"),
+            year=OuterRef("year"),
+            quarter=OuterRef("quarter"),
+            basis=Basis.APPROVED,
+            part=COVERAGE,
+            vintage__lte=known,
+        )
+        .order_by("-vintage")
+        .values("vintage")[:1]
+    )
+    rows = StoredFigures.objects.filter(
+        cluster_id__in=current, basis=Basis.APPROVED, part=COVERAGE, vintage=Subquery(newest)
+    )
+    if quarters is not None:
+        periods = Q(pk__in=[])
+        for quarter in set(quarters):
+            periods |= Q(year=quarter.year, quarter=quarter.quarter)
+        rows = rows.filter(periods)
+    found: dict[int, dict[Quarter, tuple[int, int]]] = {c: {} for c in current}
+    for cluster_id, year, number, (expected, approved) in rows.values_list(
+        "cluster_id", "year", "quarter", "payload"
+    ):
+        found[cluster_id][Quarter(year, number)] = (expected, approved)
+    return found

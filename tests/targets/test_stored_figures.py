@@ -12,11 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from cluster.models import Sector
+from cluster.models import Cluster, Sector
+from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
 from enterprises.services.reports import reports_approve
 from targets.choices import Basis
 from targets.models import StoredFigures, StoredThrough
+from targets.selectors.plans import coverage, official_quarters
 from targets.tasks import recompute_progress
 
 from .conftest import YI
@@ -81,11 +83,11 @@ def test_stored_parts_are_what_the_page_computes(client, city_viewer, population
         assert board.computed_on_the_fly == [], name
         assert shown(response) == shown(live[name]), name
     # The figures themselves, hand-computed (tests/targets/conftest.py population).
-    district = dict((k, a) for k, a, _y in shown(get(client, urls["dashboard"]))["district"])
+    district = {k: a for k, a, _y in shown(get(client, urls["dashboard"]))["district"]}
     assert district[sip.pk] == 26 * YI
     sip_page = shown(get(client, urls["district"]))
     assert [(k, a) for k, a, _y in sip_page["district"]] == [(sip.pk, 26 * YI)]
-    crossings = dict((k, (e, lft)) for k, e, lft in shown(get(client, urls["brief"]))["crossings"])
+    crossings = {k: (e, lft) for k, e, lft in shown(get(client, urls["brief"]))["crossings"]}
     assert crossings["firms_output_over_1bn"] == ([population["a"].pk], [])
 
 
@@ -192,3 +194,32 @@ def test_query_counts_do_not_grow_with_firms(
     large = page_queries(client, urls)
     assert large == small
     assert get(client, urls["dashboard"]).context["board"].computed_on_the_fly == []
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_official_quarter_and_coverage_read_the_store_and_agree_with_the_count(
+    population, django_assert_num_queries
+):
+    nano = Cluster.objects.get(key="nano")
+    today = TODAY.date()
+    counted = official_quarters([nano], today)[nano.pk]
+    quarters = [Quarter(2025, 1), Quarter(2025, 2), Quarter(2024, 4)]
+    counted_coverage = coverage({nano.pk: quarters}, needed=75, moment=TODAY)
+    recompute_progress()
+
+    # The reporting policy, the newest approval, the mark, the stored rows.
+    with django_assert_num_queries(4):
+        stored = official_quarters([nano], today)[nano.pk]
+    assert stored == counted
+    assert (stored.quarter, stored.expected, stored.approved) == (Quarter(2025, 2), 3, 3)
+    with django_assert_num_queries(3):
+        assert coverage({nano.pk: quarters}, needed=75, moment=TODAY) == counted_coverage
+    # A moment before the newest approval reads the rows known then: 2025Q2 approved on
+    # 2025-07-10 (tests/targets/conftest.py), so on 2025-07-01 it has no approved report.
+    before = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+    assert (
+        coverage({nano.pk: [Quarter(2025, 2)]}, needed=75, moment=before)[
+            (nano.pk, Quarter(2025, 2))
+        ].approved
+        == 0
+    )
