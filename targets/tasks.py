@@ -6,6 +6,8 @@ late so a worker killed mid-task has it redelivered, and retry with backoff when
 database is unreachable.
 """
 
+import datetime as dt
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -81,6 +83,25 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         stored_figures_refresh(basis=basis, today=clock.today(), figures=figures)
     enqueue_on_commit("targets.evaluate_alerts")
     return count
+
+
+@shared_task(name="targets.store_figures_again", **RELIABLE)
+def store_figures_again(cluster_ids: list[int], requested_at: str) -> int:
+    """After a register change that can move who counts where (a firm's district or status,
+    a membership): every stored part of the clusters, from the figures in force, unless
+    they were all stored again since the change (the snapshots follow at the nightly
+    recompute)."""
+    since = dt.datetime.fromisoformat(requested_at)
+    return sum(
+        stored_figures_refresh(
+            basis=basis,
+            today=clock.today(),
+            everything=True,
+            cluster_ids=cluster_ids,
+            unless_stored_since=since,
+        )
+        for basis in (Basis.APPROVED, Basis.PREVIEW)
+    )
 
 
 @shared_task(name="targets.evaluate_alerts", **RELIABLE)

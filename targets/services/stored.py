@@ -77,7 +77,13 @@ def touched(changes: set[tuple[int, int]], quarters: list[Quarter]) -> list[Quar
 
 
 def stored_figures_refresh(
-    *, basis: str, today: dt.date, figures: Figures | None = None, everything: bool = False
+    *,
+    basis: str,
+    today: dt.date,
+    figures: Figures | None = None,
+    everything: bool = False,
+    cluster_ids: list[int] | None = None,
+    unless_stored_since: dt.datetime | None = None,
 ) -> int:
     """Store the parts of every cluster's quarters its figures changed in since it was last
     stored (`everything`: all its stored quarters), from `figures` (the newest by default:
@@ -96,6 +102,11 @@ def stored_figures_refresh(
             if not first and (
                 mark.through > figures.vintage
                 or (mark.through == figures.vintage and not everything)
+                or (
+                    unless_stored_since is not None
+                    and mark.stored_all_at is not None
+                    and mark.stored_all_at >= unless_stored_since
+                )
             ):
                 continue
             quarters = stored_quarters(cluster, plans[cluster.pk], today)
@@ -138,6 +149,8 @@ def stored_figures_refresh(
                 update_fields=["payload", "computed_at"],
             )
             mark.through = figures.vintage
-            mark.save(update_fields=["through"])
+            if everything or first:
+                mark.stored_all_at = now
+            mark.save(update_fields=["through", "stored_all_at"])
             count += len(quarters)
     return count

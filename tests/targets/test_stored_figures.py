@@ -223,3 +223,28 @@ def test_the_official_quarter_and_coverage_read_the_store_and_agree_with_the_cou
         ].approved
         == 0
     )
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_a_firm_moving_district_is_stored_again(
+    client,
+    city_viewer,
+    city_steward,
+    population,
+    sip,
+    kunshan,
+    api,
+    django_capture_on_commit_callbacks,
+):
+    recompute_progress()
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = api(city_steward).patch(
+            f"/api/enterprises/{population['c'].pk}/", {"district": kunshan.code}, format="json"
+        )
+    assert moved.status_code == 200, moved.json()
+
+    client.force_login(city_viewer)
+    board = get(client, reverse("targets:dashboard", args=["nano"])).context["board"]
+    assert board.computed_on_the_fly == []
+    by_district = {p.key: p.actual for p in board.by_district}
+    assert (by_district[sip.pk], by_district[kunshan.pk]) == (22 * YI, 10 * YI)

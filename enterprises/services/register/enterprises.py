@@ -7,7 +7,7 @@ from cluster.models import District
 
 from ...models import Enterprise
 from .records import records_save
-from .rules import require_writable
+from .rules import counting_changed, require_writable
 
 
 @transaction.atomic
@@ -28,4 +28,5 @@ def enterprise_save(*, actor, writer, district: District, formsets=()) -> Enterp
     for formset in formsets:
         formset.instance = enterprise
         records_save(actor=actor, formset=formset)
+    counting_changed(enterprise)
     return enterprise

@@ -10,11 +10,13 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from cluster import clock
 from cluster.access import scope_of
+from cluster.jobs import enqueue_on_commit
 from cluster.models import Sector
 
 from ...choices import ListingVenue
-from ...models import ClusterMembership, Listing, ResearchProject
+from ...models import ClusterMembership, Enterprise, Listing, ResearchProject
 
 # Constraints whose violation is about one field: the error is put on it, so that every door
 # (API field errors, a form's field, a formset row's cell) shows it beside that field.
@@ -161,6 +163,20 @@ def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> Non
         raise ValidationError(errors)
 
 
+def counting_changed(instance: models.Model) -> None:
+    """After a write that can move who counts where (a firm: its district, status, founding;
+    a membership), the targets engine stores its clusters' page figures again once the
+    write commits. By task name: the register does not import the targets app."""
+    if isinstance(instance, ClusterMembership):
+        clusters = {instance.cluster_id}
+    elif isinstance(instance, Enterprise):
+        clusters = set(instance.memberships.values_list("cluster_id", flat=True))
+    else:
+        return
+    if clusters:
+        enqueue_on_commit("targets.store_figures_again", sorted(clusters), clock.now().isoformat())
+
+
 def store(instance: models.Model, *, actor) -> None:
     """Save a validated `instance`, its history credited to `actor`. A concurrent write that
     broke a constraint between the check and the save is answered like the check would
@@ -172,9 +188,11 @@ def store(instance: models.Model, *, actor) -> None:
     except IntegrityError:
         full_validate(instance)
         raise
+    counting_changed(instance)
 
 
 def remove(instance: models.Model, *, actor) -> None:
     """Delete `instance`; its history keeps the deletion, credited to `actor`."""
     instance._history_user = actor
+    counting_changed(instance)
     instance.delete()
