@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
 import tablib
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Sum
@@ -23,7 +26,8 @@ from django.utils import timezone
 from import_export import resources
 from import_export.formats.base_formats import XLSX
 
-from cluster.models import District
+from cluster import clock
+from cluster.models import Cluster, District
 from cluster.quarters import Quarter
 from enterprises.choices import ListingVenue, ReportStatus
 from enterprises.imports import REPORT_COLUMNS, bilingual, read_file, render, reports_import
@@ -41,11 +45,13 @@ from enterprises.models import (
 from enterprises.services.reports import revisions_record
 from targets.choices import Basis
 from targets.models import Metric, ProgressSnapshot, Target
+from targets.selectors.dashboard import AsOf, Board, BoardScope
 from targets.selectors.metrics import Figures, counted_period
-from targets.selectors.plans import default_cluster
+from targets.selectors.plans import cluster_plans, default_cluster, phase_of
 from targets.services.progress import progress_recompute
+from targets.services.stored import stored_figures_refresh, stored_quarters
 
-from .measure import latency, median_seconds, peak_python_memory, queries
+from .measure import latency, median_seconds, peak_python_memory, percentile, queries
 
 IMPORT_ROWS = 10_000
 # Each quarter grows by this much on the one before: well inside the jump threshold (50 %) and
@@ -326,8 +332,23 @@ def recompute_scenario(runs: int = 3) -> dict:
     full = median_seconds(
         rolled_back(lambda: progress_recompute(basis=Basis.APPROVED)), runs=1, warmup=0
     )
+    today = clock.today()
+    # The pages' parts, as the job stores them: every stored quarter of every cluster (the
+    # nightly run, a register change), and one quarter (what an approval of the newest
+    # quarter touches), for one basis.
+    store_all = median_seconds(
+        rolled_back(
+            lambda: stored_figures_refresh(basis=Basis.APPROVED, today=today, everything=True)
+        ),
+        runs=1,
+        warmup=0,
+    )
+    store_quarter = median_seconds(
+        rolled_back(lambda: _store_quarter(quarter, today)), runs=runs, warmup=1
+    )
     targets = Target.objects.count()
     districts = District.objects.count()
+    plans = cluster_plans(Cluster.objects.all())
     # The floor computes the same figures: the city totals must agree with the snapshots.
     limit = hand_written_progress(quarter, vintage)
     stored = {
@@ -355,7 +376,26 @@ def recompute_scenario(runs: int = 3) -> dict:
         "hand_written_sql": sql,
         "ratio_to_sql": round(ours["median_s"] / sql["median_s"], 1),
         "ours_whole_plan": full,
+        "store_every_quarter": store_all,
+        "store_one_quarter": store_quarter,
+        "stored_quarters": sum(
+            len(stored_quarters(c, plans[c.pk], today)) for c in Cluster.objects.all()
+        ),
     }
+
+
+def _store_quarter(quarter: Quarter, today: dt.date) -> None:
+    """The parts of one quarter of every cluster, as the job stores them after an approval."""
+    figures = Figures.latest(Basis.APPROVED)
+    for cluster in Cluster.objects.all():
+        board = Board(
+            None,
+            BoardScope(cluster),
+            AsOf(quarter, Basis.APPROVED, figures.vintage),
+            phase_of(cluster, quarter, today),
+            today=today,
+        )
+        board.parts_to_store()
 
 
 # --- "as known at V" ---------------------------------------------------------------------------
@@ -538,13 +578,84 @@ def pages_scenario(requests: int = 30) -> dict:
 
 def embedded_scenario(requests: int = 30) -> dict:
     """The pages of the embedded default (SQLite, as `make run` sets it up); bench/run.py
-    runs this in a process of its own on a SQLite file."""
+    runs this in a process of its own on a SQLite file. Each page also in Chromium."""
     district = largest_district()
-    results = _measure(board_pages(district, latest_quarter()), requests)
+    pages = board_pages(district, latest_quarter())
+    results = _measure(pages, requests)
+    for name, figures in browser_scenario(pages, requests=min(requests, 10)).items():
+        results[name]["chromium"] = figures
     results["largest_district"] = {
         "name": district.name_zh,
         "firms": Enterprise.objects.filter(district=district).count(),
     }
+    return results
+
+
+# --- the pages in a browser ------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# When the last byte the page asked for arrived (the document, scripts, styles, fonts, any
+# request its scripts made), in ms from the start of the navigation: the moment the network
+# went idle, without the quiet window a "network idle" wait adds to know it.
+LAST_BYTE = """() => Math.max(
+    ...performance.getEntriesByType("navigation").map((e) => e.responseEnd),
+    ...performance.getEntriesByType("resource").map((e) => e.responseEnd))"""
+
+
+def browser_scenario(pages: dict[str, str], requests: int = 10) -> dict:
+    """Each page loaded in Debian's Chromium (Playwright) from a server in this process, as
+    a signed-in steward: the network idle moment (LAST_BYTE) and the load event, p50/p95
+    over `requests` loads after a warm-up, cache on as for a returning reader."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    client = _client()
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    results = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            context = browser.new_context(locale="zh-CN")
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}]
+            )
+            page = context.new_page()
+            for name, url in pages.items():
+                idle, load = [], []
+                for attempt in range(requests + 1):
+                    response = page.goto(base + url, wait_until="networkidle")
+                    if response.status != 200:
+                        raise PageError(f"{url} answered {response.status} in Chromium")
+                    if attempt:  # the first load warms the cache
+                        idle.append(page.evaluate(LAST_BYTE))
+                        load.append(
+                            page.evaluate(
+                                '() => performance.getEntriesByType("navigation")[0].loadEventEnd'
+                            )
+                        )
+                results[name] = {
+                    "network_idle_p50_ms": round(percentile(idle, 0.5)),
+                    "network_idle_p95_ms": round(percentile(idle, 0.95)),
+                    "load_p95_ms": round(percentile(load, 0.95)),
+                    "loads": requests,
+                }
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
     return results
 
 

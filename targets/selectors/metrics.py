@@ -231,6 +231,16 @@ def _years_to_deadline(quarter: Quarter, target: Target) -> int:
 
 
 def evaluate(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
+    """Where the target stands at the end of `quarter` with `figures`. Kept in the figures'
+    memo: the progress job's snapshots and the page parts it stores next (the firms a
+    threshold target counts) read the same evaluation."""
+    key = ("evaluation", target.pk, target.rule_version, quarter)
+    if key not in figures.memo:
+        figures.memo[key] = _evaluate(target, quarter, figures)
+    return figures.memo[key]
+
+
+def _evaluate(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
     handler = {
         Metric.Kind.SUM_OUTPUT: _sum_output,
