@@ -5,8 +5,10 @@ district and one focus direction. What it shows follows the quarter's phase (sel
 while a plan is in force, its targets' stored progress snapshots (nothing is recomputed for a
 page), picked "as of" a quarter and a data vintage, so any past dashboard can be reproduced; at
 an ended plan's deadline quarter, its final evaluation; between plans, the monitored figures
-without targets. The breakdowns aggregate the same report rows the progress service counts.
-Every read is a fixed number of queries whatever the number of firms.
+without targets. The breakdowns, the threshold pipelines and the firms each threshold target
+counts are parts the progress job stored (selectors.stored), computed from the same report rows
+the progress service counts; a page computes a part itself only where the store is not current
+for its vintage. Every read is a fixed number of queries whatever the number of firms.
 """
 
 from __future__ import annotations
@@ -897,8 +899,6 @@ class Board:
             ).select_related("target")
         )
 
-    # -- the report rows behind the output
-
     # -- the parts read from the store (selectors.stored), city-wide, a scope taking its rows
 
     @cached_property
@@ -1017,8 +1017,8 @@ class Board:
     def pending_changes(self) -> int:
         """Changes of the cluster's figures after the newest vintage shown that the progress
         job has not counted yet (approvals; in preview, submissions too): the page says so
-        rather than show its figures as the latest. None when the page shows a past vintage
-        or between plans (read as known now). One query on the index of the moments."""
+        rather than show its figures as the latest. Zero when the page shows a past vintage
+        or is between plans (read as known now). One query on the index of the moments."""
         if not self.as_of.newest or self.as_of.vintage is None or not self.phase.shows_targets:
             return 0
         return pending_changes(self.scope.cluster.pk, self.as_of.basis, self.as_of.vintage)
