@@ -128,7 +128,11 @@ class Enterprise(BilingualNameMixin):
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         ordering = ["name_zh"]
-        indexes = [models.Index(fields=["district", "status"], name="enterprise_district_status")]
+        indexes = [
+            models.Index(fields=["district", "status"], name="enterprise_district_status"),
+            # The newest change of the register's firms (the stored completeness's check).
+            models.Index(fields=["updated_at"], name="enterprise_updated_at"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=uscc_db_condition("uscc"),

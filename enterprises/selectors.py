@@ -365,27 +365,31 @@ def _first_submitted_before(cutoff: dt.datetime) -> Q:
     return Q(submitted_at__lt=cutoff) | Q(Exists(earlier))
 
 
-def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[CompletenessCell]]:
-    """Districts × quarters: firms expected, reports entered, submitted, approved, returned,
-    reached the city on time, and overdue against the deadline. Three queries (districts,
-    expected firms, reports) whatever the number of firms."""
-    districts = list(visible_districts(user).order_by("sort_order"))
-    expected = {
-        row["district"]: row
-        for row in Enterprise.objects.visible_to(user)
-        .values("district")
-        .annotate(**{f"q{q.ordinal}": Count("pk", filter=expected_to_report(q)) for q in quarters})
-    }
+COMPLETENESS_COUNTS = ("expected", "entered", "submitted", "approved", "returned", "on_time")
+
+
+def completeness_counts(quarters: list[Quarter], user=None) -> dict[tuple[int, Quarter], list]:
+    """(district id, quarter) → the counts of COMPLETENESS_COUNTS: firms expected, reports
+    entered, submitted, approved, returned, and reached the city on time. Of `user`'s
+    districts (all without one). Two queries whatever the number of firms."""
+    firms = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
+    reports = (
+        QuarterlyReport.objects.all() if user is None else QuarterlyReport.objects.visible_to(user)
+    )
+    counts: dict[tuple[int, Quarter], list] = {}
+    for row in firms.values("district").annotate(
+        **{f"q{q.ordinal}": Count("pk", filter=expected_to_report(q)) for q in quarters}
+    ):
+        for quarter in quarters:
+            counts[(row["district"], quarter)] = [row[f"q{quarter.ordinal}"], 0, 0, 0, 0, 0]
     of_expected_firm = Q()
     on_time = Q()
     for quarter in quarters:
         period = Q(year=quarter.year, quarter=quarter.quarter)
         of_expected_firm |= period & expected_to_report(quarter, "enterprise__")
         on_time |= period & _first_submitted_before(_cutoff(quarter))
-    counts = {}
     for row in (
-        QuarterlyReport.objects.visible_to(user)
-        .filter(of_expected_firm)
+        reports.filter(of_expected_firm)
         .values("enterprise__district", "year", "quarter")
         .annotate(
             entered=Count("pk", filter=Q(output_value__isnull=False)),
@@ -396,23 +400,33 @@ def completeness(user, quarters: list[Quarter], today: dt.date) -> list[list[Com
         )
         .order_by()
     ):
-        counts[(row["enterprise__district"], row["year"], row["quarter"])] = row
+        key = (row["enterprise__district"], Quarter(row["year"], row["quarter"]))
+        expected = counts.get(key, [0])[0]
+        counts[key] = [expected, *(row[name] for name in COMPLETENESS_COUNTS[1:])]
+    return counts
+
+
+def completeness(
+    user, quarters: list[Quarter], today: dt.date, *, counts: dict | None = None
+) -> list[list[CompletenessCell]]:
+    """Districts × quarters: firms expected, reports entered, submitted, approved, returned,
+    reached the city on time, and overdue against the deadline. Three queries (districts,
+    expected firms, reports) whatever the number of firms; `counts`, when already known
+    (completeness_counts of the quarters, e.g. stored), saves the last two."""
+    districts = list(visible_districts(user).order_by("sort_order"))
+    if counts is None:
+        counts = completeness_counts(quarters, user)
     table = []
     for district in districts:
         cells = []
         for quarter in quarters:
-            found = counts.get((district.pk, quarter.year, quarter.quarter), {})
+            found = counts.get((district.pk, quarter), [0] * len(COMPLETENESS_COUNTS))
             countdown = days_to_deadline(quarter, today)
             cells.append(
                 CompletenessCell(
                     district=district,
                     quarter=quarter,
-                    expected=expected.get(district.pk, {}).get(f"q{quarter.ordinal}", 0),
-                    entered=found.get("entered", 0),
-                    submitted=found.get("submitted", 0),
-                    approved=found.get("approved", 0),
-                    returned=found.get("returned", 0),
-                    on_time=found.get("on_time", 0),
+                    **dict(zip(COMPLETENESS_COUNTS, found, strict=True)),
                     deadline=countdown.deadline,
                     past_deadline=countdown.overdue,
                 )

@@ -1004,6 +1004,35 @@ class StoredThrough(models.Model):
         return f"{self.cluster_id} {self.basis} {self.through:%Y-%m-%d %H:%M:%S}"
 
 
+class StoredCompleteness(models.Model):
+    """The reporting completeness of a quarter, city-wide, per district
+    (enterprises.selectors.completeness_counts), as the progress job counted it. Current while
+    no report and no firm has changed since (`reports_at`, `firms_at`: the newest change of
+    each then); a page otherwise counts it itself."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    reports_at = models.DateTimeField(_("reports as of"), null=True)
+    firms_at = models.DateTimeField(_("firms as of"), null=True)
+    # {district id: [expected, entered, submitted, approved, returned, on time]}
+    payload = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stored completeness")
+        verbose_name_plural = _("stored completeness")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "quarter"], name="stored_completeness_unique"),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4),
+                name="stored_completeness_quarter_1_to_4",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.quarter}"
+
+
 class AlertRule(BilingualNameMixin):
     """A rule the alert job evaluates; its parameters are data the steward can edit."""
 

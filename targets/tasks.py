@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 
 from cluster import clock
 from cluster.jobs import enqueue_on_commit
+from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
 
 from .choices import Basis
@@ -21,7 +22,7 @@ from .selectors.metrics import Figures
 from .services.alerts import alerts_evaluate, notifications_send
 from .services.briefs import brief_deliveries_send
 from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
-from .services.stored import stored_figures_refresh
+from .services.stored import completeness_store, stored_figures_refresh
 
 RELIABLE = {
     "acks_late": True,
@@ -43,6 +44,7 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
         figures = Figures.latest(basis)
         count += progress_recompute(target_ids=target_ids, basis=basis, figures=figures)
         stored_figures_refresh(basis=basis, today=clock.today(), figures=figures, everything=True)
+    completeness_store(today=clock.today())
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 
@@ -81,6 +83,7 @@ def recompute_for_reports(report_ids: list[int]) -> int:
             )
         # The pages' parts of the quarters these figures changed in, from the same figures.
         stored_figures_refresh(basis=basis, today=clock.today(), figures=figures)
+    completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 
@@ -92,7 +95,7 @@ def store_figures_again(cluster_ids: list[int], requested_at: str) -> int:
     they were all stored again since the change (the snapshots follow at the nightly
     recompute)."""
     since = dt.datetime.fromisoformat(requested_at)
-    return sum(
+    count = sum(
         stored_figures_refresh(
             basis=basis,
             today=clock.today(),
@@ -102,6 +105,9 @@ def store_figures_again(cluster_ids: list[int], requested_at: str) -> int:
         )
         for basis in (Basis.APPROVED, Basis.PREVIEW)
     )
+    # Who is expected to report is city-wide: every quarter's completeness.
+    completeness_store(today=clock.today())
+    return count
 
 
 @shared_task(name="targets.evaluate_alerts", **RELIABLE)

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('targets', '0018_stored_figures'),
+        ("targets", "0018_stored_figures"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='storedthrough',
-            name='stored_all_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='all stored at'),
+            model_name="storedthrough",
+            name="stored_all_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="all stored at"),
         ),
     ]

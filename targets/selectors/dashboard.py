@@ -78,7 +78,7 @@ from .plans import (
     picker_quarters,
 )
 from .schedule import year_goal
-from .stored import COVERAGE, StoredParts, decimal, money
+from .stored import COVERAGE, StoredParts, decimal, money, stored_completeness
 
 ZERO = Decimal(0)
 ALERTS_SHOWN = 8
@@ -1282,7 +1282,9 @@ class Board:
     def completeness(self) -> list[CompletenessCell]:
         """Reporting of the quarter shown, per district in scope (a firm reports once,
         whatever the number of its clusters)."""
-        cells = [row[0] for row in completeness(self.user, [self.as_of.quarter], self.today)]
+        quarter = self.as_of.quarter
+        counts = stored_completeness(quarter)
+        cells = [row[0] for row in completeness(self.user, [quarter], self.today, counts=counts)]
         if self.scope.district:
             cells = [c for c in cells if c.district.pk == self.scope.district.pk]
         return cells

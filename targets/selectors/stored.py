@@ -22,10 +22,10 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.functional import cached_property
 
 from cluster.quarters import Quarter
-from enterprises.models import ReportRevision
+from enterprises.models import Enterprise, QuarterlyReport, ReportRevision
 
 from ..choices import Basis
-from ..models import StoredFigures, StoredThrough
+from ..models import StoredCompleteness, StoredFigures, StoredThrough
 
 
 def money(value) -> str | None:
@@ -130,3 +130,25 @@ def stored_coverage(
     ):
         found[cluster_id][Quarter(year, number)] = (expected, approved)
     return found
+
+
+def _newest(model):
+    return Subquery(model.objects.order_by("-updated_at").values("updated_at")[:1])
+
+
+def stored_completeness(quarter: Quarter) -> dict[tuple[int, Quarter], list] | None:
+    """The stored completeness counts of `quarter` (completeness_counts' shape), or None
+    where a report or a firm changed since they were counted. One query."""
+    row = (
+        StoredCompleteness.objects.filter(
+            year=quarter.year,
+            quarter=quarter.quarter,
+            reports_at=_newest(QuarterlyReport),
+            firms_at=_newest(Enterprise),
+        )
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if row is None:
+        return None
+    return {(int(district), quarter): counts for district, counts in row.items()}

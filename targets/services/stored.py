@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from cluster.models import Cluster
 from cluster.quarters import Quarter, quarter_range
-from enterprises.models import QuarterlyReport, ReportRevision
+from enterprises.models import Enterprise, QuarterlyReport, ReportRevision
 from enterprises.periods import ReportingWindow
+from enterprises.selectors import completeness_counts
 
 from ..choices import Basis
-from ..models import StoredFigures, StoredThrough
+from ..models import StoredCompleteness, StoredFigures, StoredThrough
 from ..selectors.dashboard import AsOf, Board, BoardScope
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
@@ -154,3 +155,41 @@ def stored_figures_refresh(
             mark.save(update_fields=["through", "stored_all_at"])
             count += len(quarters)
     return count
+
+
+def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date) -> int:
+    """Count and store the completeness of the given quarters (every stored quarter of every
+    cluster by default), stamped with the newest change of the reports and firms counted.
+    Returns the number of quarters stored."""
+    if quarters is None:
+        clusters = list(Cluster.objects.all())
+        plans = cluster_plans(clusters)
+        quarters = sorted({q for c in clusters for q in stored_quarters(c, plans[c.pk], today)})
+    if not quarters:
+        return 0
+    with transaction.atomic():
+        # Read before counting: a change made while counting leaves the row older than it,
+        # so the pages count for themselves until the next run.
+        reports_at = QuarterlyReport.objects.aggregate(m=Max("updated_at"))["m"]
+        firms_at = Enterprise.objects.aggregate(m=Max("updated_at"))["m"]
+        counts = completeness_counts(quarters)
+        payloads = {q: {} for q in quarters}
+        for (district_id, quarter), values in counts.items():
+            payloads[quarter][str(district_id)] = values
+        StoredCompleteness.objects.bulk_create(
+            [
+                StoredCompleteness(
+                    year=q.year,
+                    quarter=q.quarter,
+                    reports_at=reports_at,
+                    firms_at=firms_at,
+                    payload=payload,
+                    computed_at=timezone.now(),
+                )
+                for q, payload in payloads.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["year", "quarter"],
+            update_fields=["reports_at", "firms_at", "payload", "computed_at"],
+        )
+    return len(quarters)

@@ -15,10 +15,12 @@ from django.utils import timezone, translation
 from cluster.models import Cluster, Sector
 from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
+from enterprises.selectors import completeness_counts
 from enterprises.services.reports import reports_approve
 from targets.choices import Basis
 from targets.models import StoredFigures, StoredThrough
 from targets.selectors.plans import coverage, official_quarters
+from targets.selectors.stored import stored_completeness
 from targets.tasks import recompute_progress
 
 from .conftest import YI
@@ -248,3 +250,30 @@ def test_a_firm_moving_district_is_stored_again(
     assert board.computed_on_the_fly == []
     by_district = {p.key: p.actual for p in board.by_district}
     assert (by_district[sip.pk], by_district[kunshan.pk]) == (22 * YI, 10 * YI)
+
+
+# On the real clock, as the fixtures wrote the reports: a change must come after them.
+def test_completeness_is_stored_and_counted_again_after_any_report_change(
+    client, city_viewer, officer_sip, population, sip, django_assert_num_queries
+):
+    quarter = Quarter(2025, 2)
+    counted = completeness_counts([quarter])
+    assert stored_completeness(quarter) is None  # nothing stored yet
+    recompute_progress()
+
+    with django_assert_num_queries(1):
+        stored = stored_completeness(quarter)
+    assert stored == {key: value for key, value in counted.items() if key[1] == quarter}
+    # A and C: entered, approved, submitted on 2025-07-10, before the deadline.
+    assert stored[(sip.pk, quarter)] == [2, 2, 0, 2, 0, 2]
+
+    # An officer's draft of a new firm's report: not stored, so the page counts for itself.
+    firm = population["a"]
+    draft = QuarterlyReport.objects.create(enterprise=firm, year=2025, quarter=3)
+    assert stored_completeness(Quarter(2025, 3)) is None
+    draft.output_value = 1
+    draft.save()
+    assert stored_completeness(quarter) is None
+    client.force_login(officer_sip)
+    board = get(client, reverse("targets:district", args=["nano", sip.pk])).context["board"]
+    assert [(c.district.pk, c.expected, c.approved) for c in board.completeness] == [(sip.pk, 2, 2)]

@@ -15,8 +15,8 @@ from cluster.access import scope_of
 from cluster.jobs import enqueue_on_commit
 from cluster.models import Sector
 
-from ...choices import ListingVenue
-from ...models import ClusterMembership, Enterprise, Listing, ResearchProject
+from ...choices import ListingVenue, MilestoneKind
+from ...models import ClusterMembership, Enterprise, Listing, Milestone, ResearchProject
 
 # Constraints whose violation is about one field: the error is put on it, so that every door
 # (API field errors, a form's field, a formset row's cell) shows it beside that field.
@@ -164,11 +164,15 @@ def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> Non
 
 
 def counting_changed(instance: models.Model) -> None:
-    """After a write that can move who counts where (a firm: its district, status, founding;
-    a membership), the targets engine stores its clusters' page figures again once the
-    write commits. By task name: the register does not import the targets app."""
+    """After a write that can move who counts where or who is expected to report (a firm: its
+    district, status, founding; a membership; a moved-out milestone), the targets engine
+    stores its clusters' page figures again once the write commits. By task name: the
+    register does not import the targets app."""
     if isinstance(instance, ClusterMembership):
         clusters = {instance.cluster_id}
+    elif isinstance(instance, Milestone) and instance.kind == MilestoneKind.MOVED_OUT:
+        # Dates a firm's leaving: who is expected to report (the completeness).
+        clusters = set(instance.enterprise.memberships.values_list("cluster_id", flat=True))
     elif isinstance(instance, Enterprise):
         clusters = set(instance.memberships.values_list("cluster_id", flat=True))
     else:

@@ -8,7 +8,7 @@ from targets.models import Target
 from targets.selectors.metrics import Figures
 from targets.services.alerts import alerts_evaluate
 from targets.services.progress import progress_recompute
-from targets.services.stored import stored_figures_refresh
+from targets.services.stored import completeness_store, stored_figures_refresh
 
 
 class Command(BaseCommand):
@@ -34,6 +34,7 @@ class Command(BaseCommand):
             stored_figures_refresh(
                 basis=basis, today=clock.today(), figures=figures, everything=True
             )
+        completeness_store(today=clock.today())
         self.stdout.write(
             f"Recomputed {count} target-quarters in {time.perf_counter() - started:.2f} s."
         )
