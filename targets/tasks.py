@@ -51,7 +51,7 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
 
 @shared_task(name="targets.recompute_for_reports", **RELIABLE)
 def recompute_for_reports(report_ids: list[int]) -> int:
-    """After reports were submitted or approved: the targets computed from reports, for
+    """After reports were submitted, approved or sent back: the targets computed from reports, for
     the reports' quarters and the later quarters of the same years (year-to-date sums).
     Figures of a target's baseline year move its baseline and milestones, and with them
     every quarter's milestone: then all its quarters."""

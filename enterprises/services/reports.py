@@ -260,4 +260,6 @@ def reports_return(
         returned_at=now,
         return_reason=reason.strip(),
     )
+    # A report sent back leaves the preview figures.
+    recompute_after_commit(reports)
     return len(reports)

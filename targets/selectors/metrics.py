@@ -54,13 +54,12 @@ class Figures:
 
     @classmethod
     def latest(cls, basis: str = Basis.APPROVED) -> Figures:
-        """The newest vintage: the last approval (or, in preview, the last change)."""
+        """The newest vintage: the last approval (or, in preview, the last change of any
+        report: a report sent back leaves the preview, and the vintage must move on)."""
         if basis == Basis.APPROVED:
             moment = ReportRevision.objects.aggregate(m=Max("approved_at"))["m"]
         else:
-            moment = QuarterlyReport.objects.filter(cls.previewed()).aggregate(m=Max("updated_at"))[
-                "m"
-            ]
+            moment = QuarterlyReport.objects.aggregate(m=Max("updated_at"))["m"]
         return cls(basis, moment or timezone.now().replace(microsecond=0))
 
     def rows(self):

@@ -89,20 +89,26 @@ def stored_figures_refresh(
     """Store the parts of every cluster's quarters its figures changed in since it was last
     stored (`everything`: all its stored quarters), from `figures` (the newest by default:
     pass the snapshots' own), and mark the cluster stored through their vintage. A cluster
-    already stored through a later vintage is left alone (its rows cover these figures).
-    Idempotent. Returns the number of cluster-quarters computed."""
+    already stored through a later vintage is left alone
+    (its rows cover these figures). `cluster_ids`: those clusters only;
+    `unless_stored_since`: skip a cluster all stored since then (a run after a change serves
+    every change before it). Idempotent. Returns the number of cluster-quarters computed."""
     figures = figures or Figures.latest(basis)
-    clusters = list(Cluster.objects.order_by("pk"))
+    clusters = Cluster.objects.order_by("pk")
+    if cluster_ids is not None:
+        clusters = clusters.filter(pk__in=cluster_ids)
+    clusters = list(clusters)
     plans = cluster_plans(clusters)
     count = 0
     for cluster in clusters:
         with transaction.atomic():
+            until = figures.vintage
             mark, first = StoredThrough.objects.select_for_update().get_or_create(
-                cluster=cluster, basis=basis, defaults={"through": figures.vintage}
+                cluster=cluster, basis=basis, defaults={"through": until}
             )
             if not first and (
-                mark.through > figures.vintage
-                or (mark.through == figures.vintage and not everything)
+                mark.through > until
+                or (mark.through == until and not everything)
                 or (
                     unless_stored_since is not None
                     and mark.stored_all_at is not None
@@ -114,7 +120,7 @@ def stored_figures_refresh(
             if not (everything or first):
                 changes = {
                     (year, number)
-                    for cluster_id, year, number in _changed(basis, mark.through, figures.vintage)
+                    for cluster_id, year, number in _changed(basis, mark.through, until)
                     if cluster_id == cluster.pk
                 }
                 quarters = touched(changes, quarters)
@@ -149,7 +155,7 @@ def stored_figures_refresh(
                 unique_fields=["cluster", "year", "quarter", "basis", "part", "vintage"],
                 update_fields=["payload", "computed_at"],
             )
-            mark.through = figures.vintage
+            mark.through = until
             if everything or first:
                 mark.stored_all_at = now
             mark.save(update_fields=["through", "stored_all_at"])

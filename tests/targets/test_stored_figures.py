@@ -16,12 +16,12 @@ from cluster.models import Cluster, Sector
 from cluster.quarters import Quarter
 from enterprises.models import QuarterlyReport
 from enterprises.selectors import completeness_counts
-from enterprises.services.reports import reports_approve
+from enterprises.services.reports import reports_approve, reports_return
 from targets.choices import Basis
 from targets.models import StoredFigures, StoredThrough
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
-from targets.tasks import recompute_progress
+from targets.tasks import recompute_for_reports, recompute_progress
 
 from .conftest import YI
 
@@ -277,3 +277,27 @@ def test_completeness_is_stored_and_counted_again_after_any_report_change(
     client.force_login(officer_sip)
     board = get(client, reverse("targets:district", args=["nano", sip.pk])).context["board"]
     assert [(c.district.pk, c.expected, c.approved) for c in board.completeness] == [(sip.pk, 2, 2)]
+
+
+def test_a_report_sent_back_leaves_the_stored_preview(
+    client, city_viewer, city_steward, population, kunshan, django_capture_on_commit_callbacks
+):
+    recompute_progress()
+    report = QuarterlyReport.objects.get(enterprise=population["b"], year=2025, quarter=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        revise(report, 9 * YI)  # B's 2025Q2 submitted again: 3 → 9, in preview only
+        recompute_for_reports([report.pk])
+    client.force_login(city_viewer)
+    url = reverse("targets:dashboard", args=["nano"])
+
+    def kunshan_in_preview():
+        with translation.override("zh-hans"):
+            board = client.get(url, {"period": "2025Q2", "basis": "preview"}).context["board"]
+        assert board.computed_on_the_fly == []
+        return {p.key: p.actual for p in board.by_district}[kunshan.pk]
+
+    assert kunshan_in_preview() == 12 * YI  # 3 + 9
+    with django_capture_on_commit_callbacks(execute=True):
+        reports_return(actor=city_steward, report_ids=[report.pk], reason="单位错误")
+    # Sent back: out of the preview, which no newer vintage announces.
+    assert kunshan_in_preview() == 3 * YI
