@@ -25,6 +25,7 @@ Shape, after the white paper (China Nanotechnology Industry White Paper 2025) an
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import random
 from collections.abc import Iterator
@@ -265,6 +266,9 @@ class DemoGenerator:
             raise ValueError("firms must be at least 1")
         today = today or clock.today()
         self.seed = seed
+        # Tickers are unique per venue: numbered across every cluster's firms (ranks start
+        # again in each cluster).
+        self.tickers = itertools.count(1)
         self.first = first or default_first_quarter()
         self.last = last or default_last_quarter(today)
         if self.last < self.first:
@@ -570,7 +574,7 @@ class DemoGenerator:
                 Listing(
                     enterprise=enterprise,
                     venue=venue,
-                    ticker=f"D{self.seed % 100:02d}{rank:04d}",
+                    ticker=f"D{self.seed % 100:02d}{next(self.tickers):05d}",
                     listed_on=listed_on,
                 )
             )
@@ -602,7 +606,7 @@ class DemoGenerator:
                 Listing(
                     enterprise=enterprise,
                     venue=ListingVenue.NEEQ,
-                    ticker=f"N{self.seed % 100:02d}{rank:05d}",
+                    ticker=f"N{self.seed % 100:02d}{next(self.tickers):05d}",
                     listed_on=_date_in_year(rng, rng.randint(2014, 2020)),
                 )
             )
