@@ -1033,6 +1033,22 @@ class StoredCompleteness(models.Model):
         return f"{self.year}Q{self.quarter}"
 
 
+class ApprovalCount(models.Model):
+    """How many approvals (approved revisions) were known at a vintage the progress job
+    computed from: the data-version picker's "n reports approved" between two vintages is
+    the difference of two rows, not a count over every approval."""
+
+    vintage = models.DateTimeField(_("vintage"), unique=True)
+    approvals = models.PositiveIntegerField(_("approvals"))
+
+    class Meta:
+        verbose_name = _("approval count")
+        verbose_name_plural = _("approval counts")
+
+    def __str__(self) -> str:
+        return f"{self.vintage:%Y-%m-%d %H:%M:%S}: {self.approvals}"
+
+
 class AlertRule(BilingualNameMixin):
     """A rule the alert job evaluates; its parameters are data the steward can edit."""
 

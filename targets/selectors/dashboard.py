@@ -57,7 +57,15 @@ from enterprises.models import (
 from enterprises.selectors import CompletenessCell, completeness
 
 from ..choices import WATCHED_DESIGNATIONS, Basis, ScopeKind, Severity, Status
-from ..models import Alert, Metric, ProgressSnapshot, Release, RuleVersion, Target
+from ..models import (
+    Alert,
+    ApprovalCount,
+    Metric,
+    ProgressSnapshot,
+    Release,
+    RuleVersion,
+    Target,
+)
 from .explanation import FirmLine, firm_lines, pipeline_rows
 from .metrics import (
     IPO_PIPELINE_DAYS,
@@ -181,7 +189,8 @@ def data_versions(
 ) -> list[DataVersion]:
     """The data versions of the plan's city snapshots of a quarter, newest first: one per
     day (every approval makes a vintage, so a day of review makes dozens), the day's newest,
-    with the number of reports approved since the day before it. Two queries."""
+    with the number of reports approved since the day before it: the differences of the
+    counts the progress job recorded at those vintages (else counted). Two queries."""
     days = list(
         _city_snapshots(plan, quarter, basis)
         .annotate(day=TruncDate("vintage", tzinfo=timezone.get_current_timezone()))
@@ -193,6 +202,15 @@ def data_versions(
     if basis != Basis.APPROVED:
         return [DataVersion(end) for end in ends[:limit]]
     since = [*ends[1:], None]
+    # The counts the progress job recorded at its vintages: differences, one query.
+    recorded = dict(
+        ApprovalCount.objects.filter(vintage__in=ends).values_list("vintage", "approvals")
+    )
+    if all(end in recorded for end in ends):
+        return [
+            DataVersion(end, recorded[end] - (recorded[start] if start else 0))
+            for end, start in zip(ends[:limit], since[:limit], strict=True)
+        ]
     counts = (
         ReportRevision.objects.aggregate(
             **{
@@ -1320,7 +1338,8 @@ def firms_behind(
     `figure` (the board's: its 口径), last year's for the same period and the growth;
     sortable and searchable. Both sums come from one join of the firms to their rows of
     the two years (the figures' vintage in the join's condition), grouped by firm, so a
-    page of firms costs one query whatever their number."""
+    page of firms costs one query whatever their number, and their number another, on the
+    firms alone."""
     quarter = as_of.quarter
     money = DecimalField(max_digits=20, decimal_places=2)
     name, rows = as_of.figures.of_firm(
@@ -1360,8 +1379,30 @@ def firms_behind(
             )
         )
     )
+    base = counted_firms(quarter.end, scope.metrics_scope).visible_to(user)
     if search:
-        firms = firms.filter(
-            Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
-        )
-    return firms.order_by(*FIRM_ORDERINGS.get(order, FIRM_ORDERINGS["-output"]))
+        found = Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
+        firms, base = firms.filter(found), base.filter(found)
+    return FirmRows(firms.order_by(*FIRM_ORDERINGS.get(order, FIRM_ORDERINGS["-output"])), base)
+
+
+@dataclass
+class FirmRows:
+    """The firms behind a scope's numbers, for a paginator: the grouped rows, sliced for a
+    page, and their number counted on the firms alone (the same firms, without the sums)."""
+
+    rows: object
+    firms: object
+    ordered = True
+
+    def count(self) -> int:
+        return self.firms.values("pk").distinct().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        return self.rows[key]
+
+    def __iter__(self):
+        return iter(self.rows)

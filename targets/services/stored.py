@@ -24,7 +24,7 @@ from enterprises.periods import ReportingWindow
 from enterprises.selectors import completeness_counts
 
 from ..choices import Basis
-from ..models import StoredCompleteness, StoredFigures, StoredThrough
+from ..models import ApprovalCount, StoredCompleteness, StoredFigures, StoredThrough
 from ..selectors.dashboard import AsOf, Board, BoardScope
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
@@ -94,6 +94,8 @@ def stored_figures_refresh(
     `unless_stored_since`: skip a cluster all stored since then (a run after a change serves
     every change before it). Idempotent. Returns the number of cluster-quarters computed."""
     figures = figures or Figures.latest(basis)
+    if basis == Basis.APPROVED:
+        approvals_count(figures.vintage)
     clusters = Cluster.objects.order_by("pk")
     if cluster_ids is not None:
         clusters = clusters.filter(pk__in=cluster_ids)
@@ -106,9 +108,11 @@ def stored_figures_refresh(
             mark, first = StoredThrough.objects.select_for_update().get_or_create(
                 cluster=cluster, basis=basis, defaults={"through": until}
             )
+            # Storing everything makes the mark the figures' vintage whatever it was (it may
+            # have been set with no figures at all); storing what changed leaves a cluster
+            # a later run has stored already.
             if not first and (
-                mark.through > until
-                or (mark.through == until and not everything)
+                (not everything and mark.through >= until)
                 or (
                     unless_stored_since is not None
                     and mark.stored_all_at is not None
@@ -199,3 +203,18 @@ def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date)
             update_fields=["reports_at", "firms_at", "payload", "computed_at"],
         )
     return len(quarters)
+
+
+def approvals_count(vintage: dt.datetime) -> int:
+    """Record how many approvals were known at `vintage` (ApprovalCount): the newest count
+    before it plus the approvals since, a range of the index of approval moments."""
+    known = ApprovalCount.objects.filter(vintage=vintage).values_list("approvals", flat=True)
+    if known:
+        return known[0]
+    before = ApprovalCount.objects.filter(vintage__lt=vintage).order_by("-vintage").first()
+    approvals = ReportRevision.objects.filter(approved_at__lte=vintage)
+    if before is not None:
+        approvals = approvals.filter(approved_at__gt=before.vintage)
+    count = approvals.count() + (before.approvals if before else 0)
+    ApprovalCount.objects.get_or_create(vintage=vintage, defaults={"approvals": count})
+    return count

@@ -18,7 +18,8 @@ from enterprises.models import QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.reports import reports_approve, reports_return
 from targets.choices import Basis
-from targets.models import StoredFigures, StoredThrough
+from targets.models import ApprovalCount, StoredFigures, StoredThrough
+from targets.selectors.dashboard import data_versions
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
 from targets.tasks import recompute_for_reports, recompute_progress
@@ -301,3 +302,19 @@ def test_a_report_sent_back_leaves_the_stored_preview(
         reports_return(actor=city_steward, report_ids=[report.pk], reason="单位错误")
     # Sent back: out of the preview, which no newer vintage announces.
     assert kunshan_in_preview() == 3 * YI
+
+
+def test_the_version_pickers_counts_are_the_recorded_differences(population, approve):
+    nano = Cluster.objects.get(key="nano")
+    plan = nano.plans.get()
+    quarter = Quarter(2025, 2)
+    recompute_progress()  # records the approvals known at the newest vintage (42)
+    approve(population["a"], 2025, 2, 13 * YI, at=timezone.now())
+    approve(population["b"], 2025, 2, 4 * YI, at=timezone.now())
+    recompute_progress()
+    assert sorted(ApprovalCount.objects.values_list("approvals", flat=True)) == [42, 44]
+    recorded = data_versions(plan, quarter)
+    # Today's version: the two approvals since 2025-07-10's; that one: all 42 by then.
+    assert [v.approvals for v in recorded] == [2, 42]
+    ApprovalCount.objects.all().delete()
+    assert data_versions(plan, quarter) == recorded  # counted, the same
