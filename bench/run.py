@@ -336,16 +336,6 @@ def side_by_side(results: dict) -> list[dict]:
             "ratio": imp["speedup_over_plain"],
         },
         {
-            "figure": "xlsx reader rows/s: calamine / openpyxl",
-            "ours": imp["xlsx_readers"]["calamine"]["rows_per_s"],
-            "beside": imp["xlsx_readers"]["openpyxl"]["rows_per_s"],
-            "ratio": round(
-                imp["xlsx_readers"]["calamine"]["rows_per_s"]
-                / imp["xlsx_readers"]["openpyxl"]["rows_per_s"],
-                1,
-            ),
-        },
-        {
             "figure": "import seconds: ours / COPY",
             "ours": imp["ours"]["median_s"],
             "beside": imp["copy"]["median_s"],
