@@ -29,6 +29,7 @@ from import_export.formats.base_formats import XLSX
 from cluster import clock
 from cluster.models import Cluster, District
 from cluster.quarters import Quarter
+from cluster.spreadsheets import calamine_rows, openpyxl_rows
 from enterprises.choices import ListingVenue, ReportStatus
 from enterprises.imports import REPORT_COLUMNS, bilingual, read_file, render, reports_import
 from enterprises.models import (
@@ -178,6 +179,11 @@ def import_scenario(rows_count: int = IMPORT_ROWS, runs: int = 3) -> dict:
         _copy(columns, prepared)
 
     ours_time = median_seconds(rolled_back(our_import), runs=runs)
+    # The reader is chosen by this measurement (cluster.spreadsheets): both on the same file.
+    readers = {
+        name: median_seconds(lambda read=read: read(ours), runs=runs)
+        for name, read in (("calamine", calamine_rows), ("openpyxl", openpyxl_rows))
+    }
     plain_time = median_seconds(rolled_back(plain_import), runs=runs)
     copy_time = median_seconds(rolled_back(copy_import), runs=runs)
     memory = {}
@@ -200,6 +206,10 @@ def import_scenario(rows_count: int = IMPORT_ROWS, runs: int = 3) -> dict:
         "ours": {**ours_time, "rows_per_s": round(rows_count / ours_time["median_s"])},
         "plain_resource": {**plain_time, "rows_per_s": round(rows_count / plain_time["median_s"])},
         "copy": {**copy_time, "rows_per_s": round(rows_count / copy_time["median_s"])},
+        "xlsx_readers": {
+            name: {**timing, "rows_per_s": round(rows_count / timing["median_s"])}
+            for name, timing in readers.items()
+        },
         "speedup_over_plain": round(plain_time["median_s"] / ours_time["median_s"], 1),
         "times_slower_than_copy": round(ours_time["median_s"] / copy_time["median_s"], 1),
         "peak_python_memory_bytes": memory,

@@ -12,6 +12,7 @@ nothing (unchanged rows are left alone).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import unicodedata
@@ -151,14 +152,21 @@ def example_name() -> str:
     }
 
 
-def is_example(name) -> bool:
-    """The template's example row, in either language, left in the file."""
-    text = unicodedata.normalize("NFKC", str(name or "")).strip().casefold()
+@functools.cache
+def _example_starts() -> tuple[str, ...]:
+    """How the example row's name starts, in each language (asked once: a file asks per row)."""
+    starts = []
     for language in LANGUAGES:
         with translation.override(language):
-            if text.startswith(f"【{EXAMPLE_TAG}".casefold()):
-                return True
-    return False
+            starts.append(f"【{EXAMPLE_TAG}".casefold())
+    return tuple(starts)
+
+
+def is_example(name) -> bool:
+    """The template's example row, in either language, left in the file."""
+    if not name:
+        return False
+    return unicodedata.normalize("NFKC", str(name)).strip().casefold().startswith(_example_starts())
 
 
 def report_template(

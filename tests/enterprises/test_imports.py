@@ -1,5 +1,7 @@
 import datetime as dt
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import tablib
@@ -8,7 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from cluster.access import scope_of
 from cluster.models import District, Sector
+from cluster.quarters import Quarter
+from cluster.spreadsheets import SheetError, calamine_rows, openpyxl_rows
 from enterprises.imports import (
     REPORT_COLUMNS,
     _column_map,
@@ -246,12 +251,10 @@ def test_query_count_does_not_grow_with_the_number_of_rows(officer_sip, enterpri
         assert outcome.errors == []
         return len(captured)
 
-    from cluster.access import scope_of
-
     scope_of(officer_sip)  # the role lookup, cached on the user, is not the import's
     small = queries_for([(u, "2025Q1", "1", "1") for u in usccs[:20]])
-    # The savepoint, the reporting policy, the firms by USCC, the stored reports of the years
-    # in the file (locked), the rollback of the dry run and the savepoint's release.
+    # The savepoint, the reporting policy, the firms by USCC, the stored reports checked
+    # against (locked), the rollback of the dry run and the savepoint's release.
     assert small == 6
     large = queries_for([(u, f"2025Q{q}", "1", "1") for u in usccs for q in (1, 2, 3, 4)])
     assert large == small
@@ -263,6 +266,122 @@ def test_query_count_does_not_grow_with_the_number_of_rows(officer_sip, enterpri
     assert len(captured) <= 40
     assert QuarterlyReport.objects.count() == 10_000
     assert QuarterlyReport.history.count() == 10_000
+
+
+def _sip_firms(count: int) -> list[str]:
+    district = District.objects.get(code="320571")
+    Enterprise.objects.bulk_create(
+        Enterprise(uscc=valid_uscc(2000 + i), name_zh=f"批量{i}", district=district)
+        for i in range(count)
+    )
+    return [valid_uscc(2000 + i) for i in range(count)]
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_writing_a_file_takes_as_many_queries_for_30_rows_as_for_3(
+    officer_sip, django_assert_num_queries, rows
+):
+    usccs = _sip_firms(rows)
+    first = dataset(*[(u, "2025Q1", "100", "90") for u in usccs])
+    second = dataset(*[(u, "2025Q1", "101", "90") for u in usccs])
+    scope_of(officer_sip)  # the role lookup, cached on the user, is not the import's
+    # The savepoint, the reporting policy, the firms by code, the stored reports checked
+    # against (locked), the insert of the new reports, their history copied by the database,
+    # the savepoint's release.
+    with django_assert_num_queries(7):
+        outcome = run(officer_sip, first)
+    assert outcome.totals == {"new": rows, "changed": 0, "unchanged": 0}
+    # ... and for changed reports the update instead of the insert.
+    with django_assert_num_queries(7):
+        outcome = run(officer_sip, second)
+    assert outcome.totals == {"new": 0, "changed": rows, "unchanged": 0}
+    assert set(QuarterlyReport.objects.values_list("output_value", "version")) == {
+        (Decimal("1010000.00"), 2)
+    }
+
+
+def test_the_history_of_an_import_holds_each_report_as_written(officer_sip, firms):
+    run(officer_sip, dataset((firms[0].uscc, "2025Q3", "100", "90", "5", "12")))
+    run(officer_sip, dataset((firms[0].uscc, "2025Q3", "120", "90", "5", "12")))
+    report = QuarterlyReport.objects.get()
+    created, changed = QuarterlyReport.history.order_by("history_id")
+    tracked = [f.attname for f in QuarterlyReport.history.model.tracked_fields]
+    assert {name: getattr(changed, name) for name in tracked} == {
+        name: getattr(report, name) for name in tracked
+    }
+    assert (created.output_value, created.version, changed.output_value, changed.version) == (
+        Decimal("1000000.00"),
+        1,
+        Decimal("1200000.00"),
+        2,
+    )
+    assert [
+        (h.history_type, h.history_user, h.history_change_reason) for h in (created, changed)
+    ] == [
+        ("+", officer_sip, "import"),
+        ("~", officer_sip, "import"),
+    ]
+    assert created.history_date <= changed.history_date == report.updated_at
+
+
+def test_one_bad_row_among_many_writes_nothing(officer_sip, firms):
+    usccs = _sip_firms(30)
+    run(officer_sip, dataset((usccs[0], "2025Q1", "100", "90")))
+    stored = list(QuarterlyReport.objects.values_list("pk", "output_value", "version"))
+    rows = [(u, "2025Q2", "110", "95") for u in usccs]
+    rows.append((usccs[0], "2025Q3", "110", "-1"))
+    outcome = run(officer_sip, dataset(*rows))
+    assert [(e.line, e.column, e.value) for e in outcome.errors] == [
+        (32, "operating_revenue", "-1")
+    ]
+    assert not outcome.written
+    assert list(QuarterlyReport.objects.values_list("pk", "output_value", "version")) == stored
+    assert QuarterlyReport.history.count() == 1
+
+
+BAD_FILES = Path(__file__).parent.parent / "data" / "bad"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "date-in-number.xlsx",
+        "enterprises-title-rows.xlsx",
+        "excel-dates.xlsx",
+        "merged-period.xlsx",
+        "title-rows.xlsx",
+        "units-in-cells.xlsx",
+        "template",
+    ],
+)
+def test_calamine_reads_a_workbook_as_openpyxl_does(firms, name):
+    """Dates, numbers typed as text, empty cells, merged cells, title rows, the template's
+    greyed example row: the fast reader gives the cells the import has always been given."""
+    if name == "template":
+        content = report_template("xlsx", firms=firms, quarter=Quarter(2025, 3))[0]
+    else:
+        content = (BAD_FILES / name).read_bytes()
+    assert calamine_rows(content) == without_trailing_empty_rows(openpyxl_rows(content))
+
+
+def without_trailing_empty_rows(rows: list[list]) -> list[list]:
+    """openpyxl also gives the template's formatted rows below the firms, with no value in
+    them; calamine ends at the last value. The import skips rows without values either way."""
+    while rows and all(cell is None for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("formulas-unsaved.xlsx", "holds the formula =1000+234.5 with no saved result"),
+        ("xml-entities.xlsx", "cannot be read: EntitiesForbidden"),
+    ],
+)
+def test_a_workbook_with_formulas_or_entities_is_refused_as_before(name, reason):
+    with translation.override("en"), pytest.raises(SheetError, match=re.escape(reason)):
+        read_file((BAD_FILES / name).read_bytes(), "xlsx")
 
 
 def test_export_round_trips_through_the_import(officer_sip, firms):
