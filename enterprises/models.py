@@ -128,7 +128,11 @@ class Enterprise(BilingualNameMixin):
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         ordering = ["name_zh"]
-        indexes = [models.Index(fields=["district", "status"], name="enterprise_district_status")]
+        indexes = [
+            models.Index(fields=["district", "status"], name="enterprise_district_status"),
+            # The API's keyset: each page seeks to the row after the last one by name.
+            models.Index(fields=["name_zh", "id"], name="enterprise_name_keyset"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=uscc_db_condition("uscc"),
@@ -507,6 +511,8 @@ class QuarterlyReport(models.Model):
         ordering = ["-year", "-quarter", "enterprise__name_zh"]
         indexes = [
             models.Index(fields=["year", "quarter", "status"], name="report_period_status"),
+            # The API's keyset (newest quarter first, then by firm): read backwards.
+            models.Index(fields=["year", "quarter", "enterprise"], name="report_period_firm"),
         ]
         constraints = [
             models.UniqueConstraint(
