@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cluster', '0008_plan_permissions'),
-        ('enterprises', '0011_revision_one_current'),
+        ("cluster", "0008_plan_permissions"),
+        ("enterprises", "0011_revision_one_current"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='enterprise',
-            index=models.Index(fields=['name_zh', 'id'], name='enterprise_name_keyset'),
+            model_name="enterprise",
+            index=models.Index(fields=["name_zh", "id"], name="enterprise_name_keyset"),
         ),
         migrations.AddIndex(
-            model_name='quarterlyreport',
-            index=models.Index(fields=['year', 'quarter', 'enterprise'], name='report_period_firm'),
+            model_name="quarterlyreport",
+            index=models.Index(fields=["year", "quarter", "enterprise"], name="report_period_firm"),
         ),
     ]
