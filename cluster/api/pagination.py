@@ -55,8 +55,8 @@ class Key:
         # NULLs last going up and first going down, on every database (PostgreSQL's own
         # placement, so its indexes still serve the order).
         if self.descending:
-            return F(self.path).desc(nulls_first=True)
-        return F(self.path).asc(nulls_last=True)
+            return F(self.path).desc(nulls_first=self.nullable or None)
+        return F(self.path).asc(nulls_last=self.nullable or None)
 
     def value_of(self, instance):
         value = instance
@@ -173,13 +173,15 @@ class KeysetPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.numbered = None
+        keys = _keys(queryset)
         if self.page_query_param in request.query_params:
+            # The same unique order as the cursor's, so page numbers never repeat a tied row.
             self.numbered = Pagination()
-            return self.numbered.paginate_queryset(queryset, request, view)
+            ordered = queryset.order_by(*(key.order_by() for key in keys))
+            return self.numbered.paginate_queryset(ordered, request, view)
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
-        keys = _keys(queryset)
         # DRF's links compare positions, which are ours: the boundary row's values as JSON.
         self.ordering = keys
         self.cursor = self.decode_cursor(request)
