@@ -154,6 +154,8 @@ def goals(results: dict) -> list[dict]:
         "worksheet_largest_district": None,
         "api_enterprises_100": 100,
         "api_reports_100": 100,
+        "api_enterprises_100_deep": 100,
+        "api_reports_100_deep": 100,
     }
     for name, limit in limits.items():
         page = pages[name]

@@ -563,6 +563,19 @@ def _measure(pages: dict[str, str], requests: int) -> dict:
 
 
 def pages_scenario(requests: int = 30) -> dict:
+    def deep(url: str, hops: int = 20) -> str:
+        """The page reached by following `next` `hops` times from `url` (the last page of a
+        smaller register), found before the timing: a keyset page costs what the first does."""
+        client = _client()
+        for _ in range(hops):
+            response = client.get(url)
+            if response.status_code != 200:
+                raise PageError(f"{url} answered {response.status_code}")
+            if response.json()["next"] is None:
+                break
+            url = response.json()["next"]
+        return url
+
     district = largest_district()
     quarter = latest_quarter()
     firm = (
@@ -577,6 +590,8 @@ def pages_scenario(requests: int = 30) -> dict:
         "worksheet_largest_district": f"/reports/{district.pk}/{quarter}/",
         "api_enterprises_100": "/api/enterprises/?page_size=100",
         "api_reports_100": "/api/quarterly-reports/?page_size=100",
+        "api_enterprises_100_deep": deep("/api/enterprises/?page_size=100"),
+        "api_reports_100_deep": deep("/api/quarterly-reports/?page_size=100"),
     }
     results = _measure(pages, requests)
     results["largest_district"] = {

@@ -132,6 +132,8 @@ class Enterprise(BilingualNameMixin):
             models.Index(fields=["district", "status"], name="enterprise_district_status"),
             # The newest change of the register's firms (the stored completeness's check).
             models.Index(fields=["updated_at"], name="enterprise_updated_at"),
+            # The API's keyset: each page seeks to the row after the last one by name.
+            models.Index(fields=["name_zh", "id"], name="enterprise_name_keyset"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -513,6 +515,8 @@ class QuarterlyReport(models.Model):
             models.Index(fields=["year", "quarter", "status"], name="report_period_status"),
             # The newest change in preview, and the changes after one (as above).
             models.Index(fields=["updated_at"], name="report_updated_at"),
+            # The API's keyset (newest quarter first, then by firm): read backwards.
+            models.Index(fields=["year", "quarter", "enterprise"], name="report_period_firm"),
         ]
         constraints = [
             models.UniqueConstraint(

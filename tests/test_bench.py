@@ -20,6 +20,8 @@ PAGES = BOARD_PAGES | {
     "worksheet_largest_district",
     "api_enterprises_100",
     "api_reports_100",
+    "api_enterprises_100_deep",
+    "api_reports_100_deep",
 }
 
 
@@ -53,6 +55,8 @@ def test_the_tiny_benchmark_runs_every_scenario_and_reports_its_figures(tmp_path
         assert positive(page["queries"]), (name, page)
         assert page["requests"] == 3
     assert report["pages"]["city_dashboard"]["url"].startswith("/clusters/")
+    for name in ("api_enterprises_100_deep", "api_reports_100_deep"):
+        assert "cursor=" in report["pages"][name]["url"], name  # a page past the first
 
     embedded = report["embedded"]
     assert embedded["database"].startswith("SQLite")

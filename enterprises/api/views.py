@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from cluster import clock
 from cluster.api.errors import ERRORS, ErrorSerializer, conflict_response
+from cluster.api.pagination import KeysetPagination
 from cluster.quarters import Quarter
 
 from ..choices import EntryMode
@@ -82,6 +83,7 @@ class EnterpriseViewSet(
 ):
     serializer_class = EnterpriseSerializer
     filterset_class = EnterpriseFilterSet
+    pagination_class = KeysetPagination
     ordering_fields = ["name_zh", "uscc", "founded_on"]
     ordering = ["name_zh"]
 
@@ -150,14 +152,14 @@ class ReportViewSet(
 ):
     serializer_class = ReportSerializer
     filterset_class = ReportFilterSet
+    pagination_class = KeysetPagination
     ordering_fields = ["year", "quarter", "updated_at"]
+    # Newest quarter first, then by firm id: unique (one report per firm and quarter) and
+    # read backwards along the report_period_firm index, so every page is a short seek.
+    ordering = ["-year", "-quarter", "-enterprise_id"]
 
     def get_queryset(self):
-        return (
-            QuarterlyReport.objects.visible_to(self.request.user)
-            .select_related("enterprise")
-            .order_by("-year", "-quarter", "enterprise__name_zh", "pk")
-        )
+        return QuarterlyReport.objects.visible_to(self.request.user).select_related("enterprise")
 
     def _save(self, request, instance=None, partial=False):
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
@@ -342,6 +344,8 @@ class FirmRecordViewSet(viewsets.ModelViewSet):
     districts' records exist (another district's answers 404); writes go through the
     register's services, the same as the enterprise page's rows and the admin."""
 
+    pagination_class = KeysetPagination
+
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
 
@@ -418,6 +422,7 @@ class ResearchProjectViewSet(viewsets.ModelViewSet):
     )
     serializer_class = ResearchProjectSerializer
     filterset_class = ProjectFilterSet
+    pagination_class = KeysetPagination
     ordering_fields = ["started_on", "funding"]
 
     def get_queryset(self):

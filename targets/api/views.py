@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from cluster import clock
 from cluster.access import scope_of
 from cluster.api.errors import ERRORS
+from cluster.api.pagination import KeysetPagination
 from cluster.quarters import Quarter
 
 from ..choices import Basis
@@ -189,6 +190,7 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
 class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SnapshotSerializer
     filterset_class = SnapshotFilterSet
+    pagination_class = KeysetPagination
     ordering_fields = ["year", "quarter", "vintage"]
 
     def get_queryset(self):
@@ -218,6 +220,7 @@ def _body(serializer_class, request) -> dict:
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
+    pagination_class = KeysetPagination
     ordering_fields = ["opened_at", "severity"]
     write_right = "can_act_on_alerts"
 
