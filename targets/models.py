@@ -1033,6 +1033,64 @@ class StoredCompleteness(models.Model):
         return f"{self.year}Q{self.quarter}"
 
 
+class StoredFirmRow(models.Model):
+    """A firm's line of the table of firms behind a cluster's numbers at a quarter (the
+    district and direction pages): its year-to-date figure, last year's for the same
+    period and the growth, as of the newest figures the cluster is stored through. Only the
+    newest state: a page of an older vintage computes its table itself."""
+
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
+    figure = models.CharField(_("figure"), max_length=20)
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="stored_rows",
+    )
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.CASCADE, related_name="+"
+    )
+    direction = models.ForeignKey(
+        Sector,
+        verbose_name=_("focus direction"),
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+    )
+    ytd = models.DecimalField(_("year to date"), **MONEY)
+    ytd_last = models.DecimalField(_("year to date, a year before"), **MONEY)
+    growth = models.FloatField(_("growth"), null=True)
+
+    class Meta:
+        verbose_name = _("stored firm row")
+        verbose_name_plural = _("stored firm rows")
+        indexes = [
+            # A district's or a direction's firms, largest first: a page is the top of it.
+            models.Index(
+                fields=["cluster", "year", "quarter", "basis", "figure", "district", "-ytd"],
+                name="stored_firm_district",
+            ),
+            models.Index(
+                fields=["cluster", "year", "quarter", "basis", "figure", "direction", "-ytd"],
+                name="stored_firm_direction",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "year", "quarter", "basis", "figure", "enterprise"],
+                name="stored_firm_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} {self.year}Q{self.quarter} {self.basis} {self.figure}"
+
+
 class ApprovalCount(models.Model):
     """How many approvals (approved revisions) were known at a vintage the progress job
     computed from: the data-version picker's "n reports approved" between two vintages is

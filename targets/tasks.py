@@ -89,7 +89,9 @@ def recompute_for_reports(report_ids: list[int]) -> int:
 
 
 @shared_task(name="targets.store_figures_again", **RELIABLE)
-def store_figures_again(cluster_ids: list[int], requested_at: str) -> int:
+def store_figures_again(
+    cluster_ids: list[int], requested_at: str, firm_ids: list[int] | None = None
+) -> int:
     """After a register change that can move who counts where (a firm's district or status,
     a membership): every stored part of the clusters, from the figures in force, unless
     they were all stored again since the change (the snapshots follow at the nightly
@@ -102,6 +104,7 @@ def store_figures_again(cluster_ids: list[int], requested_at: str) -> int:
             everything=True,
             cluster_ids=cluster_ids,
             unless_stored_since=since,
+            firm_ids=firm_ids,
         )
         for basis in (Basis.APPROVED, Basis.PREVIEW)
     )

@@ -48,6 +48,7 @@ from enterprises.choices import DesignationType, MilestoneKind
 from enterprises.models import (
     ClusterMembership,
     Designation,
+    Enterprise,
     Listing,
     Milestone,
     QuarterlyReport,
@@ -1331,15 +1332,10 @@ FIRM_ORDERINGS = {
 }
 
 
-def firms_behind(
-    user, scope: BoardScope, as_of: AsOf, *, figure: str, search: str = "", order: str = ""
-):
-    """The firms of a scope counted at the quarter shown, each with its year-to-date
-    `figure` (the board's: its 口径), last year's for the same period and the growth;
-    sortable and searchable. Both sums come from one join of the firms to their rows of
-    the two years (the figures' vintage in the join's condition), grouped by firm, so a
-    page of firms costs one query whatever their number, and their number another, on the
-    firms alone."""
+def _with_sums(firms, as_of: AsOf, figure: str):
+    """Firms with their year-to-date `figure` at the quarter shown (`ytd`), last year's for
+    the same period (`ytd_last`) and the growth: one join of the firms to their rows of the
+    two years (the figures' vintage in the join's condition), grouped by firm."""
     quarter = as_of.quarter
     money = DecimalField(max_digits=20, decimal_places=2)
     name, rows = as_of.figures.of_firm(
@@ -1353,22 +1349,8 @@ def firms_behind(
             output_field=money,
         )
 
-    firms = (
-        counted_firms(quarter.end, scope.metrics_scope)
-        .visible_to(user)
-        .select_related("district")
-        .annotate(**{name: rows})
-        .annotate(
-            material=Subquery(
-                ClusterMembership.objects.valid_on(quarter.end)
-                .filter(enterprise=OuterRef("pk"), cluster=scope.cluster)
-                .values(
-                    "sector__name_en"
-                    if (get_language() or "").startswith("en")
-                    else "sector__name_zh"
-                )[:1]
-            )
-        )
+    return (
+        firms.annotate(**{name: rows})
         .annotate(ytd=ytd(quarter.year), ytd_last=ytd(quarter.year - 1))
         .annotate(
             # In floating point: SQLite would divide the stored decimals as integers.
@@ -1379,7 +1361,68 @@ def firms_behind(
             )
         )
     )
+
+
+def firm_rows_part(cluster: Cluster, as_of: AsOf, figure: str, enterprise_ids=None) -> list:
+    """The city's lines of the firm table (StoredFirmRow's fields): [firm, district,
+    direction, ytd, ytd_last, growth] of every counted firm (or of those given)."""
+    firms = counted_firms(as_of.quarter.end, Scope(cluster_id=cluster.pk))
+    if enterprise_ids is not None:
+        firms = firms.filter(pk__in=enterprise_ids)
+    return list(
+        _with_sums(firms, as_of, figure).values_list(
+            "pk", "district_id", "memberships__sector__parent", "ytd", "ytd_last", "growth"
+        )
+    )
+
+
+def firms_behind(
+    user,
+    scope: BoardScope,
+    as_of: AsOf,
+    *,
+    figure: str,
+    search: str = "",
+    order: str = "",
+    stored: bool = False,
+):
+    """The firms of a scope counted at the quarter shown, each with its year-to-date
+    `figure` (the board's: its 口径), last year's for the same period and the growth;
+    sortable and searchable. `stored`: the cluster's figures are stored through the newest
+    vintage shown, and the lines are read from the store (StoredFirmRow: an index gives a
+    scope's largest firms first); otherwise the sums are computed (_with_sums). Either way a
+    page of firms costs one query whatever their number, and their number another."""
+    quarter = as_of.quarter
     base = counted_firms(quarter.end, scope.metrics_scope).visible_to(user)
+    if stored:
+        lines = {
+            "stored_rows__cluster": scope.cluster,
+            "stored_rows__year": quarter.year,
+            "stored_rows__quarter": quarter.quarter,
+            "stored_rows__basis": as_of.basis,
+            "stored_rows__figure": figure,
+        }
+        if scope.district:
+            lines["stored_rows__district"] = scope.district
+        if scope.direction:
+            lines["stored_rows__direction"] = scope.direction
+        base = Enterprise.objects.visible_to(user).filter(**lines)
+        firms = base.annotate(
+            ytd=F("stored_rows__ytd"),
+            ytd_last=F("stored_rows__ytd_last"),
+            growth=F("stored_rows__growth"),
+        )
+    else:
+        firms = _with_sums(base, as_of, figure)
+    firms = firms.select_related("district").annotate(
+        material=Subquery(
+            ClusterMembership.objects.valid_on(quarter.end)
+            .filter(enterprise=OuterRef("pk"), cluster=scope.cluster)
+            .values(
+                "sector__name_en" if (get_language() or "").startswith("en") else "sector__name_zh"
+            )[:1]
+        )
+    )
     if search:
         found = Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
         firms, base = firms.filter(found), base.filter(found)

@@ -72,6 +72,11 @@ class StoredParts:
         ).values_list("part", "payload")
         return dict(rows)
 
+    @property
+    def held(self) -> bool:
+        """The store holds this quarter through the vintage shown."""
+        return bool(self._rows)
+
     def get(self, part: str, compute: Callable[[], object]):
         """The stored payload of `part`, or `compute()`'s where the store is not current."""
         if part in self._rows:

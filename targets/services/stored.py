@@ -24,8 +24,14 @@ from enterprises.periods import ReportingWindow
 from enterprises.selectors import completeness_counts
 
 from ..choices import Basis
-from ..models import ApprovalCount, StoredCompleteness, StoredFigures, StoredThrough
-from ..selectors.dashboard import AsOf, Board, BoardScope
+from ..models import (
+    ApprovalCount,
+    StoredCompleteness,
+    StoredFigures,
+    StoredFirmRow,
+    StoredThrough,
+)
+from ..selectors.dashboard import AsOf, Board, BoardScope, firm_rows_part
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
 
@@ -51,16 +57,16 @@ def stored_quarters(cluster: Cluster, plans, today: dt.date) -> list[Quarter]:
     return list(quarter_range(first, newest)) if first <= newest else []
 
 
-def _changed(basis: str, since: dt.datetime, until: dt.datetime) -> set[tuple[int, int, int]]:
-    """(cluster id, year, quarter) of the figures changed in (since, until]: approvals; in
-    preview, every change of a report's status or figures."""
+def _changed(basis: str, since: dt.datetime, until: dt.datetime) -> set[tuple[int, int, int, int]]:
+    """(cluster id, year, quarter, firm id) of the figures changed in (since, until]:
+    approvals; in preview, every change of a report's status or figures."""
     if basis == Basis.APPROVED:
         rows = ReportRevision.objects.filter(approved_at__gt=since, approved_at__lte=until)
     else:
         rows = QuarterlyReport.objects.filter(updated_at__gt=since, updated_at__lte=until)
     return set(
         rows.order_by()
-        .values_list("enterprise__memberships__cluster_id", "year", "quarter")
+        .values_list("enterprise__memberships__cluster_id", "year", "quarter", "enterprise")
         .distinct()
     )
 
@@ -85,6 +91,7 @@ def stored_figures_refresh(
     everything: bool = False,
     cluster_ids: list[int] | None = None,
     unless_stored_since: dt.datetime | None = None,
+    firm_ids: list[int] | None = None,
 ) -> int:
     """Store the parts of every cluster's quarters its figures changed in since it was last
     stored (`everything`: all its stored quarters), from `figures` (the newest by default:
@@ -92,7 +99,9 @@ def stored_figures_refresh(
     already stored through a later vintage is left alone
     (its rows cover these figures). `cluster_ids`: those clusters only;
     `unless_stored_since`: skip a cluster all stored since then (a run after a change serves
-    every change before it). Idempotent. Returns the number of cluster-quarters computed."""
+    every change before it); `firm_ids`: the firms whose lines of the firm tables changed
+    (all, when storing everything without them). Idempotent. Returns the number of
+    cluster-quarters computed."""
     figures = figures or Figures.latest(basis)
     if basis == Basis.APPROVED:
         approvals_count(figures.vintage)
@@ -111,23 +120,29 @@ def stored_figures_refresh(
             # Storing everything makes the mark the figures' vintage whatever it was (it may
             # have been set with no figures at all); storing what changed leaves a cluster
             # a later run has stored already.
-            if not first and (
-                (not everything and mark.through >= until)
-                or (
-                    unless_stored_since is not None
-                    and mark.stored_all_at is not None
-                    and mark.stored_all_at >= unless_stored_since
-                )
-            ):
+            if not first and not everything and mark.through >= until:
+                continue
+            # All stored since the change asked for: its firms' lines only.
+            lines_only = (
+                not first
+                and unless_stored_since is not None
+                and mark.stored_all_at is not None
+                and mark.stored_all_at >= unless_stored_since
+            )
+            if lines_only and not firm_ids:
                 continue
             quarters = stored_quarters(cluster, plans[cluster.pk], today)
+            firms = firm_ids
             if not (everything or first):
                 changes = {
-                    (year, number)
-                    for cluster_id, year, number in _changed(basis, mark.through, until)
+                    (year, number, firm)
+                    for cluster_id, year, number, firm in _changed(basis, mark.through, until)
                     if cluster_id == cluster.pk
                 }
-                quarters = touched(changes, quarters)
+                quarters = touched({(y, q) for y, q, _f in changes}, quarters)
+                firms = sorted({firm for _y, _q, firm in changes})
+            elif first:
+                firms = None
             now = timezone.now()
             rows = []
             for quarter in quarters:
@@ -140,6 +155,10 @@ def stored_figures_refresh(
                 )
                 # The same figures (and their memo of seasonality) for every quarter.
                 board.as_of.__dict__["figures"] = figures
+                if board.as_of.vintage is not None:
+                    _firm_rows_store(board, firms)
+                if lines_only:
+                    continue
                 rows.extend(
                     StoredFigures(
                         cluster=cluster,
@@ -159,12 +178,47 @@ def stored_figures_refresh(
                 unique_fields=["cluster", "year", "quarter", "basis", "part", "vintage"],
                 update_fields=["payload", "computed_at"],
             )
+            if lines_only:
+                continue
             mark.through = until
             if everything or first:
                 mark.stored_all_at = now
             mark.save(update_fields=["through", "stored_all_at"])
             count += len(quarters)
     return count
+
+
+def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
+    """The firm table's lines of the board's quarter (all, or the given firms'), replacing
+    what was stored for them."""
+    quarter, basis = board.as_of.quarter, board.as_of.basis
+    stored = StoredFirmRow.objects.filter(
+        cluster=board.scope.cluster, year=quarter.year, quarter=quarter.quarter, basis=basis
+    )
+    if firm_ids is not None:
+        stored = stored.filter(enterprise_id__in=firm_ids)
+    stored.delete()
+    StoredFirmRow.objects.bulk_create(
+        (
+            StoredFirmRow(
+                cluster=board.scope.cluster,
+                year=quarter.year,
+                quarter=quarter.quarter,
+                basis=basis,
+                figure=board.figure,
+                enterprise_id=firm,
+                district_id=district,
+                direction_id=direction,
+                ytd=ytd,
+                ytd_last=ytd_last,
+                growth=growth,
+            )
+            for firm, district, direction, ytd, ytd_last, growth in firm_rows_part(
+                board.scope.cluster, board.as_of, board.figure, firm_ids
+            )
+        ),
+        batch_size=5000,
+    )
 
 
 def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date) -> int:

@@ -69,16 +69,20 @@ def _board_page(request, scope: BoardScope):
         }
     )
     if not scope.is_city:
-        context.update(_firms_context(request, scope, context["as_of"], board.figure))
+        # The store holds the newest lines of the firm table only.
+        stored = board.as_of.newest and board.stored.held
+        context.update(_firms_context(request, scope, context["as_of"], board.figure, stored))
     return render(request, "dashboard/board.html", context)
 
 
-def _firms_context(request, scope: BoardScope, as_of, figure: str) -> dict:
+def _firms_context(request, scope: BoardScope, as_of, figure: str, stored: bool) -> dict:
     search = request.GET.get("q", "").strip()
     order = request.GET.get("order", "-output")
     if order not in FIRM_ORDERINGS:
         order = "-output"
-    firms = firms_behind(request.user, scope, as_of, figure=figure, search=search, order=order)
+    firms = firms_behind(
+        request.user, scope, as_of, figure=figure, search=search, order=order, stored=stored
+    )
     page = Paginator(firms, FIRMS_PER_PAGE).get_page(request.GET.get("page"))
     # The search form keeps the rest of the query string. A list, not request.GET.items in
     # the template, where ?items=… would shadow the method.

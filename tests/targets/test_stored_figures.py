@@ -18,7 +18,7 @@ from enterprises.models import QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.reports import reports_approve, reports_return
 from targets.choices import Basis
-from targets.models import ApprovalCount, StoredFigures, StoredThrough
+from targets.models import ApprovalCount, StoredFigures, StoredFirmRow, StoredThrough
 from targets.selectors.dashboard import data_versions
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
@@ -318,3 +318,45 @@ def test_the_version_pickers_counts_are_the_recorded_differences(population, app
     assert [v.approvals for v in recorded] == [2, 42]
     ApprovalCount.objects.all().delete()
     assert data_versions(plan, quarter) == recorded  # counted, the same
+
+
+def firm_table(client, url, **params) -> list:
+    with translation.override("zh-hans"):
+        response = client.get(url, {"period": "2025Q2", **params})
+    page = response.context["firms"]
+    return [(f.pk, f.ytd, f.ytd_last, round(f.growth or 0, 6), f.material) for f in page]
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_the_firm_table_reads_the_stored_lines_as_it_would_count_them(
+    client, city_viewer, city_steward, population, sip, django_capture_on_commit_callbacks
+):
+    client.force_login(city_viewer)
+    urls = pages(sip)
+    views = [
+        (name, params)
+        for name in ("district", "direction")
+        for params in ({}, {"order": "name"}, {"order": "growth"}, {"q": "甲"})
+    ]
+    live = {(name, str(params)): firm_table(client, urls[name], **params) for name, params in views}
+    recompute_progress()
+    assert StoredFirmRow.objects.filter(cluster__key="nano", year=2025, quarter=2).count() == 6
+    for name, params in views:
+        with CaptureQueriesContext(connection) as queries:
+            stored = firm_table(client, urls[name], **params)
+        assert any("storedfirmrow" in q["sql"] for q in queries.captured_queries)
+        assert stored == live[(name, str(params))], (name, params)
+    assert [line[:2] for line in live[("district", "{}")]] == [
+        (population["a"].pk, 22 * YI),
+        (population["c"].pk, 4 * YI),
+    ]
+
+    report = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=2)
+    revise(report, 30 * YI)
+    with django_capture_on_commit_callbacks(execute=True):
+        reports_approve(actor=city_steward, report_ids=[report.pk])
+    # C is the largest now; only C's lines were stored again.
+    assert [line[:2] for line in firm_table(client, urls["district"])] == [
+        (population["c"].pk, 32 * YI),
+        (population["a"].pk, 22 * YI),
+    ]

@@ -178,7 +178,12 @@ def counting_changed(instance: models.Model) -> None:
     else:
         return
     if clusters:
-        enqueue_on_commit("targets.store_figures_again", sorted(clusters), clock.now().isoformat())
+        enqueue_on_commit(
+            "targets.store_figures_again",
+            sorted(clusters),
+            clock.now().isoformat(),
+            [instance.pk if isinstance(instance, Enterprise) else instance.enterprise_id],
+        )
 
 
 def store(instance: models.Model, *, actor) -> None:
