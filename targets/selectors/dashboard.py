@@ -65,6 +65,7 @@ from ..models import (
     ProgressSnapshot,
     Release,
     RuleVersion,
+    StoredFirmRow,
     Target,
 )
 from .explanation import FirmLine, firm_lines, pipeline_rows
@@ -1041,6 +1042,21 @@ class Board:
         if not self.as_of.newest or self.as_of.vintage is None or not self.phase.shows_targets:
             return 0
         return pending_changes(self.scope.cluster.pk, self.as_of.basis, self.as_of.vintage)
+
+    @cached_property
+    def firm_lines_stored(self) -> bool:
+        """The firm table of this page is stored: the newest vintage, held by the store, and
+        among the quarters whose tables are kept (the newest)."""
+        if not (self.as_of.newest and self.stored.held):
+            return False
+        quarter = self.as_of.quarter
+        return StoredFirmRow.objects.filter(
+            cluster=self.scope.cluster,
+            year=quarter.year,
+            quarter=quarter.quarter,
+            basis=self.as_of.basis,
+            figure=self.figure,
+        ).exists()
 
     @property
     def computed_on_the_fly(self) -> list[str]:

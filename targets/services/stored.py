@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from cluster.models import Cluster
@@ -35,6 +35,9 @@ from ..selectors.dashboard import AsOf, Board, BoardScope, firm_rows_part
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
 
+# The newest stored quarters whose firm tables are stored too (a district page opens on the
+# official quarter; an older quarter's table is computed when asked for).
+FIRM_TABLE_QUARTERS = 4
 # Quarters before the cluster's first plan that are stored too: the comparisons a page of
 # the first plan's early quarters makes, and the monitoring pages of a cluster without one.
 QUARTERS_BEFORE_PLANS = 4
@@ -132,6 +135,8 @@ def stored_figures_refresh(
             if lines_only and not firm_ids:
                 continue
             quarters = stored_quarters(cluster, plans[cluster.pk], today)
+            with_lines = set(quarters[-FIRM_TABLE_QUARTERS:])
+            _firm_rows_keep(cluster, basis, with_lines)
             firms = firm_ids
             if not (everything or first):
                 changes = {
@@ -155,7 +160,7 @@ def stored_figures_refresh(
                 )
                 # The same figures (and their memo of seasonality) for every quarter.
                 board.as_of.__dict__["figures"] = figures
-                if board.as_of.vintage is not None:
+                if board.as_of.vintage is not None and quarter in with_lines:
                     _firm_rows_store(board, firms)
                 if lines_only:
                     continue
@@ -186,6 +191,14 @@ def stored_figures_refresh(
             mark.save(update_fields=["through", "stored_all_at"])
             count += len(quarters)
     return count
+
+
+def _firm_rows_keep(cluster: Cluster, basis: str, quarters: set[Quarter]) -> None:
+    """Drop the firm tables of the quarters no longer among the newest stored."""
+    kept = Q(pk__in=[])
+    for quarter in quarters:
+        kept |= Q(year=quarter.year, quarter=quarter.quarter)
+    StoredFirmRow.objects.filter(cluster=cluster, basis=basis).exclude(kept).delete()
 
 
 def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:

@@ -69,9 +69,9 @@ def _board_page(request, scope: BoardScope):
         }
     )
     if not scope.is_city:
-        # The store holds the newest lines of the firm table only.
-        stored = board.as_of.newest and board.stored.held
-        context.update(_firms_context(request, scope, context["as_of"], board.figure, stored))
+        context.update(
+            _firms_context(request, scope, context["as_of"], board.figure, board.firm_lines_stored)
+        )
     return render(request, "dashboard/board.html", context)
 
 
