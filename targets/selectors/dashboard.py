@@ -260,15 +260,17 @@ def version_in_force(
     return approvals.aggregate(last=Max("approved_at"))["last"]
 
 
-def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime) -> int:
-    """Reports of the cluster's firms whose figures changed after `vintage`: approved since
-    (or, in preview, submitted or changed since)."""
+def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime, quarter: Quarter) -> int:
+    """Reports of the cluster's firms up to `quarter` (a later quarter's figures do not move
+    it) whose figures changed after `vintage`: approved since (or, in preview, submitted or
+    changed since)."""
     if basis == Basis.APPROVED:
         rows = ReportRevision.objects.filter(approved_at__gt=vintage)
     else:
         rows = QuarterlyReport.objects.filter(Figures.previewed(), updated_at__gt=vintage)
     return (
-        rows.filter(enterprise__memberships__cluster_id=cluster_id)
+        rows.filter(Q(year__lt=quarter.year) | Q(year=quarter.year, quarter__lte=quarter.quarter))
+        .filter(enterprise__memberships__cluster_id=cluster_id)
         .values("enterprise", "year", "quarter")
         .distinct()
         .count()
@@ -1041,7 +1043,9 @@ class Board:
         or is between plans (read as known now). One query on the index of the moments."""
         if not self.as_of.newest or self.as_of.vintage is None or not self.phase.shows_targets:
             return 0
-        return pending_changes(self.scope.cluster.pk, self.as_of.basis, self.as_of.vintage)
+        return pending_changes(
+            self.scope.cluster.pk, self.as_of.basis, self.as_of.vintage, self.as_of.quarter
+        )
 
     @cached_property
     def firm_lines_stored(self) -> bool:
