@@ -22,7 +22,9 @@ from .selectors.metrics import Figures
 from .services.alerts import alerts_evaluate, notifications_send
 from .services.briefs import brief_deliveries_send
 from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
-from .services.stored import completeness_store, stored_figures_refresh
+from .services.stored import completeness_store, stored_figures_refresh, touched
+
+COMMIT_MARGIN = dt.timedelta(minutes=5)
 
 RELIABLE = {
     "acks_late": True,
@@ -51,29 +53,25 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
 
 @shared_task(name="targets.recompute_for_reports", **RELIABLE)
 def recompute_for_reports(report_ids: list[int]) -> int:
-    """After reports were submitted, approved or sent back: the targets computed from reports, for
-    the reports' quarters and the later quarters of the same years (year-to-date sums).
-    Figures of a target's baseline year move its baseline and milestones, and with them
-    every quarter's milestone: then all its quarters."""
+    """After reports were submitted, approved or sent back: the targets computed from reports,
+    for the quarters the reports' figures move (their own, the later ones of the year, and
+    the following years' year-ago figures and seasonality). Figures of a target's baseline
+    year move its baseline and milestones, and with them every quarter's milestone: then
+    all its quarters."""
     periods = set(QuarterlyReport.objects.filter(pk__in=report_ids).values_list("year", "quarter"))
     if not periods:
         return 0
-    earliest = {}
-    for year, quarter in periods:
-        earliest[year] = min(quarter, earliest.get(year, 4))
     count = 0
     targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan")
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         figures = Figures.latest(basis)
         for target in targets:
-            if target.baseline_year in earliest:
+            if target.baseline_year in {year for year, _q in periods}:
                 quarters = None
             else:
-                quarters = [
-                    q
-                    for q in reporting_quarters(target)
-                    if q.year in earliest and q.quarter >= earliest[q.year]
-                ]
+                # The quarters these figures move (services.stored.touched: one owner for
+                # the snapshots and the stored parts), within the target's plan.
+                quarters = touched(periods, reporting_quarters(target))
                 if not quarters:
                     # Reports of quarters outside the target's plan (before it, or after
                     # its deadline): nothing of this target moves.
@@ -81,8 +79,12 @@ def recompute_for_reports(report_ids: list[int]) -> int:
             count += progress_recompute(
                 target_ids=[target.pk], quarters=quarters, basis=basis, figures=figures
             )
-        # The pages' parts of the quarters these figures changed in, from the same figures.
-        stored_figures_refresh(basis=basis, today=clock.today(), figures=figures)
+        # The pages' parts of the quarters these figures changed in, from the same figures;
+        # these reports' own even where a job of a later approval already moved the mark
+        # (their approval was stamped before it, and committed after).
+        stored_figures_refresh(
+            basis=basis, today=clock.today(), figures=figures, report_ids=report_ids
+        )
     completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
     enqueue_on_commit("targets.evaluate_alerts")
     return count
@@ -96,7 +98,9 @@ def store_figures_again(
     a membership): every stored part of the clusters, from the figures in force, unless
     they were all stored again since the change (the snapshots follow at the nightly
     recompute)."""
-    since = dt.datetime.fromisoformat(requested_at)
+    # Stamped inside the change's transaction, which commits a little later: a store that
+    # began within this margin after the stamp may not have seen the change.
+    since = dt.datetime.fromisoformat(requested_at) + COMMIT_MARGIN
     count = sum(
         stored_figures_refresh(
             basis=basis,

@@ -44,7 +44,7 @@ from cluster.errors import InvalidParameter
 from cluster.formatting import percent, yuan_as_yi
 from cluster.models import Cluster, District, Plan, Sector
 from cluster.quarters import Quarter
-from enterprises.choices import DesignationType, MilestoneKind
+from enterprises.choices import DesignationType, MilestoneKind, ReportStatus
 from enterprises.models import (
     ClusterMembership,
     Designation,
@@ -260,6 +260,12 @@ def version_in_force(
     return approvals.aggregate(last=Max("approved_at"))["last"]
 
 
+def _key(part: str, target: Target) -> str:
+    """A target's stored part, under the counting rule it follows now: a changed rule makes
+    the page compute it until the job stores it again."""
+    return f"{part}:{target.pk}:{target.rule_version}"
+
+
 def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime, quarter: Quarter) -> int:
     """Reports of the cluster's firms up to `quarter` (a later quarter's figures do not move
     it) whose figures changed after `vintage`: approved since (or, in preview, submitted or
@@ -267,7 +273,11 @@ def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime, quarter: 
     if basis == Basis.APPROVED:
         rows = ReportRevision.objects.filter(approved_at__gt=vintage)
     else:
-        rows = QuarterlyReport.objects.filter(Figures.previewed(), updated_at__gt=vintage)
+        # A report sent back leaves the preview: a change too.
+        rows = QuarterlyReport.objects.filter(
+            status__in=[ReportStatus.SUBMITTED, ReportStatus.APPROVED, ReportStatus.RETURNED],
+            updated_at__gt=vintage,
+        )
     return (
         rows.filter(Q(year__lt=quarter.year) | Q(year=quarter.year, quarter__lte=quarter.quarter))
         .filter(enterprise__memberships__cluster_id=cluster_id)
@@ -1005,8 +1015,8 @@ class Board:
             parts[f"output:{self.figure}"] = self._output_part()
         for target in self.targets:
             if target.metric.kind == Metric.Kind.COUNT_FIRMS_OVER:
-                parts[f"pipeline:{target.pk}"] = self._pipeline_part(target)
-                parts[f"counted:{target.pk}"] = self._counted_part(target, self.as_of.quarter)
+                parts[_key("pipeline", target)] = self._pipeline_part(target)
+                parts[_key("counted", target)] = self._counted_part(target, self.as_of.quarter)
         return parts
 
     @cached_property
@@ -1031,7 +1041,7 @@ class Board:
         """The firms a threshold target counts at the end of `quarter`, city-wide (the
         stored part)."""
         part = self._stored_at(quarter).get(
-            f"counted:{target.pk}", lambda: self._counted_part(target, quarter)
+            _key("counted", target), lambda: self._counted_part(target, quarter)
         )
         return frozenset(part)
 
@@ -1205,14 +1215,15 @@ class Board:
             if target.metric.kind != Metric.Kind.COUNT_FIRMS_OVER:
                 continue
             part = self.stored.get(
-                f"pipeline:{target.pk}", lambda target=target: self._pipeline_part(target)
+                _key("pipeline", target), lambda target=target: self._pipeline_part(target)
             )
             rows = [
                 [pk, district, direction, decimal(value), decimal(gap)]
                 for pk, district, direction, value, gap in part
                 if self._in_scope(district, direction)
             ]
-            pipelines.append((target, firm_lines(target.metric, rows)))
+            district = self.scope.district.pk if self.scope.district else None
+            pipelines.append((target, firm_lines(target.metric, rows, self.user, district)))
         return pipelines
 
     def _firms(self):

@@ -120,9 +120,13 @@ def pipeline_rows(metric: Metric, quarter: Quarter, figures: Figures, scope: Sco
     return sorted(lines, key=lambda line: (line[4], line[0]))
 
 
-def firm_lines(metric: Metric, rows: list) -> list[FirmLine]:
-    """Pipeline rows as firms with their value and gap. One query for the names."""
-    names = Enterprise.objects.select_related("district").in_bulk([row[0] for row in rows])
+def firm_lines(metric: Metric, rows: list, user=None, district_id: int | None = None) -> list:
+    """Pipeline rows as firms with their value and gap: of those `user` may see and, for a
+    district, still in it (stored rows keep the district a firm had then). One query."""
+    firms = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
+    if district_id is not None:
+        firms = firms.filter(district_id=district_id)
+    names = firms.select_related("district").in_bulk([row[0] for row in rows])
     return [
         FirmLine(names[pk], value, gap, needs_more_than=metric.needs_more_than_gap)
         for pk, _district, _direction, value, gap in rows

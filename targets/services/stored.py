@@ -23,9 +23,10 @@ from enterprises.models import Enterprise, QuarterlyReport, ReportRevision
 from enterprises.periods import ReportingWindow
 from enterprises.selectors import completeness_counts
 
-from ..choices import Basis
+from ..choices import Basis, ScopeKind
 from ..models import (
     ApprovalCount,
+    ProgressSnapshot,
     StoredCompleteness,
     StoredFigures,
     StoredFirmRow,
@@ -95,6 +96,7 @@ def stored_figures_refresh(
     cluster_ids: list[int] | None = None,
     unless_stored_since: dt.datetime | None = None,
     firm_ids: list[int] | None = None,
+    report_ids: list[int] | None = None,
 ) -> int:
     """Store the parts of every cluster's quarters its figures changed in since it was last
     stored (`everything`: all its stored quarters), from `figures` (the newest by default:
@@ -103,11 +105,28 @@ def stored_figures_refresh(
     (its rows cover these figures). `cluster_ids`: those clusters only;
     `unless_stored_since`: skip a cluster all stored since then (a run after a change serves
     every change before it); `firm_ids`: the firms whose lines of the firm tables changed
-    (all, when storing everything without them). Idempotent. Returns the number of
-    cluster-quarters computed."""
+    (all, when storing everything without them); `report_ids`: reports whose quarters are
+    stored whatever the mark says (their approval may have committed after a later one's
+    job moved it). Idempotent. Returns the number of cluster-quarters computed."""
     figures = figures or Figures.latest(basis)
+    own = set()
+    if report_ids:
+        own = set(
+            QuarterlyReport.objects.filter(pk__in=report_ids)
+            .order_by()
+            .values_list("enterprise__memberships__cluster_id", "year", "quarter", "enterprise")
+            .distinct()
+        )
     if basis == Basis.APPROVED:
-        approvals_count(figures.vintage)
+        earliest = (
+            ReportRevision.objects.filter(report_id__in=report_ids)
+            .order_by("approved_at")
+            .values_list("approved_at", flat=True)
+            .first()
+            if report_ids
+            else None
+        )
+        approvals_count(figures.vintage, recount_from=earliest)
     clusters = Cluster.objects.order_by("pk")
     if cluster_ids is not None:
         clusters = clusters.filter(pk__in=cluster_ids)
@@ -123,7 +142,8 @@ def stored_figures_refresh(
             # Storing everything makes the mark the figures' vintage whatever it was (it may
             # have been set with no figures at all); storing what changed leaves a cluster
             # a later run has stored already.
-            if not first and not everything and mark.through >= until:
+            mine = {(y, q, f) for c, y, q, f in own if c == cluster.pk}
+            if not first and not everything and mark.through >= until and not mine:
                 continue
             # All stored since the change asked for: its firms' lines only.
             lines_only = (
@@ -139,7 +159,7 @@ def stored_figures_refresh(
             _firm_rows_keep(cluster, basis, with_lines)
             firms = firm_ids
             if not (everything or first):
-                changes = {
+                changes = mine | {
                     (year, number, firm)
                     for cluster_id, year, number, firm in _changed(basis, mark.through, until)
                     if cluster_id == cluster.pk
@@ -150,6 +170,7 @@ def stored_figures_refresh(
                 firms = None
             now = timezone.now()
             rows = []
+            shown = _shown_vintages(cluster, basis, figures.vintage)
             for quarter in quarters:
                 board = Board(
                     None,
@@ -171,7 +192,7 @@ def stored_figures_refresh(
                         quarter=quarter.quarter,
                         basis=basis,
                         part=part,
-                        vintage=figures.vintage,
+                        vintage=shown.get(quarter, figures.vintage),
                         payload=payload,
                         computed_at=now,
                     )
@@ -185,12 +206,30 @@ def stored_figures_refresh(
             )
             if lines_only:
                 continue
-            mark.through = until
+            mark.through = max(mark.through, until) if not everything else until
             if everything or first:
                 mark.stored_all_at = now
             mark.save(update_fields=["through", "stored_all_at"])
             count += len(quarters)
     return count
+
+
+def _shown_vintages(cluster: Cluster, basis: str, vintage: dt.datetime) -> dict:
+    """The vintage a page of each of the cluster's quarters shows as the newest (its newest
+    city snapshot, no later than `vintage`): rows stored under it are what that page reads,
+    also where these figures did not move the quarter's snapshots (a register change)."""
+    rows = (
+        ProgressSnapshot.objects.filter(
+            target__plan__cluster=cluster,
+            scope_kind=ScopeKind.CITY,
+            basis=basis,
+            vintage__lte=vintage,
+        )
+        .values("year", "quarter")
+        .annotate(newest=Max("vintage"))
+        .order_by()
+    )
+    return {Quarter(row["year"], row["quarter"]): row["newest"] for row in rows}
 
 
 def _firm_rows_keep(cluster: Cluster, basis: str, quarters: set[Quarter]) -> None:
@@ -208,6 +247,10 @@ def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
     stored = StoredFirmRow.objects.filter(
         cluster=board.scope.cluster, year=quarter.year, quarter=quarter.quarter, basis=basis
     )
+    if firm_ids is not None and not stored.filter(figure=board.figure).exists():
+        # The quarter's first lines (it just entered the newest, or its figure changed):
+        # every firm's, not only the changed ones'.
+        firm_ids = None
     if firm_ids is not None:
         stored = stored.filter(enterprise_id__in=firm_ids)
     stored.delete()
@@ -272,9 +315,13 @@ def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date)
     return len(quarters)
 
 
-def approvals_count(vintage: dt.datetime) -> int:
+def approvals_count(vintage: dt.datetime, *, recount_from: dt.datetime | None = None) -> int:
     """Record how many approvals were known at `vintage` (ApprovalCount): the newest count
-    before it plus the approvals since, a range of the index of approval moments."""
+    before it plus the approvals since, a range of the index of approval moments.
+    `recount_from`: approvals stamped then committed late; the counts recorded from that
+    moment on are dropped and counted again (the picker counts those it lacks)."""
+    if recount_from is not None:
+        ApprovalCount.objects.filter(vintage__gte=recount_from).delete()
     known = ApprovalCount.objects.filter(vintage=vintage).values_list("approvals", flat=True)
     if known:
         return known[0]

@@ -18,7 +18,14 @@ from enterprises.models import QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.reports import reports_approve, reports_return
 from targets.choices import Basis
-from targets.models import ApprovalCount, StoredFigures, StoredFirmRow, StoredThrough
+from targets.models import (
+    ApprovalCount,
+    Metric,
+    StoredFigures,
+    StoredFirmRow,
+    StoredThrough,
+    Target,
+)
 from targets.selectors.dashboard import data_versions
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
@@ -360,3 +367,99 @@ def test_the_firm_table_reads_the_stored_lines_as_it_would_count_them(
         (population["c"].pk, 32 * YI),
         (population["a"].pk, 22 * YI),
     ]
+
+
+# --- defects an independent review found (each failed before its fix) ---------------------
+
+
+def sip_output(client, period, basis=None) -> Decimal:
+    params = {"period": period, **({"basis": basis} if basis else {})}
+    with translation.override("zh-hans"):
+        board = client.get(reverse("targets:dashboard", args=["nano"]), params).context["board"]
+    return board
+
+
+def test_an_approval_committed_after_a_later_ones_job_is_stored(
+    client, city_viewer, population, approve, sip
+):
+    recompute_progress()
+    later = approve(population["a"], 2025, 2, 14 * YI, at=timezone.now())
+    recompute_for_reports([later.pk])
+    # Stamped before the later approval, committed after its job moved the mark.
+    earlier = approve(population["c"], 2025, 1, 5 * YI, at=later.approved_at - dt.timedelta(1))
+    recompute_for_reports([earlier.pk])
+    client.force_login(city_viewer)
+    board = sip_output(client, "2025Q1")
+    assert {p.key: p.actual for p in board.by_district}[sip.pk] == 15 * YI  # A 10 + C 5
+    assert board.computed_on_the_fly == []
+
+
+def test_a_quarters_first_stored_firm_table_holds_every_firm(
+    client, city_viewer, population, approve, sip
+):
+    recompute_progress()
+    report = approve(population["a"], 2025, 3, 10 * YI, at=timezone.now())
+    recompute_for_reports([report.pk])
+    assert StoredFirmRow.objects.filter(year=2025, quarter=3, basis=Basis.APPROVED).count() == 3
+    client.force_login(city_viewer)
+    assert [line[0] for line in firm_table(client, pages(sip)["district"], period="2025Q3")] == [
+        population["a"].pk,
+        population["c"].pk,
+    ]
+
+
+def test_a_move_reaches_an_older_quarters_page_and_no_other_districts_officer(
+    client,
+    officer_sip,
+    city_steward,
+    population,
+    approve,
+    sip,
+    kunshan,
+    api,
+    django_capture_on_commit_callbacks,
+):
+    recompute_progress()
+    # A later approval of 2025Q2 only: 2025Q1's newest version stays the older one.
+    report = approve(population["a"], 2025, 2, 12 * YI, at=timezone.now())
+    recompute_for_reports([report.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = api(city_steward).patch(
+            f"/api/enterprises/{population['c'].pk}/", {"district": kunshan.code}, format="json"
+        )
+    assert moved.status_code == 200
+    client.force_login(officer_sip)
+    with translation.override("zh-hans"):
+        board = client.get(
+            reverse("targets:district", args=["nano", sip.pk]), {"period": "2025Q1"}
+        ).context["board"]
+    assert {p.key: p.actual for p in board.by_district} == {sip.pk: 10 * YI}  # A only
+    shown = {population["c"].pk} & {
+        line.enterprise.pk for _t, lines in board.threshold_pipelines for line in lines
+    }
+    assert shown == set()  # C is Kunshan's now
+
+
+def test_a_changed_counting_rule_is_computed_until_stored_again(client, city_viewer, population):
+    recompute_progress()
+    target = Target.objects.get(key="firms_output_over_1bn")
+    Metric.objects.filter(pk=target.metric_id).update(threshold=3 * YI)
+    Target.objects.filter(pk=target.pk).update(rule_version=target.rule_version + 1)
+    client.force_login(city_viewer)
+    board = sip_output(client, "2025Q2")
+    assert f"pipeline:{target.pk}:{target.rule_version + 1}" in board.computed_on_the_fly
+    pipeline = dict(board.threshold_pipelines)
+    assert [line.enterprise.pk for line in pipeline[Target.objects.get(pk=target.pk)]] == []
+
+
+def test_a_report_sent_back_is_pending_in_preview_until_counted(
+    client, city_viewer, city_steward, population, django_capture_on_commit_callbacks
+):
+    recompute_progress()
+    report = QuarterlyReport.objects.get(enterprise=population["b"], year=2025, quarter=2)
+    revise(report, 9 * YI)
+    recompute_for_reports([report.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        reports_return(actor=city_steward, report_ids=[report.pk], reason="单位错误")
+    client.force_login(city_viewer)
+    assert sip_output(client, "2025Q2", basis="preview").pending_changes == 1

@@ -163,13 +163,13 @@ def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> Non
         raise ValidationError(errors)
 
 
-def counting_changed(instance: models.Model) -> None:
+def counting_changed(instance: models.Model, *, clusters_before=()) -> None:
     """After a write that can move who counts where or who is expected to report (a firm: its
     district, status, founding; a membership; a moved-out milestone), the targets engine
     stores its clusters' page figures again once the write commits. By task name: the
     register does not import the targets app."""
     if isinstance(instance, ClusterMembership):
-        clusters = {instance.cluster_id}
+        clusters = {instance.cluster_id, *clusters_before}
     elif isinstance(instance, Milestone) and instance.kind == MilestoneKind.MOVED_OUT:
         # Dates a firm's leaving: who is expected to report (the completeness).
         clusters = set(instance.enterprise.memberships.values_list("cluster_id", flat=True))
@@ -191,13 +191,19 @@ def store(instance: models.Model, *, actor) -> None:
     broke a constraint between the check and the save is answered like the check would
     have answered it, not with a database error."""
     instance._history_user = actor
+    # A membership moved to another cluster changes the one it leaves too.
+    before = (
+        list(ClusterMembership.objects.filter(pk=instance.pk).values_list("cluster_id", flat=True))
+        if isinstance(instance, ClusterMembership) and instance.pk
+        else []
+    )
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError:
         full_validate(instance)
         raise
-    counting_changed(instance)
+    counting_changed(instance, clusters_before=before)
 
 
 def remove(instance: models.Model, *, actor) -> None:
