@@ -826,3 +826,25 @@ class ReportingPolicy(models.Model):
     def current(cls) -> ReportingPolicy:
         """The policy in force (a data migration creates the row)."""
         return cls.objects.get(singleton=1)
+
+
+class CountingChange(models.Model):
+    """A write of the register that can move who counts where in a cluster (a firm's
+    district or status, a membership, a moved-out milestone), written in that write's
+    transaction: the targets engine's job drains these rows and stores the clusters' page
+    figures again once, for every change it can see."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="+"
+    )
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("change of who counts")
+        verbose_name_plural = _("changes of who counts")
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} in {self.cluster_id}"

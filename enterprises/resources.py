@@ -28,7 +28,7 @@ from cluster.models import Cluster, District, Park, Sector
 from .choices import EnterpriseStatus, SizeClass
 from .models import ClusterMembership, Enterprise
 from .services.register import record_save
-from .services.register.rules import OVERLAP, full_validate
+from .services.register.rules import OVERLAP, counting_changed, full_validate
 
 
 class LookupWidget(widgets.ForeignKeyWidget):
@@ -164,6 +164,9 @@ class HistoricalBulkResourceMixin:
                     default_user=self._history_user,
                     default_change_reason=_("import"),
                 )
+                # A firm's district or status may have changed: who counts where.
+                for instance in self.update_instances:
+                    counting_changed(instance)
             except Exception as exc:
                 self.handle_import_error(result, exc, raise_errors)
             finally:

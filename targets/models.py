@@ -989,9 +989,6 @@ class StoredThrough(models.Model):
     )
     basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
     through = models.DateTimeField(_("stored through"))
-    # When every stored quarter of the cluster was last stored (the register's changes, which
-    # move who counts where but no vintage, ask for that).
-    stored_all_at = models.DateTimeField(_("all stored at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("stored figures mark")

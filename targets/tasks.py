@@ -6,8 +6,6 @@ late so a worker killed mid-task has it redelivered, and retry with backoff when
 database is unreachable.
 """
 
-import datetime as dt
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -22,9 +20,12 @@ from .selectors.metrics import Figures
 from .services.alerts import alerts_evaluate, notifications_send
 from .services.briefs import brief_deliveries_send
 from .services.progress import progress_recompute, reporting_quarters, targets_touched_by_reports
-from .services.stored import completeness_store, stored_figures_refresh, touched
-
-COMMIT_MARGIN = dt.timedelta(minutes=5)
+from .services.stored import (
+    completeness_store,
+    counting_changes_drain,
+    stored_figures_refresh,
+    touched,
+)
 
 RELIABLE = {
     "acks_late": True,
@@ -91,30 +92,12 @@ def recompute_for_reports(report_ids: list[int]) -> int:
 
 
 @shared_task(name="targets.store_figures_again", **RELIABLE)
-def store_figures_again(
-    cluster_ids: list[int], requested_at: str, firm_ids: list[int] | None = None
-) -> int:
-    """After a register change that can move who counts where (a firm's district or status,
-    a membership): every stored part of the clusters, from the figures in force, unless
-    they were all stored again since the change (the snapshots follow at the nightly
-    recompute)."""
-    # Stamped inside the change's transaction, which commits a little later: a store that
-    # began within this margin after the stamp may not have seen the change.
-    since = dt.datetime.fromisoformat(requested_at) + COMMIT_MARGIN
-    count = sum(
-        stored_figures_refresh(
-            basis=basis,
-            today=clock.today(),
-            everything=True,
-            cluster_ids=cluster_ids,
-            unless_stored_since=since,
-            firm_ids=firm_ids,
-        )
-        for basis in (Basis.APPROVED, Basis.PREVIEW)
-    )
-    # Who is expected to report is city-wide: every quarter's completeness.
-    completeness_store(today=clock.today())
-    return count
+def store_figures_again() -> int:
+    """After register changes that can move who counts where (a firm's district or status, a
+    membership): every stored part of their clusters and the changed firms' lines, from the
+    figures in force (the snapshots follow at the nightly recompute). Drains the changes it
+    can see; a job that finds none (another drained them) does nothing."""
+    return counting_changes_drain(today=clock.today())
 
 
 @shared_task(name="targets.evaluate_alerts", **RELIABLE)

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cluster.models import Cluster
 from cluster.quarters import Quarter, quarter_range
-from enterprises.models import Enterprise, QuarterlyReport, ReportRevision
+from enterprises.models import CountingChange, Enterprise, QuarterlyReport, ReportRevision
 from enterprises.periods import ReportingWindow
 from enterprises.selectors import completeness_counts
 
@@ -94,7 +94,6 @@ def stored_figures_refresh(
     figures: Figures | None = None,
     everything: bool = False,
     cluster_ids: list[int] | None = None,
-    unless_stored_since: dt.datetime | None = None,
     firm_ids: list[int] | None = None,
     report_ids: list[int] | None = None,
 ) -> int:
@@ -103,8 +102,7 @@ def stored_figures_refresh(
     pass the snapshots' own), and mark the cluster stored through their vintage. A cluster
     already stored through a later vintage is left alone
     (its rows cover these figures). `cluster_ids`: those clusters only;
-    `unless_stored_since`: skip a cluster all stored since then (a run after a change serves
-    every change before it); `firm_ids`: the firms whose lines of the firm tables changed
+    `firm_ids`: the firms whose lines of the firm tables changed
     (all, when storing everything without them); `report_ids`: reports whose quarters are
     stored whatever the mark says (their approval may have committed after a later one's
     job moved it). Idempotent. Returns the number of cluster-quarters computed."""
@@ -145,15 +143,6 @@ def stored_figures_refresh(
             mine = {(y, q, f) for c, y, q, f in own if c == cluster.pk}
             if not first and not everything and mark.through >= until and not mine:
                 continue
-            # All stored since the change asked for: its firms' lines only.
-            lines_only = (
-                not first
-                and unless_stored_since is not None
-                and mark.stored_all_at is not None
-                and mark.stored_all_at >= unless_stored_since
-            )
-            if lines_only and not firm_ids:
-                continue
             quarters = stored_quarters(cluster, plans[cluster.pk], today)
             with_lines = set(quarters[-FIRM_TABLE_QUARTERS:])
             _firm_rows_keep(cluster, basis, with_lines)
@@ -183,8 +172,6 @@ def stored_figures_refresh(
                 board.as_of.__dict__["figures"] = figures
                 if board.as_of.vintage is not None and quarter in with_lines:
                     _firm_rows_store(board, firms)
-                if lines_only:
-                    continue
                 rows.extend(
                     StoredFigures(
                         cluster=cluster,
@@ -204,12 +191,8 @@ def stored_figures_refresh(
                 unique_fields=["cluster", "year", "quarter", "basis", "part", "vintage"],
                 update_fields=["payload", "computed_at"],
             )
-            if lines_only:
-                continue
             mark.through = max(mark.through, until) if not everything else until
-            if everything or first:
-                mark.stored_all_at = now
-            mark.save(update_fields=["through", "stored_all_at"])
+            mark.save(update_fields=["through"])
             count += len(quarters)
     return count
 
@@ -332,3 +315,27 @@ def approvals_count(vintage: dt.datetime, *, recount_from: dt.datetime | None = 
     count = approvals.count() + (before.approvals if before else 0)
     ApprovalCount.objects.get_or_create(vintage=vintage, defaults={"approvals": count})
     return count
+
+
+def counting_changes_drain(*, today: dt.date) -> int:
+    """Store again what the register's changes of who counts where (CountingChange) move:
+    every part of their clusters (both bases) and the changed firms' lines, and the
+    completeness; then delete the changes drained. Rows another job holds are left to it.
+    Returns the number of changes drained."""
+    with transaction.atomic():
+        changes = list(
+            CountingChange.objects.select_for_update(skip_locked=True).values_list(
+                "pk", "cluster_id", "enterprise_id"
+            )
+        )
+        if not changes:
+            return 0
+        clusters = sorted({cluster for _pk, cluster, _firm in changes})
+        firms = sorted({firm for _pk, _cluster, firm in changes})
+        for basis in (Basis.APPROVED, Basis.PREVIEW):
+            stored_figures_refresh(
+                basis=basis, today=today, everything=True, cluster_ids=clusters, firm_ids=firms
+            )
+        completeness_store(today=today)
+        CountingChange.objects.filter(pk__in=[pk for pk, _c, _f in changes]).delete()
+    return len(changes)

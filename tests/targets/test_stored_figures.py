@@ -14,8 +14,9 @@ from django.utils import timezone, translation
 
 from cluster.models import Cluster, Sector
 from cluster.quarters import Quarter
-from enterprises.models import QuarterlyReport
+from enterprises.models import CountingChange, QuarterlyReport
 from enterprises.selectors import completeness_counts
+from enterprises.services.register.rules import counting_changed
 from enterprises.services.reports import reports_approve, reports_return
 from targets.choices import Basis
 from targets.models import (
@@ -29,6 +30,7 @@ from targets.models import (
 from targets.selectors.dashboard import data_versions
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
+from targets.services.stored import counting_changes_drain
 from targets.tasks import recompute_for_reports, recompute_progress
 
 from .conftest import YI
@@ -463,3 +465,25 @@ def test_a_report_sent_back_is_pending_in_preview_until_counted(
         reports_return(actor=city_steward, report_ids=[report.pk], reason="单位错误")
     client.force_login(city_viewer)
     assert sip_output(client, "2025Q2", basis="preview").pending_changes == 1
+
+
+def test_a_burst_of_register_changes_is_drained_once(
+    population, kunshan, django_capture_on_commit_callbacks
+):
+    recompute_progress()
+    with django_capture_on_commit_callbacks(execute=False) as jobs:
+        for firm in (population["a"], population["c"]):
+            firm.district = kunshan
+            firm.save()
+            counting_changed(firm)
+    assert CountingChange.objects.count() == 2
+    assert len(jobs) == 2
+    jobs[0]()  # the first job drains both
+    assert CountingChange.objects.count() == 0
+    assert counting_changes_drain(today=timezone.localdate()) == 0  # the second: nothing
+    sip_lines = StoredFirmRow.objects.filter(year=2025, quarter=2, basis=Basis.APPROVED)
+    assert set(sip_lines.values_list("enterprise_id", "district_id")) == {
+        (population["a"].pk, kunshan.pk),
+        (population["b"].pk, kunshan.pk),
+        (population["c"].pk, kunshan.pk),
+    }

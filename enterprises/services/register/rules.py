@@ -10,13 +10,19 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from cluster import clock
 from cluster.access import scope_of
 from cluster.jobs import enqueue_on_commit
 from cluster.models import Sector
 
 from ...choices import ListingVenue, MilestoneKind
-from ...models import ClusterMembership, Enterprise, Listing, Milestone, ResearchProject
+from ...models import (
+    ClusterMembership,
+    CountingChange,
+    Enterprise,
+    Listing,
+    Milestone,
+    ResearchProject,
+)
 
 # Constraints whose violation is about one field: the error is put on it, so that every door
 # (API field errors, a form's field, a formset row's cell) shows it beside that field.
@@ -166,24 +172,28 @@ def full_validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> Non
 def counting_changed(instance: models.Model, *, clusters_before=()) -> None:
     """After a write that can move who counts where or who is expected to report (a firm: its
     district, status, founding; a membership; a moved-out milestone), the targets engine
-    stores its clusters' page figures again once the write commits. By task name: the
-    register does not import the targets app."""
+    stores its clusters' page figures again once the write commits: a CountingChange row per
+    cluster in this transaction, and a job that drains them (by task name: the register does
+    not import the targets app). A burst of writes (an import) is drained by one job."""
     if isinstance(instance, ClusterMembership):
-        clusters = {instance.cluster_id, *clusters_before}
-    elif isinstance(instance, Milestone) and instance.kind == MilestoneKind.MOVED_OUT:
-        # Dates a firm's leaving: who is expected to report (the completeness).
-        clusters = set(instance.enterprise.memberships.values_list("cluster_id", flat=True))
+        firm, clusters = instance.enterprise_id, {instance.cluster_id, *clusters_before}
     elif isinstance(instance, Enterprise):
+        firm = instance.pk
         clusters = set(instance.memberships.values_list("cluster_id", flat=True))
+    elif isinstance(instance, Milestone) and instance.kind == MilestoneKind.MOVED_OUT:
+        firm = instance.enterprise_id
+        clusters = set(
+            ClusterMembership.objects.filter(enterprise_id=firm).values_list(
+                "cluster_id", flat=True
+            )
+        )
     else:
         return
     if clusters:
-        enqueue_on_commit(
-            "targets.store_figures_again",
-            sorted(clusters),
-            clock.now().isoformat(),
-            [instance.pk if isinstance(instance, Enterprise) else instance.enterprise_id],
+        CountingChange.objects.bulk_create(
+            CountingChange(enterprise_id=firm, cluster_id=cluster) for cluster in sorted(clusters)
         )
+        enqueue_on_commit("targets.store_figures_again")
 
 
 def store(instance: models.Model, *, actor) -> None:
