@@ -1,12 +1,15 @@
 """Storing what the pages show (targets.models.StoredFigures), kept current by the jobs.
 
 After the progress snapshots, the job stores each cluster's parts (Board.parts_to_store) for
-the quarters its figures changed in since the cluster was last stored, at the vintage the
-snapshots were computed from, and moves the cluster's mark (StoredThrough) to that vintage
-in the same transaction. A change of a quarter's figures touches that quarter and the later
-ones of its year (year-to-date sums), and the quarters of the following years whose
-year-ago figures and seasonality it enters. Everything else stays as stored: a page reads,
-per part, the newest row known at its vintage (selectors.stored).
+the quarters its figures changed in since the cluster was last stored, computed from the
+snapshots' figures and filed under the vintage each quarter's page shows, and moves the
+cluster's mark (StoredThrough) to the figures' vintage in the same transaction. The firm
+tables of the newest quarters are stored as lines (StoredFirmRow), again for the changed
+firms only; register changes reach them through an outbox (CountingChange). A change of a
+quarter's figures touches that quarter and the later ones of its year (year-to-date sums),
+and the quarters of the following years whose year-ago figures and seasonality it enters.
+Everything else stays as stored: a page reads, per part, the newest row known at its
+vintage (selectors.stored).
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ def _changed(basis: str, since: dt.datetime, until: dt.datetime) -> set[tuple[in
 
 
 def touched(changes: set[tuple[int, int]], quarters: list[Quarter]) -> list[Quarter]:
-    """The stored quarters a change of figures in each (year, quarter) moves."""
+    """The quarters a change of figures in each (year, quarter) moves, of those given: the
+    one owner for the snapshots the job recomputes and the parts it stores."""
     moved = set()
     for year, number in changes:
         for quarter in quarters:
