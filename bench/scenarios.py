@@ -49,7 +49,7 @@ from targets.models import Metric, ProgressSnapshot, Target
 from targets.selectors.dashboard import AsOf, Board, BoardScope
 from targets.selectors.metrics import Figures, counted_period
 from targets.selectors.plans import cluster_plans, default_cluster, phase_of
-from targets.services.progress import progress_recompute
+from targets.services.progress import newest_reported_quarter, progress_recompute
 from targets.services.stored import stored_figures_refresh, stored_quarters
 
 from .measure import latency, median_seconds, peak_python_memory, percentile, queries
@@ -536,10 +536,7 @@ def largest_district() -> District:
 
 
 def latest_quarter() -> Quarter:
-    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
-    return Quarter(
-        latest, QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
-    )
+    return newest_reported_quarter()
 
 
 def board_pages(district: District, quarter: Quarter) -> dict[str, str]:

@@ -23,6 +23,7 @@ from .services.progress import progress_recompute, reporting_quarters, targets_t
 from .services.stored import (
     completeness_store,
     counting_changes_drain,
+    recompute_everything,
     stored_figures_refresh,
     touched,
 )
@@ -42,12 +43,7 @@ def recompute_progress(target_ids: list[int] | None = None) -> int:
     """All snapshots of the given targets (all targets by default), approved and preview,
     and every stored part of the pages from the same figures; then the alerts, which read
     the snapshots."""
-    count = 0
-    for basis in (Basis.APPROVED, Basis.PREVIEW):
-        figures = Figures.latest(basis)
-        count += progress_recompute(target_ids=target_ids, basis=basis, figures=figures)
-        stored_figures_refresh(basis=basis, today=clock.today(), figures=figures, everything=True)
-    completeness_store(today=clock.today())
+    count = recompute_everything(today=clock.today(), target_ids=target_ids)
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 
@@ -63,11 +59,12 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     if not periods:
         return 0
     count = 0
+    years = {year for year, _q in periods}
     targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan")
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         figures = Figures.latest(basis)
         for target in targets:
-            if target.baseline_year in {year for year, _q in periods}:
+            if target.baseline_year in years:
                 quarters = None
             else:
                 # The quarters these figures move (services.stored.touched: one owner for

@@ -423,18 +423,26 @@ def snapshot_target(
     return evaluation
 
 
+def newest_reported_quarter() -> Quarter | None:
+    """The newest quarter any report is for (None without reports): the end of the quarters
+    the progress job computes and stores. Two queries on the period index."""
+    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
+    if latest is None:
+        return None
+    return Quarter(
+        latest, QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"] or 1
+    )
+
+
 def reporting_quarters(target: Target) -> list[Quarter]:
     """The target's quarters that have figures: from the start of its plan to the newest
     quarter with reports, never past its deadline (a plan's targets are not computed for the
     quarters after it: reporting goes on, the plan does not)."""
     first = Quarter.from_date(target.plan.starts_on)
-    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
-    if latest is None:
+    newest = newest_reported_quarter()
+    if newest is None:
         return [first]
-    latest_quarter = (
-        QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"] or 1
-    )
-    last = min(Quarter(latest, latest_quarter), Quarter.from_date(target.deadline))
+    last = min(newest, Quarter.from_date(target.deadline))
     return list(quarter_range(first, max(first, last)))
 
 

@@ -38,6 +38,7 @@ from ..models import (
 from ..selectors.dashboard import AsOf, Board, BoardScope, firm_rows_part
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
+from .progress import newest_reported_quarter, progress_recompute
 
 # The newest stored quarters whose firm tables are stored too (a district page opens on the
 # official quarter; an older quarter's table is computed when asked for).
@@ -51,12 +52,9 @@ def stored_quarters(cluster: Cluster, plans, today: dt.date) -> list[Quarter]:
     """The quarters whose parts are stored: from a year before the cluster's first plan to
     the newest quarter with reports (never past the quarter being reported). Pages of older
     quarters compute their parts on the fly."""
-    latest = QuarterlyReport.objects.aggregate(y=Max("year"))["y"]
-    if latest is None:
+    newest = newest_reported_quarter()
+    if newest is None:
         return []
-    newest = Quarter(
-        latest, QuarterlyReport.objects.filter(year=latest).aggregate(q=Max("quarter"))["q"]
-    )
     newest = min(newest, ReportingWindow.on(today).being_reported)
     first = Quarter.from_date(min(p.starts_on for p in plans)) if plans else newest
     for _ in range(QUARTERS_BEFORE_PLANS):
@@ -343,3 +341,16 @@ def counting_changes_drain(*, today: dt.date) -> int:
         completeness_store(today=today)
         CountingChange.objects.filter(pk__in=[pk for pk, _c, _f in changes]).delete()
     return len(changes)
+
+
+def recompute_everything(*, today: dt.date, target_ids: list[int] | None = None) -> int:
+    """The nightly job (and `manage.py recompute_progress`): the snapshots of the given
+    targets (all by default) on both bases, every stored part of the pages from the same
+    figures, and the completeness. Returns the number of target-quarters computed."""
+    count = 0
+    for basis in (Basis.APPROVED, Basis.PREVIEW):
+        figures = Figures.latest(basis)
+        count += progress_recompute(target_ids=target_ids, basis=basis, figures=figures)
+        stored_figures_refresh(basis=basis, today=today, figures=figures, everything=True)
+    completeness_store(today=today)
+    return count

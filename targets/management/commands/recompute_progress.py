@@ -3,12 +3,9 @@ import time
 from django.core.management.base import BaseCommand
 
 from cluster import clock
-from targets.choices import Basis
 from targets.models import Target
-from targets.selectors.metrics import Figures
 from targets.services.alerts import alerts_evaluate
-from targets.services.progress import progress_recompute
-from targets.services.stored import completeness_store, stored_figures_refresh
+from targets.services.stored import recompute_everything
 
 
 class Command(BaseCommand):
@@ -27,14 +24,7 @@ class Command(BaseCommand):
             list(Target.objects.filter(key__in=keys).values_list("pk", flat=True)) if keys else None
         )
         started = time.perf_counter()
-        count = 0
-        for basis in Basis.values:
-            figures = Figures.latest(basis)
-            count += progress_recompute(target_ids=ids, basis=basis, figures=figures)
-            stored_figures_refresh(
-                basis=basis, today=clock.today(), figures=figures, everything=True
-            )
-        completeness_store(today=clock.today())
+        count = recompute_everything(today=clock.today(), target_ids=ids)
         self.stdout.write(
             f"Recomputed {count} target-quarters in {time.perf_counter() - started:.2f} s."
         )
