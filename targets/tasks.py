@@ -6,6 +6,8 @@ late so a worker killed mid-task has it redelivered, and retry with backoff when
 database is unreachable.
 """
 
+from collections import defaultdict
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -60,22 +62,30 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         return 0
     count = 0
     years = {year for year, _q in periods}
-    targets = Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan")
+    # The targets by the quarters they recompute (None: all of them, baseline included).
+    work: dict[tuple[Quarter, ...] | None, list[int]] = defaultdict(list)
+    for target in Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan"):
+        if target.baseline_year in years:
+            work[None].append(target.pk)
+            continue
+        # The quarters these figures move (services.stored.touched: one owner for the
+        # snapshots and the stored parts), within the target's plan. None: reports of
+        # quarters outside the plan (before it, or after its deadline) move nothing of it.
+        quarters = touched(periods, reporting_quarters(target))
+        if quarters:
+            work[tuple(quarters)].append(target.pk)
     for basis in (Basis.APPROVED, Basis.PREVIEW):
+        # The same figures for every target: each year-to-date pass is read once.
         figures = Figures.latest(basis)
-        for target in targets:
-            if target.baseline_year in years:
-                quarters = None
-            else:
-                # The quarters these figures move (services.stored.touched: one owner for
-                # the snapshots and the stored parts), within the target's plan.
-                quarters = touched(periods, reporting_quarters(target))
-                if not quarters:
-                    # Reports of quarters outside the target's plan (before it, or after
-                    # its deadline): nothing of this target moves.
-                    continue
+        for quarters, target_ids in work.items():
             count += progress_recompute(
-                target_ids=[target.pk], quarters=quarters, basis=basis, figures=figures
+                target_ids=target_ids,
+                quarters=None if quarters is None else list(quarters),
+                basis=basis,
+                figures=figures,
+                # The baseline and milestones move only with the baseline year's figures,
+                # and are the approved figures' whatever the basis: once.
+                baselines=quarters is None and basis == Basis.APPROVED,
             )
         # The pages' parts of the quarters these figures changed in, from the same figures;
         # these reports' own even where a job of a later approval already moved the mark

@@ -29,13 +29,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, IntegerField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cluster import clock
 from cluster.access import scope_of
+from cluster.bulk import insert_new, insert_select
 from cluster.numbers import NumberError, parse_amount, parse_count
 from cluster.quarters import Quarter
 
@@ -634,7 +635,7 @@ def _write(actor, planned: list[PlannedRow], source: str) -> None:
     ]
     # No full_clean: the parse step bounds every value, and a foreign-key check per row would
     # cost a query each.
-    QuarterlyReport.objects.bulk_create(new, batch_size=WRITE_BATCH)
+    insert_new(QuarterlyReport, new)
     _record_history(new, "+", actor=actor, reason=source, moment=now)
     created = {(r.enterprise_id, r.period): r for r in new}
     changed, resubmitted = [], []
@@ -694,22 +695,15 @@ def _record_history(
         "history_change_reason": Value(reason, output_field=CharField()),
         "history_type": Value(history_type, output_field=CharField()),
     }
-    columns = ", ".join(
-        connection.ops.quote_name(history._meta.get_field(name).column)
-        for name in (*tracked, *stamp)
-    )
-    table = connection.ops.quote_name(history._meta.db_table)
-    with connection.cursor() as cursor:
-        for start in range(0, len(reports), WRITE_BATCH):
-            ids = [report.pk for report in reports[start : start + WRITE_BATCH]]
-            rows = (
-                QuarterlyReport.objects.filter(pk__in=ids)
-                .order_by("pk")
-                .annotate(**{f"stamp_{name}": value for name, value in stamp.items()})
-                .values_list(*tracked, *(f"stamp_{name}" for name in stamp))
-            )
-            select, params = rows.query.sql_with_params()
-            cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+    for start in range(0, len(reports), WRITE_BATCH):
+        ids = [report.pk for report in reports[start : start + WRITE_BATCH]]
+        insert_select(
+            history,
+            [*tracked, *stamp],
+            QuarterlyReport.objects.filter(pk__in=ids)
+            .annotate(**{f"stamp_{name}": value for name, value in stamp.items()})
+            .values_list(*tracked, *(f"stamp_{name}" for name in stamp)),
+        )
 
 
 def _submit(actor, planned: list[PlannedRow]) -> int:

@@ -1394,17 +1394,25 @@ def _with_sums(firms, as_of: AsOf, figure: str):
     )
 
 
-def firm_rows_part(cluster: Cluster, as_of: AsOf, figure: str, enterprise_ids=None) -> list:
-    """The city's lines of the firm table (StoredFirmRow's fields): [firm, district,
-    direction, ytd, ytd_last, growth] of every counted firm (or of those given)."""
+# A stored line of the firm table (StoredFirmRow's fields) and what each is read from.
+FIRM_ROW = {
+    "enterprise": "pk",
+    "district": "district_id",
+    "direction": "memberships__sector__parent",
+    "ytd": "ytd",
+    "ytd_last": "ytd_last",
+    "growth": "growth",
+}
+
+
+def firm_rows_part(cluster: Cluster, as_of: AsOf, figure: str, enterprise_ids=None):
+    """The city's lines of the firm table: every counted firm (or those given) with its
+    year-to-date figure, last year's and the growth — values_list(*FIRM_ROW.values()) are
+    StoredFirmRow's FIRM_ROW fields. A queryset: the job stores it without reading it."""
     firms = counted_firms(as_of.quarter.end, Scope(cluster_id=cluster.pk))
     if enterprise_ids is not None:
         firms = firms.filter(pk__in=enterprise_ids)
-    return list(
-        _with_sums(firms, as_of, figure).values_list(
-            "pk", "district_id", "memberships__sector__parent", "ytd", "ytd_last", "growth"
-        )
-    )
+    return _with_sums(firms, as_of, figure)
 
 
 def firms_behind(

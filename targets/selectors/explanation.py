@@ -15,16 +15,17 @@ from ..choices import Basis, ScopeKind
 from ..models import Metric, ProgressSnapshot, Target
 from .metrics import (
     DIRECTION,
+    PIPELINE_FLOOR,
     Figures,
     Scope,
     Seasonality,
+    candidate_floor,
     evaluate,
     firm_totals,
     year_to_date,
 )
 
 TOP_FIRMS = 10
-PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
 
 
 def latest_vintage(target: Target, quarter: Quarter, basis: str = Basis.APPROVED):
@@ -104,11 +105,9 @@ def pipeline_rows(metric: Metric, quarter: Quarter, figures: Figures, scope: Sco
     Two aggregate queries."""
     floor = metric.threshold * PIPELINE_FLOOR
     seasons = Seasonality.of(figures, metric, quarter.year)
-    smallest_share = min(
-        [seasons.share(None, quarter.quarter)]
-        + [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
+    candidates = firm_totals(
+        figures, metric, quarter, scope, candidate_floor(metric, seasons, quarter)
     )
-    candidates = firm_totals(figures, metric, quarter, scope, floor * smallest_share)
     lines = []
     for row in candidates:
         district = row["enterprise__district"]

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import permutations
 
 from django.db.models import Count, FilteredRelation, Max, Q, Sum
 from django.utils import timezone
@@ -37,6 +38,9 @@ from .schedule import year_goal
 
 ZERO = Decimal(0)
 TENTH = Decimal("0.1")
+# Every figure a sum, a threshold or a ratio can read: each year-to-date pass sums them all.
+FIGURES = tuple(Metric.Figure.values)
+PIPELINE_FLOOR = Decimal("0.5")  # firms at half the threshold or more are "just below"
 SEASONAL_YEARS = 3
 IPO_PIPELINE_DAYS = 730
 
@@ -175,16 +179,26 @@ class Seasonality:
             figures.memo[key] = cls(figures, metric, year)
         return figures.memo[key]
 
+    @staticmethod
+    def _rows(figures: Figures, year: int) -> list[dict]:
+        """Every figure's totals per district and quarter of the complete years before
+        `year`: one grouped query per year, whichever figures the targets use."""
+        key = ("seasonal rows", year)
+        if key not in figures.memo:
+            figures.memo[key] = list(
+                figures.rows()
+                .filter(year__gte=year - SEASONAL_YEARS, year__lt=year)
+                .values("enterprise__district", "year", "quarter")
+                .annotate(**{_total(figure): Sum(figure) for figure in FIGURES})
+            )
+        return figures.memo[key]
+
     def __init__(self, figures: Figures, metric: Metric, year: int) -> None:
-        rows = (
-            figures.rows()
-            .filter(year__gte=year - SEASONAL_YEARS, year__lt=year)
-            .values("enterprise__district", "year", "quarter")
-            .annotate(total=Sum(metric.figure))
-        )
         by = defaultdict(lambda: defaultdict(dict))
-        for row in rows:
-            by[row["enterprise__district"]][row["year"]][row["quarter"]] = row["total"] or ZERO
+        for row in self._rows(figures, year):
+            by[row["enterprise__district"]][row["year"]][row["quarter"]] = (
+                row[_total(metric.figure)] or ZERO
+            )
         self.district_shares: dict[int, list[Decimal]] = {}
         city = defaultdict(lambda: [ZERO] * 5)
         self.annual_city: dict[int, Decimal] = {}
@@ -208,6 +222,13 @@ class Seasonality:
             (sum((c[q] for c in city.values()), ZERO) / total_annual) if total_annual else None
             for q in range(5)
         ]
+
+    def smallest_share(self, quarter: int) -> Decimal:
+        """The smallest share of the year any district (or the city) usually has by the end
+        of `quarter`: the firm whose year completes the most from its figure so far."""
+        return min(
+            [self.share(None, quarter)] + [self.share(d, quarter) for d in self.district_shares]
+        )
 
     def share(self, district_id: int | None, quarter: int) -> Decimal:
         shares = self.district_shares.get(district_id)
@@ -264,17 +285,62 @@ def year_to_date(figures: Figures, quarter: Quarter, scope: Scope):
     )
 
 
+def _total(figure: str) -> str:
+    """The name of the sum of `figure` (not the field's own name)."""
+    return f"total_{figure}"
+
+
+def _with(figure: str, other: str) -> str:
+    """The name of the sum of `figure` over the reports that give `other` too."""
+    return f"{figure}_with_{other}"
+
+
+def _in_scope(row: dict, scope: Scope) -> bool:
+    """Whether a row of the cluster's groups (or firms) belongs to the scope's district and
+    focus direction."""
+    return (not scope.district_id or row["enterprise__district"] == scope.district_id) and (
+        not scope.direction_id or row[DIRECTION] == scope.direction_id
+    )
+
+
+def year_to_date_sums(figures: Figures, quarter: Quarter, scope: Scope) -> list[dict]:
+    """The year-to-date sums up to `quarter` of every figure, per district and focus
+    direction of the scope's cluster, and of every two figures over the reports that give
+    both (a ratio's numerator and denominator): the groups of the scope's district and
+    direction. One grouped query per quarter and cluster, kept in the figures' memo, whatever
+    the targets: every sum, ratio, district and direction of the cluster reads it."""
+    key = ("year to date", quarter, scope.cluster_id)
+    if key not in figures.memo:
+        sums = {_total(figure): Sum(figure) for figure in FIGURES}
+        for one, other in permutations(FIGURES, 2):
+            both = Q(**{f"{one}__isnull": False, f"{other}__isnull": False})
+            sums[_with(one, other)] = Sum(one, filter=both)
+        figures.memo[key] = list(
+            year_to_date(figures, quarter, Scope(scope.cluster_id))
+            .values("enterprise__district", DIRECTION)
+            .annotate(**sums)
+        )
+    return [row for row in figures.memo[key] if _in_scope(row, scope)]
+
+
+def _by_district_and_direction(rows: list[dict], name: str, *, both=False) -> tuple[dict, dict]:
+    """The sums `name` of the groups, by district and by focus direction. For the sums over
+    the reports that give `both` figures of a ratio, a group where none does (None) is left
+    out, not counted as zero."""
+    by_district, by_direction = defaultdict(lambda: ZERO), defaultdict(lambda: ZERO)
+    for row in rows:
+        if both and row[name] is None:
+            continue
+        by_district[row["enterprise__district"]] += row[name] or ZERO
+        by_direction[row[DIRECTION]] += row[name] or ZERO
+    return dict(by_district), dict(by_direction)
+
+
 def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     metric = target.metric
-    rows = year_to_date(figures, quarter, Scope.of(target))
-    by_district = {
-        r["enterprise__district"]: r["total"] or ZERO
-        for r in rows.values("enterprise__district").annotate(total=Sum(metric.figure))
-    }
-    by_direction = {
-        r[DIRECTION]: r["total"] or ZERO
-        for r in rows.values(DIRECTION).annotate(total=Sum(metric.figure))
-    }
+    by_district, by_direction = _by_district_and_direction(
+        year_to_date_sums(figures, quarter, Scope.of(target)), _total(metric.figure)
+    )
     actual = sum(by_district.values(), ZERO)
     seasons = Seasonality.of(figures, metric, quarter.year)
     growth = seasons.growth()
@@ -330,15 +396,31 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
     )
 
 
+def candidate_floor(metric: Metric, seasons: Seasonality, quarter: Quarter) -> Decimal:
+    """The one owner of "which firms can matter for a threshold": a firm whose year-to-date
+    figure, completed with the most seasonal district's share of the year and grown at up
+    to twice the recent growth, stays under half the threshold, neither counts, nor is
+    projected to, nor is in the pipeline (half the threshold or more). The threshold
+    target's count and its pipeline read the same candidates."""
+    return metric.threshold * PIPELINE_FLOOR * seasons.smallest_share(quarter.quarter)
+
+
 def firm_totals(figures: Figures, metric: Metric, quarter: Quarter, scope: Scope, floor: Decimal):
     """Year-to-date totals of the scope's firms at `floor` or above (candidates, not the
-    rule): a few rows, aggregated by the database."""
-    return list(
-        year_to_date(figures, quarter, scope)
-        .values("enterprise", "enterprise__district", DIRECTION)
-        .annotate(total=Sum(metric.figure))
-        .filter(total__gte=floor)
-    )
+    rule): a few rows, aggregated by the database. One query per quarter, cluster and figure
+    at the lowest floor asked so far (kept in the figures' memo): the city's, the
+    districts' and the directions' targets and pipelines of the figure share it."""
+    key = ("firm totals", quarter, scope.cluster_id, metric.figure)
+    held = figures.memo.get(key)
+    if held is None or held[0] > floor:
+        rows = list(
+            year_to_date(figures, quarter, Scope(scope.cluster_id))
+            .values("enterprise", "enterprise__district", DIRECTION)
+            .annotate(total=Sum(metric.figure))
+            .filter(total__gte=floor)
+        )
+        figures.memo[key] = held = (floor, rows)
+    return [row for row in held[1] if row["total"] >= floor and _in_scope(row, scope)]
 
 
 def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
@@ -346,16 +428,14 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
     threshold = metric.threshold
     seasons = Seasonality.of(figures, metric, quarter.year)
     factor = (1 + seasons.growth()) ** _years_to_deadline(quarter, target)
-    smallest_share = min(
-        [seasons.share(d, quarter.quarter) for d in seasons.district_shares]
-        + [seasons.share(None, quarter.quarter)]
-    )
+    floor = threshold * seasons.smallest_share(quarter.quarter) / max(factor, Decimal(1))
     candidates = firm_totals(
         figures,
         metric,
         quarter,
         Scope.of(target),
-        threshold * smallest_share / max(factor, Decimal(1)),
+        # Past twice the growth, the pipeline's floor is above the count's own.
+        min(floor, candidate_floor(metric, seasons, quarter)),
     )
     counted, projected = set(), set()
     by_district, by_direction = defaultdict(int), defaultdict(int)
@@ -809,24 +889,19 @@ def _ratio(target: Target, quarter: Quarter, figures: Figures) -> Evaluation:
     sums, not counted as zero R&D). The projection is the year-to-date value: a ratio is
     not accumulated over the year."""
     metric = target.metric
-    rows = year_to_date(figures, quarter, Scope.of(target)).filter(
-        **{f"{metric.figure}__isnull": False, f"{metric.denominator}__isnull": False}
+    rows = year_to_date_sums(figures, quarter, Scope.of(target))
+    numerators = _by_district_and_direction(
+        rows, _with(metric.figure, metric.denominator), both=True
     )
-
-    def sums(group: str) -> dict:
-        return {
-            r[group]: (r["numerator"] or ZERO, r["denominator"] or ZERO)
-            for r in rows.values(group).annotate(
-                numerator=Sum(metric.figure), denominator=Sum(metric.denominator)
-            )
-        }
-
-    by_district, by_direction = sums("enterprise__district"), sums(DIRECTION)
-    numerator = sum((n for n, _d in by_district.values()), ZERO)
-    denominator = sum((d for _n, d in by_district.values()), ZERO)
+    denominators = _by_district_and_direction(
+        rows, _with(metric.denominator, metric.figure), both=True
+    )
+    numerator = sum(numerators[0].values(), ZERO)
+    denominator = sum(denominators[0].values(), ZERO)
     actual = _percent(numerator, denominator)
-    by_district = {k: _percent(n, d) for k, (n, d) in by_district.items()}
-    by_direction = {k: _percent(n, d) for k, (n, d) in by_direction.items()}
+    by_district, by_direction = (
+        {k: _percent(n, denominators[i][k]) for k, n in numerators[i].items()} for i in (0, 1)
+    )
 
     def note():
         names = {

@@ -452,12 +452,16 @@ def progress_recompute(
     quarters: list[Quarter] | None = None,
     basis: str = Basis.APPROVED,
     figures: Figures | None = None,
+    baselines: bool = True,
 ) -> int:
-    """Recompute the baselines, milestones and snapshots of the given targets (all by
-    default) for the given quarters (the plan's reporting quarters by default), from
-    `figures` (the newest vintage by default), under each target's current rule version.
-    Idempotent: the same figures and rules give the same rows. Returns the number of
-    target-quarters computed."""
+    """Recompute the baselines and milestones (unless told they cannot have moved) and the
+    snapshots of the given targets (all by default) for the given quarters (the plan's
+    reporting quarters by default), from `figures` (the newest vintage by default), under
+    each target's current rule version. Idempotent: the same figures and rules give the
+    same rows. Returns the number of target-quarters computed.
+
+    The targets go by threshold, lowest first: the year-to-date totals of a figure's
+    candidate firms, read once at the lowest floor, serve the higher thresholds too."""
     figures = figures or Figures.latest(basis)
     approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
     targets = Target.objects.select_related("metric", "plan", "sector").prefetch_related("shares")
@@ -465,9 +469,10 @@ def progress_recompute(
         targets = targets.filter(pk__in=target_ids)
     breakdowns: dict[int, Breakdown] = {}
     count = 0
-    for target in targets:
-        baseline_refresh(target, approved)
-        milestones_interpolate(target)
+    for target in sorted(targets, key=lambda t: (t.metric.threshold or ZERO, t.pk)):
+        if baselines:
+            baseline_refresh(target, approved)
+            milestones_interpolate(target)
         cluster_id = target.plan.cluster_id
         if cluster_id not in breakdowns:
             breakdowns[cluster_id] = Breakdown.load(cluster_id)

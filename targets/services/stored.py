@@ -17,9 +17,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import CharField, IntegerField, Max, Q, Value
 from django.utils import timezone
 
+from cluster.bulk import insert_select
 from cluster.models import Cluster
 from cluster.quarters import Quarter, quarter_range
 from enterprises.models import CountingChange, Enterprise, QuarterlyReport, ReportRevision
@@ -35,7 +36,7 @@ from ..models import (
     StoredFirmRow,
     StoredThrough,
 )
-from ..selectors.dashboard import AsOf, Board, BoardScope, firm_rows_part
+from ..selectors.dashboard import FIRM_ROW, AsOf, Board, BoardScope, firm_rows_part
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
 from .progress import newest_reported_quarter, progress_recompute
@@ -239,26 +240,23 @@ def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
     if firm_ids is not None:
         stored = stored.filter(enterprise_id__in=firm_ids)
     stored.delete()
-    StoredFirmRow.objects.bulk_create(
-        (
-            StoredFirmRow(
-                cluster=board.scope.cluster,
-                year=quarter.year,
-                quarter=quarter.quarter,
-                basis=basis,
-                figure=board.figure,
-                enterprise_id=firm,
-                district_id=district,
-                direction_id=direction,
-                ytd=ytd,
-                ytd_last=ytd_last,
-                growth=growth,
-            )
-            for firm, district, direction, ytd, ytd_last, growth in firm_rows_part(
-                board.scope.cluster, board.as_of, board.figure, firm_ids
-            )
-        ),
-        batch_size=5000,
+    constant = {
+        "cluster": (board.scope.cluster.pk, IntegerField()),
+        "year": (quarter.year, IntegerField()),
+        "quarter": (quarter.quarter, IntegerField()),
+        "basis": (basis, CharField()),
+        "figure": (board.figure, CharField()),
+    }
+    lines = firm_rows_part(board.scope.cluster, board.as_of, board.figure, firm_ids).annotate(
+        **{
+            f"stored_{name}": Value(value, output_field=kind)
+            for name, (value, kind) in constant.items()
+        }
+    )
+    insert_select(
+        StoredFirmRow,
+        [*constant, *FIRM_ROW],
+        lines.values_list(*(f"stored_{name}" for name in constant), *FIRM_ROW.values()),
     )
 
 

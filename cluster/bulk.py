@@ -1,0 +1,63 @@
+"""Writing many new rows at once: the large imports' one write path."""
+
+from __future__ import annotations
+
+from django.db import connection, models
+
+BATCH = 1000
+
+
+def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
+    """Insert new, unsaved instances of `model` and give each its primary key, as
+    `bulk_create` does: no `save()`, no signals, every column from the instance (its
+    defaults included), `auto_now`/`auto_now_add` stamped.
+
+    On PostgreSQL the rows go through COPY with keys drawn from the table's sequence first
+    (one query for all of them): building `bulk_create`'s statement cost about a second for
+    10,000 reports, COPY a fifth of that (bench/ import scenario). Elsewhere (the embedded
+    SQLite default) it is `bulk_create`."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH)
+        return
+    meta = model._meta
+    pk = meta.pk
+    stamped = [
+        f
+        for f in meta.concrete_fields
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+    ]
+    fields = [f for f in meta.concrete_fields if f is not pk]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in (pk, *fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, pk.column, len(objs)],
+        )
+        for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
+            setattr(obj, pk.attname, key)
+            for field in stamped:
+                field.pre_save(obj, add=True)
+        attnames = [pk.attname, *(f.attname for f in fields)]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([getattr(obj, name) for name in attnames])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert_select(model: type[models.Model], fields: list[str], rows) -> int:
+    """Insert into `model`'s table the rows of `rows`, a `values_list` of as many values in
+    the order of `fields` (its columns): `INSERT … SELECT`, computed and written by the
+    database, none of it through Python. No `save()`, no signals; the key from the table's
+    default. Returns how many rows were written."""
+    meta = model._meta
+    select, params = rows.order_by().query.sql_with_params()
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+        return cursor.rowcount

@@ -1,0 +1,59 @@
+"""cluster.bulk.insert_new, the imports' write path: COPY with keys from the sequence on
+PostgreSQL, bulk_create elsewhere — the same rows either way."""
+
+from decimal import Decimal
+
+import pytest
+from django.forms.models import model_to_dict
+
+from cluster.bulk import insert_new
+from enterprises.models import QuarterlyReport
+
+pytestmark = pytest.mark.django_db
+
+# Set by the database or by the write itself, not by the caller.
+OWN = {"id", "quarter", "updated_at"}
+
+
+def report(firm, quarter: int, actor) -> QuarterlyReport:
+    return QuarterlyReport(
+        enterprise=firm,
+        year=2025,
+        quarter=quarter,
+        output_value=Decimal("123456789.12"),
+        operating_revenue=None,
+        rd_spending=Decimal("0.50"),
+        employees=17,
+        anomaly_note='新产线投产，产值环比增长；引号 " 与制表符\t也照存',
+        entered_by=actor,
+        figures_changed_by=actor,
+    )
+
+
+def test_the_rows_are_those_bulk_create_writes_and_the_keys_go_on(enterprise_factory, steward):
+    firm = enterprise_factory()
+    copied = [report(firm, 1, steward), report(firm, 2, steward)]
+    created = report(firm, 3, steward)
+    insert_new(QuarterlyReport, copied)
+    QuarterlyReport.objects.bulk_create([created])
+    assert all(r.pk for r in copied) and copied[0].pk != copied[1].pk
+    stored = {r.quarter: r for r in QuarterlyReport.objects.filter(enterprise=firm)}
+    assert stored[1].pk == copied[0].pk and stored[2].pk == copied[1].pk
+    expected = {k: v for k, v in model_to_dict(stored[3]).items() if k not in OWN}
+    for quarter in (1, 2):
+        assert {k: v for k, v in model_to_dict(stored[quarter]).items() if k not in OWN} == expected
+        # Defaults from the model (status, version, scope) and the auto_now stamp.
+        assert stored[quarter].status == "draft" and stored[quarter].version == 1
+        assert stored[quarter].updated_at is not None
+    assert stored[1].anomaly_note.endswith("制表符\t也照存")
+    # The instances are saved ones: a later save updates, and a new row takes the next key.
+    copied[0].employees = 18
+    copied[0].save(update_fields=["employees"])
+    assert QuarterlyReport.objects.get(pk=copied[0].pk).employees == 18
+    later = QuarterlyReport.objects.create(enterprise=firm, year=2025, quarter=4)
+    assert later.pk > max(r.pk for r in copied)
+
+
+def test_nothing_to_insert_sends_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_new(QuarterlyReport, [])

@@ -1,0 +1,120 @@
+"""Every target of a quarter is computed from one pass over the year's reports per cluster
+(targets.selectors.metrics.year_to_date_sums, firm_totals, Seasonality): adding targets of
+the same figures — a district's own, a direction's, a second threshold — adds no read of
+the reports, and the approval job leaves the baselines alone unless the baseline year's
+reports moved. On the photonics example plan and its `reporting` firms."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cluster.models import District
+from cluster.quarters import Quarter
+from enterprises.models import QuarterlyReport
+from targets.models import Target
+from targets.selectors.metrics import evaluate
+from targets.services.progress import progress_recompute
+from targets.tasks import recompute_for_reports, recompute_progress
+
+from .kinds_data import KUNSHAN, SIP, YI, approved, figures, target_of
+from .test_target_kinds import direction, photonics, reporting  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+Q3_2026 = Quarter(2026, 3)
+# A read of the baseline year's figures (the seasonality of 2026 reads from 2023 on: ">=").
+BASELINE_YEAR = re.compile(r'"year" = 2023\b')
+
+
+def report_reads(run) -> list[str]:
+    """The statements `run` sends that read report figures (approved revisions)."""
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "enterprises_reportrevision"' in q["sql"] and q["sql"].startswith("SELECT")
+    ]
+
+
+def copy_target(key: str, new_key: str, *, threshold=None, **changes) -> Target:
+    """Another target of the photonics plan like `key` (a new metric when the threshold
+    differs)."""
+    target = target_of(key)
+    if threshold is not None:
+        metric = target.metric
+        metric.pk, metric.key, metric.threshold = None, f"{metric.key}_{new_key}", threshold
+        metric.save()
+        target.metric = metric
+    target.pk, target.key = None, new_key
+    for name, value in changes.items():
+        setattr(target, name, value)
+    target.save()
+    return target
+
+
+def test_more_targets_of_the_same_figures_read_the_reports_no_more_often(reporting):  # noqa: F811 (fixture)
+    """One quarter of both plans (photonics: revenue, output, R&D intensity, firms above ¥1 bn
+    of revenue; nano: output, its thresholds): the reports are read once for the
+    year-to-date sums of each cluster, once for the candidate firms of each (cluster,
+    figure) with a threshold, and once for the seasonality of the year. Then a district's
+    own revenue target, a direction's R&D intensity and a ¥5 bn revenue threshold are added:
+    not one read more, and their figures are those of the city's rows (SIP 90 亿元 of
+    revenue, direction 1 at 5.00 %; D alone passes ¥5 bn with 60)."""
+    run = lambda: progress_recompute(quarters=[Q3_2026], baselines=False)  # noqa: E731
+    before = report_reads(run)
+    kinds = {
+        "year to date": [s for s in before if '"total_output_value"' in s and "GROUP BY" in s],
+        "seasonality": [s for s in before if '"year" AS "year"' in s],
+    }
+    # Both clusters' year-to-date sums in one statement each; one seasonality of 2026.
+    assert len([s for s in kinds["year to date"] if '"year" AS' not in s]) == 2
+    assert len(kinds["seasonality"]) == 1
+    sip = District.objects.get(code=SIP)
+    own = copy_target("revenue", "revenue_sip", district=sip)
+    intensity = copy_target("rd_intensity", "rd_intensity_1", sector_id=direction("1"))
+    above_5bn = copy_target("firms_revenue_over_1bn", "firms_revenue_over_5bn", threshold=50 * YI)
+    after = report_reads(run)
+    assert len(after) == len(before)
+    measured = figures()
+    assert evaluate(target_of(own.key), Q3_2026, measured).actual == 90 * YI
+    assert evaluate(target_of(intensity.key), Q3_2026, measured).actual == Decimal("5.00")
+    assert evaluate(target_of(above_5bn.key), Q3_2026, measured).counted == {reporting["d"].pk}
+
+
+def test_a_district_s_ratio_leaves_out_its_groups_without_both_figures(reporting):  # noqa: F811 (fixture)
+    """Kunshan's R&D intensity is B's alone (0.15 / 15 = 1.00 %); SIP's leaves out D, which
+    gives no R&D figure: A's 1.5 / 30 = 5.00 %, not (1.5) / (30 + 60)."""
+    kunshan = copy_target(
+        "rd_intensity", "rd_intensity_ks", district=District.objects.get(code=KUNSHAN)
+    )
+    sip = copy_target("rd_intensity", "rd_intensity_sip", district=District.objects.get(code=SIP))
+    measured = figures()
+    assert evaluate(target_of(kunshan.key), Q3_2026, measured).actual == Decimal("1.00")
+    assert evaluate(target_of(sip.key), Q3_2026, measured).actual == Decimal("5.00")
+
+
+def test_the_approval_job_reads_the_baseline_year_only_when_its_reports_moved(reporting):  # noqa: F811 (fixture)
+    """A 2026Q3 approval's job reads no report of the baseline year (2023 for photonics):
+    nothing of it moved. An approval of a 2023 report does, and its baseline follows."""
+    target = target_of("revenue")
+    assert target.baseline_year == 2023
+    firm = reporting["a"]
+    recompute_progress()  # everything computed and stored, as every night
+    late = approved(firm, 2026, 4, revenue=10, output=8, rd="0.5")
+    reads = report_reads(lambda: recompute_for_reports([late.pk]))
+    assert reads
+    assert not [s for s in reads if BASELINE_YEAR.search(s)]
+    for q in (1, 2, 3, 4):
+        approved(firm, 2023, q, revenue=7, output=5, rd="0.1")
+    first = QuarterlyReport.objects.get(enterprise=firm, year=2023, quarter=1)
+    reads = report_reads(lambda: recompute_for_reports([first.pk]))
+    assert [s for s in reads if BASELINE_YEAR.search(s)]
+    target.refresh_from_db()
+    # A is the only photonics firm reporting in 2023: 4 × 7 亿元.
+    assert target.baseline_value == 28 * YI
