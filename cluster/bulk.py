@@ -41,7 +41,12 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
             for field in stamped:
                 field.pre_save(obj, add=True)
         attnames = [pk.attname, *(f.attname for f in fields)]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # Through Django's error wrapper, as every statement: a duplicate is an
+        # IntegrityError (two identical imports at once: the second retries), not psycopg's.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
             for obj in objs:
                 copy.write_row([getattr(obj, name) for name in attnames])
     for obj in objs:

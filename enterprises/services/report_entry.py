@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from cluster import clock
 from cluster.access import scope_of
 from cluster.bulk import insert_new, insert_select
+from cluster.models import District
 from cluster.numbers import NumberError, parse_amount, parse_count
 from cluster.quarters import Quarter
 
@@ -468,8 +469,8 @@ def _stored(planned: list[PlannedRow]) -> tuple[dict, dict]:
     """The stored reports the rows are checked against (each row's own, the previous quarter,
     the same quarter last year and the earlier quarters of a year-to-date figure), locked
     until the transaction ends: the rows' own reports, and the figures of all of them, by
-    (firm, quarter). One query; only the rows' own become model instances, the thousands of
-    others are read for their figures."""
+    (firm, quarter). One query for the figures (of thousands of reports: only their keys and
+    figures are read), and one for the rows' own reports as model instances, if any exist."""
     firms = {row.enterprise.pk for row in planned}
     own = {(row.enterprise.pk, row.quarter) for row in planned}
     quarters_of_year: dict[int, set[int]] = defaultdict(set)
@@ -485,20 +486,23 @@ def _stored(planned: list[PlannedRow]) -> tuple[dict, dict]:
     periods = Q()
     for year, quarters in quarters_of_year.items():
         periods |= Q(year=year, quarter__in=sorted(quarters))
-    fields = [f.attname for f in QuarterlyReport._meta.concrete_fields]
-    firm_at, year_at, quarter_at = (fields.index(f) for f in ("enterprise_id", "year", "quarter"))
-    figures_at = [fields.index(f) for f in FIGURES]
     queryset = (
         QuarterlyReport.objects.select_for_update()
         .filter(periods, enterprise__in=firms)
         .order_by("pk")
     )
-    reports, figures = {}, {}
-    for values in queryset.values_list(*fields):
-        key = (values[firm_at], Quarter(values[year_at], values[quarter_at]))
-        figures[key] = {figure: values[at] for figure, at in zip(FIGURES, figures_at, strict=True)}
+    figures, mine = {}, []
+    for pk, firm, year, number, *values in queryset.values_list(
+        "pk", "enterprise_id", "year", "quarter", *FIGURES
+    ):
+        key = (firm, Quarter(year, number))
+        figures[key] = dict(zip(FIGURES, values, strict=True))
         if key in own:
-            reports[key] = QuarterlyReport.from_db(queryset.db, fields, values)
+            mine.append(pk)
+    reports = {
+        (report.enterprise_id, report.period): report
+        for report in (QuarterlyReport.objects.filter(pk__in=mine) if mine else ())
+    }
     return reports, figures
 
 
@@ -709,9 +713,13 @@ def _record_history(
 def _submit(actor, planned: list[PlannedRow]) -> int:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for row in planned:
-        groups[(row.enterprise.district, row.quarter)].append(row.enterprise.pk)
+        groups[(row.enterprise.district_id, row.quarter)].append(row.enterprise.pk)
+    # The districts in one query, not one per firm.
+    districts = District.objects.in_bulk({district for district, _quarter in groups})
     return sum(
-        reports_submit(actor=actor, district=district, quarter=quarter, enterprise_ids=ids)
+        reports_submit(
+            actor=actor, district=districts[district], quarter=quarter, enterprise_ids=ids
+        )
         for (district, quarter), ids in groups.items()
     )
 

@@ -4,6 +4,7 @@ PostgreSQL, bulk_create elsewhere — the same rows either way."""
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from cluster.bulk import insert_new
@@ -57,3 +58,15 @@ def test_the_rows_are_those_bulk_create_writes_and_the_keys_go_on(enterprise_fac
 def test_nothing_to_insert_sends_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_new(QuarterlyReport, [])
+
+
+def test_a_duplicate_is_django_s_integrity_error_and_writes_nothing(enterprise_factory, steward):
+    """The import's retry of two identical files at once catches IntegrityError: COPY's
+    unique violation must be one too, and none of the batch stays."""
+    firm = enterprise_factory()
+    insert_new(QuarterlyReport, [report(firm, 1, steward)])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_new(QuarterlyReport, [report(firm, 2, steward), report(firm, 1, steward)])
+    assert list(
+        QuarterlyReport.objects.filter(enterprise=firm).values_list("quarter", flat=True)
+    ) == [1]

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -76,6 +77,23 @@ def test_bulk_over_two_quarters_submits_both_or_neither(officer_sip, enterprise_
         (2, ReportStatus.SUBMITTED),
         (3, ReportStatus.SUBMITTED),
     }
+
+
+def test_a_bulk_submission_asks_the_same_queries_for_30_firms_as_for_3(
+    officer_sip, enterprise_factory
+):
+    """Submitting with the figures groups the firms by district: the districts are read once,
+    not once a firm."""
+
+    def queries(count: int) -> int:
+        firms = [enterprise_factory() for _ in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            answer = bulk(officer_sip, [row(firm) for firm in firms], submit=True)
+        assert answer.json()["submitted"] == count
+        return len(captured)
+
+    queries(1)  # what is read once and cached (the role, the content types) is not the bulk's
+    assert queries(30) == queries(3)
 
 
 @pytest.mark.django_db(transaction=True)
