@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import permutations
+from itertools import product
 
 from django.db.models import Count, FilteredRelation, Max, Q, Sum
 from django.utils import timezone
@@ -312,7 +312,7 @@ def year_to_date_sums(figures: Figures, quarter: Quarter, scope: Scope) -> list[
     key = ("year to date", quarter, scope.cluster_id)
     if key not in figures.memo:
         sums = {_total(figure): Sum(figure) for figure in FIGURES}
-        for one, other in permutations(FIGURES, 2):
+        for one, other in product(FIGURES, repeat=2):
             both = Q(**{f"{one}__isnull": False, f"{other}__isnull": False})
             sums[_with(one, other)] = Sum(one, filter=both)
         figures.memo[key] = list(
