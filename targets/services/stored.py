@@ -348,7 +348,13 @@ def recompute_everything(*, today: dt.date, target_ids: list[int] | None = None)
     count = 0
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         figures = Figures.latest(basis)
-        count += progress_recompute(target_ids=target_ids, basis=basis, figures=figures)
+        # The baselines are the approved figures' whatever the basis: refreshed once.
+        count += progress_recompute(
+            target_ids=target_ids,
+            basis=basis,
+            figures=figures,
+            baselines=basis == Basis.APPROVED,
+        )
         stored_figures_refresh(basis=basis, today=today, figures=figures, everything=True)
     completeness_store(today=today)
     return count
