@@ -1,13 +1,16 @@
 """cluster.bulk.insert_new, the imports' write path: COPY with keys from the sequence on
 PostgreSQL, bulk_create elsewhere — the same rows either way."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from cluster.bulk import insert_new
+from cluster.models import PendingJob
 from enterprises.models import QuarterlyReport
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +73,23 @@ def test_a_duplicate_is_django_s_integrity_error_and_writes_nothing(enterprise_f
     assert list(
         QuarterlyReport.objects.filter(enterprise=firm).values_list("quarter", flat=True)
     ) == [1]
+
+
+def test_values_go_as_their_fields_send_them(enterprise_factory, steward):
+    """Each value through its field, as bulk_create sends it: a naive datetime is read in
+    the site's zone (Asia/Shanghai), not written as if it were UTC; a JSON field's list is
+    JSON."""
+    firm = enterprise_factory()
+    naive = dt.datetime(2025, 4, 10, 9, 30)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        copied, created = report(firm, 1, steward), report(firm, 2, steward)
+        copied.approved_at = created.approved_at = naive
+        insert_new(QuarterlyReport, [copied])
+        QuarterlyReport.objects.bulk_create([created])
+    stored = QuarterlyReport.objects.filter(enterprise=firm).order_by("quarter")
+    assert [timezone.localtime(r.approved_at).replace(tzinfo=None) for r in stored] == [naive] * 2
+
+    jobs = [PendingJob(task="targets.recompute", args=[2025, 3, "二季度"])]
+    insert_new(PendingJob, jobs)
+    assert PendingJob.objects.get(pk=jobs[0].pk).args == [2025, 3, "二季度"]
+    assert PendingJob.objects.get(pk=jobs[0].pk).created_at is not None
