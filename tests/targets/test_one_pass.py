@@ -15,14 +15,19 @@ from django.test.utils import CaptureQueriesContext
 
 from cluster.models import District
 from cluster.quarters import Quarter
-from enterprises.models import QuarterlyReport
-from targets.models import Target
+from enterprises.models import REPORT_FIGURES, QuarterlyReport
+from targets.models import Metric, Target
 from targets.selectors.metrics import evaluate
 from targets.services.progress import progress_recompute
 from targets.tasks import recompute_for_reports, recompute_progress
 
-from .kinds_data import KUNSHAN, SIP, YI, approved, figures, target_of
-from .test_target_kinds import direction, photonics, reporting  # noqa: F401 (fixtures)
+from .kinds_data import KUNSHAN, SIP, YI, approved, figures, member, target_of
+from .test_target_kinds import (  # noqa: F401 (fixtures)
+    PHOTONICS_CHIPS,
+    direction,
+    photonics,
+    reporting,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +102,51 @@ def test_a_district_s_ratio_leaves_out_its_groups_without_both_figures(reporting
     measured = figures()
     assert evaluate(target_of(kunshan.key), Q3_2026, measured).actual == Decimal("1.00")
     assert evaluate(target_of(sip.key), Q3_2026, measured).actual == Decimal("5.00")
+
+
+def test_a_district_where_no_report_gives_both_figures_has_no_ratio(reporting):  # noqa: F811 (fixture)
+    """戊光学 of Zhangjiagang reports its revenue but never its R&D: the city's R&D intensity
+    lists SIP and Kunshan only (Zhangjiagang is absent, not 0.00 %), the city's figure is
+    unchanged ((1.5 + 0.15) / (30 + 15) = 3.67 %), and Zhangjiagang's own target reads 0
+    with the note that no firm has given both figures."""
+    zhangjiagang = District.objects.get(code="320582")
+    fifth = member("戊光学", PHOTONICS_CHIPS, district=zhangjiagang.code)
+    for q in (1, 2, 3):
+        approved(fifth, 2026, q, revenue=40, output=30, rd=None)
+    city = evaluate(target_of("rd_intensity"), Q3_2026, figures())
+    assert city.by_district == {
+        reporting["a"].district_id: Decimal("5.00"),
+        reporting["b"].district_id: Decimal("1.00"),
+    }
+    assert city.actual == Decimal("3.67")
+    own = copy_target("rd_intensity", "rd_intensity_zjg", district=zhangjiagang)
+    alone = evaluate(target_of(own.key), Q3_2026, figures())
+    assert alone.actual == Decimal("0") and alone.by_district == {}
+    assert "has reported both" in alone.note["en"]
+
+
+@pytest.mark.parametrize("figure", Metric.Figure.values)
+def test_a_ratio_of_a_figure_over_itself_is_a_hundred_percent(reporting, figure):  # noqa: F811 (fixture)
+    """A plan may divide a figure by itself (a misprint or a check): the one pass sums each
+    figure over the reports that give it, so every district with that figure reads
+    100.00 % — D, without an R&D figure, leaves SIP's R&D share on A alone."""
+    target = copy_target("rd_intensity", f"self_{figure}", threshold=None)
+    metric = target.metric
+    metric.pk, metric.key = None, f"self_{figure}"
+    metric.figure = metric.denominator = figure
+    metric.save()
+    target.metric = metric
+    target.save()
+    evaluation = evaluate(target_of(target.key), Q3_2026, figures())
+    assert evaluation.actual == Decimal("100.00")
+    assert set(evaluation.by_district.values()) == {Decimal("100.00")}
+    assert len(evaluation.by_district) == 2
+
+
+def test_the_report_figures_are_the_metric_figures():
+    """The covering indexes of the reports and revisions include REPORT_FIGURES; the metrics
+    read Metric.Figure: one list, or a figure added to one is read off the table."""
+    assert set(REPORT_FIGURES) == set(Metric.Figure.values)
 
 
 def test_the_approval_job_reads_the_baseline_year_only_when_its_reports_moved(reporting):  # noqa: F811 (fixture)
