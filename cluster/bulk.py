@@ -77,9 +77,10 @@ def insert_select(model: type[models.Model], fields: list[str], rows) -> int:
     """Insert into `model`'s table the rows of `rows`, a `values_list` of as many values in
     the order of `fields` (its columns): `INSERT … SELECT`, computed and written by the
     database, none of it through Python. No `save()`, no signals; the key from the table's
-    default. Returns how many rows were written."""
+    default, drawn in the order of `rows` (give it `order_by()` for none, or the model's
+    default ordering sorts them). Returns how many rows were written."""
     meta = model._meta
-    select, params = rows.order_by().query.sql_with_params()
+    select, params = rows.query.sql_with_params()
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in fields)
     with connection.cursor() as cursor:

@@ -704,7 +704,9 @@ def _record_history(
         insert_select(
             history,
             [*tracked, *stamp],
+            # In the reports' order: the history of an import lists them as written.
             QuarterlyReport.objects.filter(pk__in=ids)
+            .order_by("pk")
             .annotate(**{f"stamp_{name}": value for name, value in stamp.items()})
             .values_list(*tracked, *(f"stamp_{name}" for name in stamp)),
         )

@@ -256,7 +256,7 @@ def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
     insert_select(
         StoredFirmRow,
         [*constant, *FIRM_ROW],
-        lines.values_list(*(f"stored_{name}" for name in constant), *FIRM_ROW.values()),
+        lines.order_by().values_list(*(f"stored_{name}" for name in constant), *FIRM_ROW.values()),
     )
 
 

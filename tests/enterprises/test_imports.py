@@ -52,13 +52,14 @@ def firms(enterprise_factory):
 
 
 def test_new_rows_are_written_in_yuan_with_history(officer_sip, firms):
-    outcome = run(
-        officer_sip,
-        dataset(
-            (firms[0].uscc, "2025Q3", "1,234.5", "1000", "50", "12", "2", "1"),
-            (firms[1].uscc, "2025q3", "２００", "180", "", "8"),
-        ),
-    )
+    with CaptureQueriesContext(connection) as queries:
+        outcome = run(
+            officer_sip,
+            dataset(
+                (firms[0].uscc, "2025Q3", "1,234.5", "1000", "50", "12", "2", "1"),
+                (firms[1].uscc, "2025q3", "２００", "180", "", "8"),
+            ),
+        )
     assert outcome.errors == [] and outcome.written
     assert outcome.totals == {"new": 2, "changed": 0, "unchanged": 0}
     first = QuarterlyReport.objects.get(enterprise=firms[0])
@@ -72,6 +73,16 @@ def test_new_rows_are_written_in_yuan_with_history(officer_sip, firms):
     assert set(QuarterlyReport.history.values_list("history_user", "history_change_reason")) == {
         (officer_sip.pk, "import")
     }
+    # The history lists the reports in the order they were written: the copy is ordered.
+    history = QuarterlyReport.history.order_by("history_id").values_list("id", flat=True)
+    assert list(history) == sorted(QuarterlyReport.objects.values_list("pk", flat=True))
+    table = QuarterlyReport.history.model._meta.db_table
+    (copy,) = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("INSERT INTO") and table in q["sql"].split("(")[0]
+    ]
+    assert "ORDER BY" in copy
 
 
 def test_units_yuan_and_yi(officer_sip, firms):
