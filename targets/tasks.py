@@ -9,7 +9,7 @@ database is unreachable.
 from collections import defaultdict
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 from cluster import clock
 from cluster.jobs import enqueue_on_commit
@@ -75,25 +75,32 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         if quarters:
             work[tuple(quarters)].append(target.pk)
     for basis in (Basis.APPROVED, Basis.PREVIEW):
-        # The same figures for every target: each year-to-date pass is read once.
-        figures = Figures.latest(basis)
-        for quarters, target_ids in work.items():
-            count += progress_recompute(
-                target_ids=target_ids,
-                quarters=None if quarters is None else list(quarters),
-                basis=basis,
-                figures=figures,
-                # The baseline and milestones move only with the baseline year's figures,
-                # and are the approved figures' whatever the basis: once.
-                baselines=quarters is None and basis == Basis.APPROVED,
+        # One commit a basis, the official one first: the pages move to the new vintage when
+        # its snapshots, parts and completeness are all stored, never in between (a page
+        # that saw the new snapshots before the parts would compute the parts itself, and
+        # slowly).
+        with transaction.atomic():
+            # The same figures for every target: each year-to-date pass is read once.
+            figures = Figures.latest(basis)
+            for quarters, target_ids in work.items():
+                count += progress_recompute(
+                    target_ids=target_ids,
+                    quarters=None if quarters is None else list(quarters),
+                    basis=basis,
+                    figures=figures,
+                    # The baseline and milestones move only with the baseline year's
+                    # figures, and are the approved figures' whatever the basis: once.
+                    baselines=quarters is None and basis == Basis.APPROVED,
+                )
+            # The pages' parts of the quarters these figures changed in, from the same
+            # figures; these reports' own even where a job of a later approval already moved
+            # the mark (their approval was stamped before it, and committed after).
+            stored_figures_refresh(
+                basis=basis, today=clock.today(), figures=figures, report_ids=report_ids
             )
-        # The pages' parts of the quarters these figures changed in, from the same figures;
-        # these reports' own even where a job of a later approval already moved the mark
-        # (their approval was stamped before it, and committed after).
-        stored_figures_refresh(
-            basis=basis, today=clock.today(), figures=figures, report_ids=report_ids
-        )
-    completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
+            if basis == Basis.APPROVED:
+                # The reports' statuses moved too: the completeness every page shows.
+                completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 

@@ -23,6 +23,7 @@ from targets.choices import Basis
 from targets.models import (
     ApprovalCount,
     Metric,
+    ProgressSnapshot,
     StoredFigures,
     StoredFirmRow,
     StoredThrough,
@@ -193,6 +194,60 @@ def test_a_pending_recompute_is_said_until_the_job_has_run(
     board = response.context["board"]
     assert board.computed_on_the_fly == []
     assert {p.key: p.actual for p in board.by_district}[sip.pk] == 33 * YI  # A 22 + C 2 + 9
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_an_approval_s_official_figures_are_stored_in_one_commit(
+    client, city_viewer, city_steward, population, sip, monkeypatch
+):
+    """The approval job commits the official basis whole (snapshots, the pages' parts and
+    the completeness), then the preview: a page never sees the new vintage's snapshots
+    without its parts (it would compute them itself), and a job that dies midway leaves
+    the figures before it, said to be pending, or the official ones complete."""
+    import targets.tasks as tasks
+
+    recompute_progress()
+    report = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=2)
+    revise(report, 9 * YI)
+    reports_approve(actor=city_steward, report_ids=[report.pk])
+    vintage = QuarterlyReport.objects.get(pk=report.pk).approved_at
+    client.force_login(city_viewer)
+
+    def dies_at(name, basis=None):
+        real = getattr(tasks, name)
+
+        def run(*args, **kwargs):
+            if basis in (None, kwargs.get("basis")):
+                raise RuntimeError("the worker dies")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(tasks, name, run)
+
+    # Dying at the last step of the official pass: none of its rows stay.
+    dies_at("completeness_store")
+    with pytest.raises(RuntimeError):
+        recompute_for_reports([report.pk])
+    assert not ProgressSnapshot.objects.filter(vintage=vintage).exists()
+    assert not StoredFigures.objects.filter(vintage=vintage).exists()
+    board = sip_output(client, "2025Q2")
+    assert board.pending_changes == 1
+    assert {p.key: p.actual for p in board.by_district}[sip.pk] == 26 * YI
+    monkeypatch.undo()
+
+    # Dying in the preview pass: the official figures are all there, nothing to compute.
+    dies_at("stored_figures_refresh", Basis.PREVIEW)
+    preview = ProgressSnapshot.objects.filter(basis=Basis.PREVIEW)
+    preview_before = set(preview.values_list("pk", "vintage", "actual"))
+    with pytest.raises(RuntimeError):
+        recompute_for_reports([report.pk])
+    response = get(client, pages(sip)["dashboard"])
+    board = response.context["board"]
+    assert board.as_of.vintage == vintage
+    assert board.pending_changes == 0 and board.computed_on_the_fly == []
+    assert stored_completeness(Quarter(2025, 2)) is not None
+    assert {p.key: p.actual for p in board.by_district}[sip.pk] == 33 * YI
+    assert "data-pending" not in response.content.decode()
+    assert set(preview.values_list("pk", "vintage", "actual")) == preview_before
 
 
 def page_queries(client, urls) -> dict[str, int]:
