@@ -7,6 +7,8 @@ is checked by targets.plans.reading after it.
 
 from __future__ import annotations
 
+from targets.models import Metric
+
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 KEY = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,59}$"}
 DATE = {"type": "string", "format": "date"}
@@ -16,7 +18,7 @@ AMOUNT = {
 }
 COUNT = {"type": "integer", "minimum": 0}
 PERCENT = {"description": "a percentage: 4% or 4", "type": ["number", "string"]}
-FIGURES = ["output_value", "operating_revenue", "rd_spending"]
+FIGURES = list(Metric.Figure.values)  # the figures a metric reads: one list
 MODES = ["stock", "since_start", "yearly"]
 COLOURS = ["green", "yellow", "orange", "red", "grey"]
 
