@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection, models
+from django.db import connection, connections, models
 
 BATCH = 1000
 
@@ -24,7 +24,10 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
     the keys already drawn."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
+    # The connection itself, not the thread-local proxy: a lookup through it for each of
+    # the hundreds of thousands of values cost a third of the prep.
+    db = connections[connection.alias]
+    if db.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=BATCH)
         return
     meta = model._meta
@@ -35,9 +38,9 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
         if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
     ]
     fields = [f for f in meta.concrete_fields if f is not pk and not f.generated]
-    table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in (pk, *fields))
-    with connection.cursor() as cursor:
+    table = db.ops.quote_name(meta.db_table)
+    columns = ", ".join(db.ops.quote_name(f.column) for f in (pk, *fields))
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, pk.column, len(objs)],
@@ -54,7 +57,7 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
                 if value is None:  # NULL from every field; half a report's columns
                     row.append(None)
                     continue
-                value = field.get_db_prep_save(value, connection)
+                value = field.get_db_prep_save(value, db)
                 if hasattr(value, "resolve_expression"):
                     model.objects.bulk_create(objs, batch_size=BATCH)
                     return
@@ -63,14 +66,14 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
         # Through Django's error wrapper, as every statement: a duplicate is an
         # IntegrityError (two identical imports at once: the second retries), not psycopg's.
         with (
-            connection.wrap_database_errors,
+            db.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
 
 
 def insert_select(model: type[models.Model], fields: list[str], rows) -> int:
