@@ -1036,8 +1036,15 @@ class StoredFirmRow(models.Model):
     period and the growth, as of the newest figures the cluster is stored through. Only the
     newest state: a page of an older vintage computes its table itself."""
 
+    # A row is written for every firm of the cluster at each store: no index that no read
+    # uses (the cluster leads the composite ones; a district or a direction is deleted
+    # rarely enough that its cascade may scan). A third of the insert's cost went to them.
     cluster = models.ForeignKey(
-        Cluster, verbose_name=_("cluster"), on_delete=models.CASCADE, related_name="+"
+        Cluster,
+        verbose_name=_("cluster"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))
@@ -1050,7 +1057,11 @@ class StoredFirmRow(models.Model):
         related_name="stored_rows",
     )
     district = models.ForeignKey(
-        District, verbose_name=_("district"), on_delete=models.CASCADE, related_name="+"
+        District,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     direction = models.ForeignKey(
         Sector,
@@ -1058,6 +1069,7 @@ class StoredFirmRow(models.Model):
         on_delete=models.CASCADE,
         null=True,
         related_name="+",
+        db_index=False,
     )
     ytd = models.DecimalField(_("year to date"), **MONEY)
     ytd_last = models.DecimalField(_("year to date, a year before"), **MONEY)
