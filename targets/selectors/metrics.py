@@ -398,10 +398,12 @@ def _sum_output(target: Target, quarter: Quarter, figures: Figures) -> Evaluatio
 
 def candidate_floor(metric: Metric, seasons: Seasonality, quarter: Quarter) -> Decimal:
     """The one owner of "which firms can matter for a threshold": a firm whose year-to-date
-    figure, completed with the most seasonal district's share of the year and grown at up
-    to twice the recent growth, stays under half the threshold, neither counts, nor is
-    projected to, nor is in the pipeline (half the threshold or more). The threshold
-    target's count and its pipeline read the same candidates."""
+    figure, completed with the most seasonal district's share of the year, stays under half
+    the threshold is not in the pipeline (half the threshold or more), does not count, and
+    is not projected to while the growth to the deadline at most doubles a figure (the
+    projection's factor ≤ 2; past it, the count reads from its own lower floor and
+    _count_firms_over takes the lower of the two). The threshold target's count and its
+    pipeline read the same candidates."""
     return metric.threshold * PIPELINE_FLOOR * seasons.smallest_share(quarter.quarter)
 
 
@@ -434,7 +436,7 @@ def _count_firms_over(target: Target, quarter: Quarter, figures: Figures) -> Eva
         metric,
         quarter,
         Scope.of(target),
-        # Past twice the growth, the pipeline's floor is above the count's own.
+        # With a projection factor past 2, the pipeline's floor is above the count's own.
         min(floor, candidate_floor(metric, seasons, quarter)),
     )
     counted, projected = set(), set()
