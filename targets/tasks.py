@@ -74,11 +74,13 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         quarters = touched(periods, reporting_quarters(target))
         if quarters:
             work[tuple(quarters)].append(target.pk)
+    # First the completeness (the reports' statuses, whatever the vintage shown): until it
+    # is stored again every page counts it itself, the heaviest part a page can compute.
+    completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         # One commit a basis, the official one first: the pages move to the new vintage when
-        # its snapshots, parts and completeness are all stored, never in between (a page
-        # that saw the new snapshots before the parts would compute the parts itself, and
-        # slowly).
+        # its snapshots and parts are all stored, never in between (a page that saw the new
+        # snapshots before the parts would compute the parts itself, and slowly).
         with transaction.atomic():
             # The same figures for every target: each year-to-date pass is read once.
             figures = Figures.latest(basis)
@@ -98,9 +100,6 @@ def recompute_for_reports(report_ids: list[int]) -> int:
             stored_figures_refresh(
                 basis=basis, today=clock.today(), figures=figures, report_ids=report_ids
             )
-            if basis == Basis.APPROVED:
-                # The reports' statuses moved too: the completeness every page shows.
-                completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
     enqueue_on_commit("targets.evaluate_alerts")
     return count
 

@@ -200,10 +200,11 @@ def test_a_pending_recompute_is_said_until_the_job_has_run(
 def test_an_approval_s_official_figures_are_stored_in_one_commit(
     client, city_viewer, city_steward, population, sip, monkeypatch
 ):
-    """The approval job commits the official basis whole (snapshots, the pages' parts and
-    the completeness), then the preview: a page never sees the new vintage's snapshots
-    without its parts (it would compute them itself), and a job that dies midway leaves
-    the figures before it, said to be pending, or the official ones complete."""
+    """The approval job stores the completeness, then commits the official basis whole
+    (snapshots and the pages' parts), then the preview: a page never sees the new
+    vintage's snapshots without its parts (it would compute them itself), and a job that
+    dies midway leaves the figures before it, said to be pending, or the official ones
+    complete."""
     import targets.tasks as tasks
 
     recompute_progress()
@@ -224,7 +225,7 @@ def test_an_approval_s_official_figures_are_stored_in_one_commit(
         monkeypatch.setattr(tasks, name, run)
 
     # Dying at the last step of the official pass: none of its rows stay.
-    dies_at("completeness_store")
+    dies_at("stored_figures_refresh", Basis.APPROVED)
     with pytest.raises(RuntimeError):
         recompute_for_reports([report.pk])
     assert not ProgressSnapshot.objects.filter(vintage=vintage).exists()
