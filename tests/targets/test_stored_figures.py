@@ -32,7 +32,7 @@ from targets.models import (
 from targets.selectors.dashboard import data_versions
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
-from targets.services.stored import counting_changes_drain
+from targets.services.stored import approvals_count, counting_changes_drain
 from targets.tasks import recompute_for_reports, recompute_progress
 
 from .conftest import YI
@@ -401,6 +401,61 @@ def test_the_version_pickers_counts_are_the_recorded_differences(population, app
     assert [v.approvals for v in recorded] == [2, 42]
     ApprovalCount.objects.all().delete()
     assert data_versions(plan, quarter) == recorded  # counted, the same
+
+
+def test_the_nightly_recompute_records_the_counts_a_vintage_lacks(population, approve):
+    recompute_progress()
+    approve(population["a"], 2025, 2, 13 * YI, at=timezone.now())
+    recompute_progress()
+    ApprovalCount.objects.all().delete()  # as an earlier version of the job left them
+    recompute_progress()
+    assert sorted(ApprovalCount.objects.values_list("approvals", flat=True)) == [42, 43]
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_approving_a_report_approved_before_keeps_the_counts_recorded_since(
+    population, city_steward, django_capture_on_commit_callbacks
+):
+    plan = Cluster.objects.get(key="nano").plans.get()
+    recompute_progress()  # records the 42 approvals known at the newest vintage
+    recorded = dict(ApprovalCount.objects.values_list("vintage", "approvals"))
+    assert list(recorded.values()) == [42]
+    report = QuarterlyReport.objects.get(enterprise=population["b"], year=2025, quarter=2)
+    revise(report, 9 * YI)  # first approved on 2025-07-10, now submitted again
+    with django_capture_on_commit_callbacks():
+        reports_approve(actor=city_steward, report_ids=[report.pk])
+    worker_runs_the_outbox()
+    counts = dict(ApprovalCount.objects.values_list("vintage", "approvals"))
+    # The count recorded before this approval stands (it had been dropped: the job took
+    # the report's first approval for a late-committed one), the new vintage's adds it.
+    assert {vintage: counts[vintage] for vintage in recorded} == recorded
+    assert sorted(counts.values()) == [42, 43]
+    # So the version picker reads the two recorded counts, without counting revisions.
+    with CaptureQueriesContext(connection) as queries:
+        versions = data_versions(plan, Quarter(2025, 2))
+    assert [v.approvals for v in versions] == [1, 42]
+    assert len(queries) == 2
+
+
+def test_an_approval_committed_late_recounts_the_counts_recorded_after_its_moment(
+    population, approve
+):
+    recompute_progress()
+    first = ApprovalCount.objects.get()
+    stamped = first.vintage + dt.timedelta(minutes=1)
+    # Another approval's job records the count at its vintage, two minutes later...
+    later = first.vintage + dt.timedelta(minutes=2)
+    approvals_count(later)
+    assert ApprovalCount.objects.get(vintage=later).approvals == 42
+    # ...while an approval stamped before it commits only now: counted again from its moment.
+    approve(population["c"], 2025, 2, 3 * YI, at=stamped)
+    newest = first.vintage + dt.timedelta(minutes=3)
+    approvals_count(newest, recount_from=stamped)
+    assert dict(ApprovalCount.objects.values_list("vintage", "approvals")) == {
+        first.vintage: 42,
+        later: 43,
+        newest: 43,
+    }
 
 
 def firm_table(client, url, **params) -> list:
