@@ -1004,8 +1004,8 @@ class StoredThrough(models.Model):
 class StoredCompleteness(models.Model):
     """The reporting completeness of a quarter, city-wide, per district
     (enterprises.selectors.completeness_counts), as the progress job counted it. Current while
-    no report and no firm has changed since (`reports_at`, `firms_at`: the newest change of
-    each then); a page otherwise counts it itself."""
+    no report of the quarter and no firm has changed since (`reports_at`, `firms_at`: the
+    newest change of each then); a page otherwise counts it itself."""
 
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))

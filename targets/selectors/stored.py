@@ -143,14 +143,22 @@ def _newest(model):
 
 def stored_completeness(quarter: Quarter) -> dict[tuple[int, Quarter], list] | None:
     """The stored completeness counts of `quarter` (completeness_counts' shape), or None
-    where a report or a firm changed since they were counted. One query."""
+    where a report of that quarter or a firm changed since they were counted. A report of
+    another quarter moves nothing of it: checked against every report, an approval made
+    every other quarter's pages count it themselves until the night (0.25 s a page at
+    national scale). One query: the reports changed since are a range of the index of
+    changes."""
+    changed = QuarterlyReport.objects.filter(
+        updated_at__gt=OuterRef("reports_at"), year=quarter.year, quarter=quarter.quarter
+    )
     row = (
         StoredCompleteness.objects.filter(
             year=quarter.year,
             quarter=quarter.quarter,
-            reports_at=_newest(QuarterlyReport),
+            reports_at__isnull=False,
             firms_at=_newest(Enterprise),
         )
+        .exclude(Exists(changed))
         .values_list("payload", flat=True)
         .first()
     )

@@ -337,7 +337,7 @@ def test_a_firm_moving_district_is_stored_again(
 
 
 # On the real clock, as the fixtures wrote the reports: a change must come after them.
-def test_completeness_is_stored_and_counted_again_after_any_report_change(
+def test_completeness_is_stored_and_counted_again_after_a_change_of_its_quarter(
     client, city_viewer, officer_sip, population, sip, django_assert_num_queries
 ):
     quarter = Quarter(2025, 2)
@@ -351,12 +351,16 @@ def test_completeness_is_stored_and_counted_again_after_any_report_change(
     # A and C: entered, approved, submitted on 2025-07-10, before the deadline.
     assert stored[(sip.pk, quarter)] == [2, 2, 0, 2, 0, 2]
 
-    # An officer's draft of a new firm's report: not stored, so the page counts for itself.
+    # An officer's draft of the next quarter: that quarter is not stored; this one stands,
+    # since a report of another quarter moves nothing of it.
     firm = population["a"]
     draft = QuarterlyReport.objects.create(enterprise=firm, year=2025, quarter=3)
     assert stored_completeness(Quarter(2025, 3)) is None
     draft.output_value = 1
     draft.save()
+    assert stored_completeness(quarter) == stored
+    # A change of one of its own reports: counted again, by the page itself.
+    QuarterlyReport.objects.get(enterprise=firm, year=2025, quarter=2).save()
     assert stored_completeness(quarter) is None
     client.force_login(officer_sip)
     board = get(client, reverse("targets:district", args=["nano", sip.pk])).context["board"]
