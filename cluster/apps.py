@@ -7,4 +7,7 @@ class ClusterConfig(AppConfig):
     verbose_name = _("Cluster and reference data")
 
     def ready(self) -> None:
-        from . import security  # noqa: F401 - connects the login log receivers
+        from . import (  # noqa: F401
+            lookups,  # field__any
+            security,  # connects the login log receivers
+        )

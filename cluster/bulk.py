@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.db import connection, connections, models
+from django.db.models import DEFERRED
 
 BATCH = 1000
+
+
+def new_instances(model: type[models.Model], rows: Iterable[dict]) -> list[models.Model]:
+    """Unsaved instances of `model`, one for each dict of attribute names (`enterprise_id`,
+    not `enterprise`) to values, every other field its default: what `model(**row)` makes,
+    built through the positional path Django uses for rows it reads (keyword arguments cost
+    three quarters of building 10,000 reports, bench/ import scenario). A callable default is
+    called for each instance; a generated field is left unset, as `model()` leaves it."""
+    fields = model._meta.concrete_fields
+    names = [f.attname for f in fields]
+    fixed, called = {}, {}
+    for f in fields:
+        if f.generated:
+            fixed[f.attname] = DEFERRED
+        elif f.has_default() and callable(f.default):
+            called[f.attname] = f.get_default
+        else:
+            fixed[f.attname] = f.get_default()
+    made = []
+    for row in rows:
+        if not row.keys() <= fixed.keys() | called.keys():
+            unknown = ", ".join(sorted(row.keys() - set(names)))
+            raise TypeError(f"{model.__name__} has no field {unknown}")
+        values = {**fixed, **row}
+        for name, default in called.items():
+            if name not in row:
+                values[name] = default()
+        made.append(model(*[values[name] for name in names]))
+    return made
 
 
 def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
@@ -49,13 +83,16 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
             setattr(obj, pk.attname, key)
             for field in stamped:
                 field.pre_save(obj, add=True)
+        ready = [_ready_type(field) for field in fields]
         rows = []
         for obj in objs:
             row = [obj.pk]
-            for field in fields:
+            for field, kind in zip(fields, ready, strict=True):
                 value = getattr(obj, field.attname)
-                if value is None:  # NULL from every field; half a report's columns
-                    row.append(None)
+                # NULL from every field (half a report's columns), and a value already of
+                # the type the field sends as is (most others): no preparation.
+                if value is None or type(value) is kind:
+                    row.append(value)
                     continue
                 value = field.get_db_prep_save(value, db)
                 if hasattr(value, "resolve_expression"):
@@ -74,6 +111,43 @@ def insert_new(model: type[models.Model], objs: list[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = db.alias
+
+
+# Django's own fields that send a value of this exact type to PostgreSQL unchanged (their
+# preparation is `int(value)`, `str(value)`, `Decimal(value)` ... or nothing): the per-value
+# preparation of 10,000 reports cost a third of `insert_new`.
+_SENT_AS_IS = {
+    **dict.fromkeys(
+        (
+            "AutoField",
+            "BigAutoField",
+            "SmallAutoField",
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveBigIntegerField",
+            "PositiveSmallIntegerField",
+        ),
+        int,
+    ),
+    "DecimalField": Decimal,
+    "CharField": str,
+    "TextField": str,
+    "BooleanField": bool,
+    "DateField": dt.date,
+}
+
+
+def _ready_type(field: models.Field) -> type | None:
+    """The type whose values `field` sends unchanged, if it is one of Django's own fields
+    (a subclass may prepare its values otherwise); None: every value is prepared. A
+    datetime is always prepared (a naive one is made aware)."""
+    if field.is_relation:
+        field = field.target_field
+    if not type(field).__module__.startswith("django.db.models.fields"):
+        return None
+    return _SENT_AS_IS.get(field.get_internal_type())
 
 
 def insert_select(model: type[models.Model], fields: list[str], rows) -> int:

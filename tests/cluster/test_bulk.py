@@ -9,8 +9,9 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from cluster.bulk import insert_new
+from cluster.bulk import insert_new, new_instances
 from cluster.models import PendingJob
+from enterprises.choices import ReportStatus
 from enterprises.models import QuarterlyReport
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +94,55 @@ def test_values_go_as_their_fields_send_them(enterprise_factory, steward):
     insert_new(PendingJob, jobs)
     assert PendingJob.objects.get(pk=jobs[0].pk).args == [2025, 3, "二季度"]
     assert PendingJob.objects.get(pk=jobs[0].pk).created_at is not None
+
+
+def test_new_instances_are_those_the_model_makes(enterprise_factory, steward):
+    """Built through the positional path: the same attributes as `model(**row)`, every other
+    field its default, a callable default called for each instance (not one list shared)."""
+    firm = enterprise_factory()
+    row = {
+        "enterprise_id": firm.pk,
+        "year": 2025,
+        "quarter": 2,
+        "output_value": Decimal("12.30"),
+        "employees": 4,
+        "entered_by_id": steward.pk,
+    }
+    (built,) = new_instances(QuarterlyReport, [row])
+    made = QuarterlyReport(**row)
+    assert model_to_dict(built) == model_to_dict(made)
+    assert built._state.adding and built.pk is None and built.status == "draft"
+    first, second = new_instances(PendingJob, [{"task": "a"}, {"task": "b"}])
+    assert first.args == second.args == [] and first.args is not second.args
+    with pytest.raises(TypeError, match="no field enterprise"):
+        new_instances(QuarterlyReport, [{"enterprise": firm}])
+
+
+def test_values_of_other_types_are_still_prepared(enterprise_factory, steward):
+    """The unprepared shortcut takes only values of the exact type a field sends as is; an
+    int for a decimal, a string for a number or a choice enum goes through the field."""
+    firm = enterprise_factory()
+    copied, created = (
+        new_instances(
+            QuarterlyReport,
+            [
+                {
+                    "enterprise_id": firm.pk,
+                    "year": 2025,
+                    "quarter": quarter,
+                    "output_value": 1200,  # int for a decimal
+                    "operating_revenue": Decimal("5.5"),
+                    "employees": "17",  # text for a number
+                    "status": ReportStatus.DRAFT,  # an enum member, a str subclass
+                    "entered_by_id": steward.pk,
+                }
+            ],
+        )[0]
+        for quarter in (1, 2)
+    )
+    insert_new(QuarterlyReport, [copied])
+    QuarterlyReport.objects.bulk_create([created])
+    stored = QuarterlyReport.objects.filter(enterprise=firm).order_by("quarter")
+    assert [(r.output_value, r.operating_revenue, r.employees, r.status) for r in stored] == [
+        (Decimal("1200.00"), Decimal("5.50"), 17, "draft")
+    ] * 2

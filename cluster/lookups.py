@@ -1,0 +1,34 @@
+"""`field__any=[...]`: membership in a long list of values, as one array parameter.
+
+`field__in` sends each value as its own placeholder; for the thousands of firms of an import
+psycopg spent longer splitting the statement around 10,000 placeholders than PostgreSQL spent
+answering it (60 ms a query, bench/ import scenario). On PostgreSQL `any` writes
+`field = ANY(%s)` with the values as one array; elsewhere (the embedded SQLite default) it is
+`in`. Same rows either way."""
+
+from __future__ import annotations
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field, ForeignObject, Model
+from django.db.models.lookups import In, Lookup
+
+
+@ForeignObject.register_lookup  # a relation's lookups are its own, not Field's
+@Field.register_lookup
+class AnyOf(Lookup):
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        if connection.vendor != "postgresql":
+            return In(self.lhs, self.rhs).as_sql(compiler, connection)
+        values = [v.pk if isinstance(v, Model) else v for v in self.rhs if v is not None]
+        if not values:
+            raise EmptyResultSet
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in values]
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
