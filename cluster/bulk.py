@@ -150,16 +150,33 @@ def _ready_type(field: models.Field) -> type | None:
     return _SENT_AS_IS.get(field.get_internal_type())
 
 
-def insert_select(model: type[models.Model], fields: list[str], rows) -> int:
+def insert_select(
+    model: type[models.Model], fields: list[str], rows, *, unique: list[str] | None = None
+) -> int:
     """Insert into `model`'s table the rows of `rows`, a `values_list` of as many values in
     the order of `fields` (its columns): `INSERT … SELECT`, computed and written by the
     database, none of it through Python. No `save()`, no signals; the key from the table's
     default, drawn in the order of `rows` (give it `order_by()` for none, or the model's
-    default ordering sorts them). Returns how many rows were written."""
+    default ordering sorts them).
+
+    `unique`: the fields of a unique constraint; a row matching a stored one updates its
+    other `fields` instead, and only where one of them differs (`ON CONFLICT … DO UPDATE …
+    WHERE`): a stored row that is already right is not written again, nor its indexes (a
+    nightly store rewrote 35,000 unchanged lines a quarter). Returns how many rows were
+    written."""
     meta = model._meta
     select, params = rows.query.sql_with_params()
-    table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in fields)
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    column = {name: quote(meta.get_field(name).column) for name in fields}
+    sql = f"INSERT INTO {table} ({', '.join(column.values())}) {select}"
+    if unique:
+        updated = [column[name] for name in fields if name not in unique]
+        sql += (
+            f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unique)})"
+            f" DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in updated)}"
+            f" WHERE {' OR '.join(f'{table}.{c} IS DISTINCT FROM EXCLUDED.{c}' for c in updated)}"
+        )
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+        cursor.execute(sql, params)
         return cursor.rowcount

@@ -86,6 +86,9 @@ class EntryMode(models.TextChoices):
     YEAR_TO_DATE = "ytd", _("year-to-date (cumulative) values")
 
 
+_UNIT_FACTORS = {"yuan": Decimal(1), "wan": Decimal(10_000), "yi": Decimal(100_000_000)}
+
+
 class Unit(models.TextChoices):
     """The unit money figures are written in (an import file, the bulk API, the worksheet)."""
 
@@ -95,7 +98,7 @@ class Unit(models.TextChoices):
 
     @property
     def factor(self) -> Decimal:
-        return {"yuan": Decimal(1), "wan": Decimal(10_000), "yi": Decimal(100_000_000)}[self]
+        return _UNIT_FACTORS[self]
 
 
 class ProjectLevel(models.TextChoices):

@@ -67,6 +67,7 @@ CENT = Decimal("0.01")
 WAN = Decimal(10_000)
 # Rows per INSERT or UPDATE: the statements of a large file stay of a bounded size.
 WRITE_BATCH = 1000
+RESOLVED_FIRM_FIELDS = ("pk", "uscc", "name_zh", "name_en", "district_id", "founded_on")
 
 
 # --- what the doors send and get back -------------------------------------------------------
@@ -441,7 +442,13 @@ def _resolve(actor, parsed, outcome: EntryOutcome, window: ReportingWindow, subm
     """The firms (in the actor's districts) and quarters (within the reporting window)."""
     scope = scope_of(actor)
     codes = {uscc for _row, uscc, *_rest in parsed if uscc}
-    firms = {e.uscc: e for e in Enterprise.objects.filter(uscc__any=codes)} if codes else {}
+    # The fields the pipeline and its pages read of a firm found by its code (a third less
+    # to build for 10,000 firms); `name` reads name_zh and name_en.
+    firms = (
+        {e.uscc: e for e in Enterprise.objects.filter(uscc__any=codes).only(*RESOLVED_FIRM_FIELDS)}
+        if codes
+        else {}
+    )
     planned, seen = [], {}
     for row, uscc, quarter, figures, entered in parsed:
         firm = row.enterprise or firms.get(uscc)

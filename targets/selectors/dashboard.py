@@ -1405,14 +1405,20 @@ FIRM_ROW = {
 }
 
 
+def firm_rows_firms(cluster: Cluster, as_of: AsOf, enterprise_ids=None):
+    """The firms with a line in the city's firm table: every counted firm (or those given
+    among them)."""
+    firms = counted_firms(as_of.quarter.end, Scope(cluster_id=cluster.pk))
+    if enterprise_ids is not None:
+        firms = firms.filter(pk__any=enterprise_ids)
+    return firms
+
+
 def firm_rows_part(cluster: Cluster, as_of: AsOf, figure: str, enterprise_ids=None):
     """The city's lines of the firm table: every counted firm (or those given) with its
     year-to-date figure, last year's and the growth — values_list(*FIRM_ROW.values()) are
     StoredFirmRow's FIRM_ROW fields. A queryset: the job stores it without reading it."""
-    firms = counted_firms(as_of.quarter.end, Scope(cluster_id=cluster.pk))
-    if enterprise_ids is not None:
-        firms = firms.filter(pk__in=enterprise_ids)
-    return _with_sums(firms, as_of, figure)
+    return _with_sums(firm_rows_firms(cluster, as_of, enterprise_ids), as_of, figure)
 
 
 def firms_behind(

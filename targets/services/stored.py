@@ -37,7 +37,14 @@ from ..models import (
     StoredFirmRow,
     StoredThrough,
 )
-from ..selectors.dashboard import FIRM_ROW, AsOf, Board, BoardScope, firm_rows_part
+from ..selectors.dashboard import (
+    FIRM_ROW,
+    AsOf,
+    Board,
+    BoardScope,
+    firm_rows_firms,
+    firm_rows_part,
+)
 from ..selectors.metrics import SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
 from .progress import newest_reported_quarter, progress_recompute
@@ -229,27 +236,33 @@ def _firm_rows_keep(cluster: Cluster, basis: str, quarters: set[Quarter]) -> Non
 
 
 def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
-    """The firm table's lines of the board's quarter (all, or the given firms'), replacing
-    what was stored for them."""
+    """The firm table's lines of the board's quarter (all, or the given firms'): each line
+    written where it is new or differs from the stored one, and the lines of firms no longer
+    counted (or of another figure) dropped. A store that changes nothing writes nothing."""
     quarter, basis = board.as_of.quarter, board.as_of.basis
+    cluster = board.scope.cluster
     stored = StoredFirmRow.objects.filter(
-        cluster=board.scope.cluster, year=quarter.year, quarter=quarter.quarter, basis=basis
+        cluster=cluster, year=quarter.year, quarter=quarter.quarter, basis=basis
     )
     if firm_ids is not None and not stored.filter(figure=board.figure).exists():
         # The quarter's first lines (it just entered the newest, or its figure changed):
         # every firm's, not only the changed ones'.
         firm_ids = None
+    stored.exclude(figure=board.figure).delete()
+    mine = stored.filter(figure=board.figure)
     if firm_ids is not None:
-        stored = stored.filter(enterprise_id__in=firm_ids)
-    stored.delete()
+        mine = mine.filter(enterprise_id__any=firm_ids)
+    mine.exclude(
+        enterprise__in=firm_rows_firms(cluster, board.as_of, firm_ids).values("pk")
+    ).delete()
     constant = {
-        "cluster": (board.scope.cluster.pk, IntegerField()),
+        "cluster": (cluster.pk, IntegerField()),
         "year": (quarter.year, IntegerField()),
         "quarter": (quarter.quarter, IntegerField()),
         "basis": (basis, CharField()),
         "figure": (board.figure, CharField()),
     }
-    lines = firm_rows_part(board.scope.cluster, board.as_of, board.figure, firm_ids).annotate(
+    lines = firm_rows_part(cluster, board.as_of, board.figure, firm_ids).annotate(
         **{
             f"stored_{name}": Value(value, output_field=kind)
             for name, (value, kind) in constant.items()
@@ -259,6 +272,7 @@ def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
         StoredFirmRow,
         [*constant, *FIRM_ROW],
         lines.order_by().values_list(*(f"stored_{name}" for name in constant), *FIRM_ROW.values()),
+        unique=[*constant, "enterprise"],
     )
 
 

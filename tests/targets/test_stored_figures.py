@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from cluster.models import Cluster, PendingJob, Sector
 from cluster.quarters import Quarter
-from enterprises.models import CountingChange, QuarterlyReport
+from enterprises.models import ClusterMembership, CountingChange, QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.register.rules import counting_changed
 from enterprises.services.reports import reports_approve, reports_return
@@ -503,6 +503,41 @@ def test_the_firm_table_reads_the_stored_lines_as_it_would_count_them(
         (population["c"].pk, 32 * YI),
         (population["a"].pk, 22 * YI),
     ]
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_storing_again_writes_only_the_firm_lines_that_changed(population, city_steward):
+    """The nightly store of 35,000 unchanged lines rewrote them all (a second a quarter at
+    national scale): a line is written where it is new or differs, and dropped where its
+    firm is no longer counted."""
+    recompute_progress()
+
+    def lines() -> dict:
+        return {
+            (r.year, r.quarter, r.basis, r.enterprise_id): (r.pk, r.ytd)
+            for r in StoredFirmRow.objects.filter(cluster__key="nano")
+        }
+
+    first = lines()
+    a, b, c = population["a"], population["b"], population["c"]
+    assert first[(2025, 2, Basis.APPROVED, c.pk)][1] == 4 * YI
+    recompute_progress()
+    assert lines() == first  # the same rows: none deleted and written again
+
+    report = QuarterlyReport.objects.get(enterprise=c, year=2025, quarter=2)
+    revise(report, 5 * YI)
+    reports_approve(actor=city_steward, report_ids=[report.pk])
+    ClusterMembership.objects.filter(enterprise=b).update(left_on=dt.date(2025, 4, 30))
+    recompute_progress()
+    after = lines()
+    assert {key for key in first.keys() | after.keys() if first.get(key) != after.get(key)} == {
+        (2025, 2, basis, firm) for basis in (Basis.APPROVED, Basis.PREVIEW) for firm in (b.pk, c.pk)
+    }
+    for basis in (Basis.APPROVED, Basis.PREVIEW):
+        key = (2025, 2, basis, c.pk)
+        assert after[key] == (first[key][0], 7 * YI)  # C's line, updated where it was
+        assert (2025, 2, basis, b.pk) not in after  # B left the cluster in April
+        assert (2025, 1, basis, b.pk) in after and (2025, 2, basis, a.pk) in after
 
 
 # --- defects an independent review found (each failed before its fix) ---------------------
