@@ -172,10 +172,15 @@ def insert_select(
     sql = f"INSERT INTO {table} ({', '.join(column.values())}) {select}"
     if unique:
         updated = [column[name] for name in fields if name not in unique]
-        sql += (
+        # SQLite before 3.39 (still on some laptops) knows only its own spelling of the
+        # null-safe comparison, and reads an ON right after the select's FROM as a join's.
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        sql = (
+            f"INSERT INTO {table} ({', '.join(column.values())})"
+            f" SELECT * FROM ({select}) AS computed WHERE true"
             f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unique)})"
             f" DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in updated)}"
-            f" WHERE {' OR '.join(f'{table}.{c} IS DISTINCT FROM EXCLUDED.{c}' for c in updated)}"
+            f" WHERE {' OR '.join(f'{table}.{c} {differs} EXCLUDED.{c}' for c in updated)}"
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
