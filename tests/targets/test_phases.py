@@ -108,7 +108,9 @@ def test_a_page_opens_on_the_latest_quarter_complete_enough(
     for quarter in ("2026Q1", "2026Q2"):
         approve_all(approve, firms, Q(quarter))
     # 2026Q3: eight of ten approved (80% < the default 90%), and two submissions typed.
-    approve_all(approve, firms[:8], Q("2026Q3"), at=timezone.now() - dt.timedelta(days=1))
+    # Approved the day before the page is opened, whatever the hour the test runs at (a
+    # moment of "now minus a day" fell on the next Shanghai day after 16:00 UTC).
+    approve_all(approve, firms[:8], Q("2026Q3"), at=dt.datetime(2026, 11, 29, 10, tzinfo=dt.UTC))
     today = dt.date(2026, 11, 30)
     found = official_quarter(nano, today)
     assert (found.quarter, found.expected, found.approved, found.complete) == (
