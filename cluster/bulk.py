@@ -28,10 +28,11 @@ def new_instances(model: type[models.Model], rows: Iterable[dict]) -> list[model
             called[f.attname] = f.get_default
         else:
             fixed[f.attname] = f.get_default()
+    known = set(names)
     made = []
     for row in rows:
-        if not row.keys() <= fixed.keys() | called.keys():
-            unknown = ", ".join(sorted(row.keys() - set(names)))
+        if not row.keys() <= known:
+            unknown = ", ".join(sorted(row.keys() - known))
             raise TypeError(f"{model.__name__} has no field {unknown}")
         values = {**fixed, **row}
         for name, default in called.items():
