@@ -377,6 +377,9 @@ class Milestone(models.Model):
         verbose_name_plural = _("milestones")
         ordering = ["-occurred_on"]
         constraints = [non_negative("amount", "milestone", _("Amount"))]
+        # The pages' pipelines read one kind over a window of dates (IPO filings of the
+        # last two years), not every firm's timeline.
+        indexes = [models.Index(fields=["kind", "occurred_on"], name="milestone_kind_date")]
 
     def __str__(self) -> str:
         return f"{self.occurred_on} {self.get_kind_display()}"

@@ -368,14 +368,20 @@ def _first_submitted_before(cutoff: dt.datetime) -> Q:
 COMPLETENESS_COUNTS = ("expected", "entered", "submitted", "approved", "returned", "on_time")
 
 
-def completeness_counts(quarters: list[Quarter], user=None) -> dict[tuple[int, Quarter], list]:
+def completeness_counts(
+    quarters: list[Quarter], user=None, *, districts=None
+) -> dict[tuple[int, Quarter], list]:
     """(district id, quarter) → the counts of COMPLETENESS_COUNTS: firms expected, reports
     entered, submitted, approved, returned, and reached the city on time. Of `user`'s
-    districts (all without one). Two queries whatever the number of firms."""
+    districts (all without one), and of `districts` (ids) when given. Two queries whatever
+    the number of firms."""
     firms = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
     reports = (
         QuarterlyReport.objects.all() if user is None else QuarterlyReport.objects.visible_to(user)
     )
+    if districts is not None:
+        firms = firms.filter(district_id__in=districts)
+        reports = reports.filter(enterprise__district_id__in=districts)
     counts: dict[tuple[int, Quarter], list] = {}
     for row in firms.values("district").annotate(
         **{f"q{q.ordinal}": Count("pk", filter=expected_to_report(q)) for q in quarters}

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -1028,6 +1029,34 @@ class StoredCompleteness(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.quarter}"
+
+
+class StoredSeasonality(models.Model):
+    """The approved figures' totals per district and quarter of the complete years before
+    `year` (metrics.Seasonality's rows), as known at `vintage`, of the firms as they were at
+    `firms_at` (their newest change) and `firms` (their number). Read in place of the
+    grouped query while no revision of those years was approved between its vintage and the
+    one asked and no firm changed; an approval's job of those years deletes it (an approval
+    stamped before the vintage may commit after it)."""
+
+    basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
+    year = models.PositiveSmallIntegerField(_("year"))
+    vintage = models.DateTimeField(_("vintage"))
+    firms_at = models.DateTimeField(_("firms as of"), null=True)
+    firms = models.PositiveIntegerField(_("firms"))
+    # [{"enterprise__district": id, "year": y, "quarter": q, "total_<figure>": "123.45"}, ...]
+    rows = models.JSONField(_("figures"), encoder=DjangoJSONEncoder)
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stored seasonality")
+        verbose_name_plural = _("stored seasonality")
+        constraints = [
+            models.UniqueConstraint(fields=["basis", "year"], name="stored_seasonality_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.basis} {self.year}"
 
 
 class StoredFirmRow(models.Model):

@@ -28,6 +28,7 @@ from .services.stored import (
     completeness_store,
     counting_changes_drain,
     recompute_everything,
+    seasonality_forget,
     stored_figures_refresh,
     touched,
 )
@@ -81,8 +82,14 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     # First the completeness (the reports' statuses, whatever the vintage shown): until it
     # is stored again every page counts it itself, the heaviest part a page can compute.
     started = time.perf_counter()
-    completeness_store(sorted(Quarter(y, q) for y, q in periods), today=clock.today())
+    completeness_store(
+        sorted(Quarter(y, q) for y, q in periods),
+        today=clock.today(),
+        changed_only=True,
+        report_ids=report_ids,
+    )
     phases = {"completeness": time.perf_counter() - started}
+    seasonality_forget(years)
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         started = time.perf_counter()
         # One commit a basis, the official one first: the pages move to the new vintage when
@@ -90,7 +97,7 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         # snapshots before the parts would compute the parts itself, and slowly).
         with transaction.atomic():
             # The same figures for every target: each year-to-date pass is read once.
-            figures = Figures.latest(basis)
+            figures = Figures.latest(basis, keep=True)
             for quarters, target_ids in work.items():
                 count += progress_recompute(
                     target_ids=target_ids,

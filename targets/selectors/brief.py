@@ -27,7 +27,7 @@ from enterprises.models import Designation, Enterprise, Listing
 from ..charts import bars_svg, trend_svg
 from ..choices import ScopeKind, Severity, Status
 from ..models import Alert, Metric, Target
-from .dashboard import Board, BoardScope, Card, Contribution, Reading
+from .dashboard import Board, BoardScope, Card, Contribution, Reading, first_alerts
 from .evaluation import result_text
 from .explanation import FirmLine
 from .metrics import counted_firms
@@ -225,11 +225,7 @@ class Brief:
     @cached_property
     def risks(self) -> list[Alert]:
         alerts = self.board.alerts_queryset().filter(severity__gte=Severity.WARNING)
-        return list(
-            alerts.select_related("rule", "enterprise").order_by("-severity", "-opened_at", "-pk")[
-                :RISKS_SHOWN
-            ]
-        )
+        return first_alerts(alerts, RISKS_SHOWN, ("rule", "enterprise"))
 
     # -- the narrative, in the active language
 

@@ -40,6 +40,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from cluster.access import scope_of
 from cluster.errors import InvalidParameter
 from cluster.formatting import percent, yuan_as_yi
 from cluster.models import Cluster, District, Plan, Sector
@@ -280,7 +281,13 @@ def pending_changes(cluster_id: int, basis: str, vintage: dt.datetime, quarter: 
         )
     return (
         rows.filter(Q(year__lt=quarter.year) | Q(year=quarter.year, quarter__lte=quarter.quarter))
-        .filter(enterprise__memberships__cluster_id=cluster_id)
+        # The cluster's firms by their memberships alone: joining the firms too made the
+        # planner hash every firm of the city for a handful of changed reports.
+        .filter(
+            enterprise_id__in=ClusterMembership.objects.filter(cluster_id=cluster_id).values(
+                "enterprise_id"
+            )
+        )
         .values("enterprise", "year", "quarter")
         .distinct()
         .count()
@@ -1283,16 +1290,19 @@ class Board:
 
     def alerts_queryset(self):
         cluster = self.scope.cluster
+        # The cluster's firms among those with an alert: the planner hashes the set an OR
+        # tests, and every member of a national cluster cost more than the alerts.
+        alerted = Alert.objects.active().filter(enterprise__isnull=False).values("enterprise_id")
         of_cluster = ClusterMembership.objects.filter(
-            enterprise=OuterRef("enterprise"), cluster=cluster
-        )
+            cluster=cluster, enterprise_id__in=alerted
+        ).values("enterprise_id")
         # Another cluster's target alerts, and alerts on firms outside this cluster, belong to
         # the other cluster's pages; district-wide alerts (reports overdue) to every one.
         alerts = (
             Alert.objects.visible_to(self.user)
             .active()
             .filter(Q(target__isnull=True) | Q(target__plan__cluster=cluster))
-            .filter(Q(enterprise__isnull=True) | Exists(of_cluster))
+            .filter(Q(enterprise__isnull=True) | Q(enterprise_id__in=of_cluster))
         )
         if self.scope.district:
             district_id = self.scope.district.pk
@@ -1309,11 +1319,11 @@ class Board:
 
     @cached_property
     def alerts(self) -> list[Alert]:
-        return list(
-            self.alerts_queryset()
-            .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=self.today))
-            .select_related("rule", "owner", "enterprise", "target")
-            .order_by("-severity", "-opened_at", "-pk")[:ALERTS_SHOWN]
+        return first_alerts(
+            self.alerts_queryset().filter(
+                Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=self.today)
+            ),
+            ALERTS_SHOWN,
         )
 
     @cached_property
@@ -1394,6 +1404,17 @@ def _with_sums(firms, as_of: AsOf, figure: str):
     )
 
 
+ALERT_ORDER = ("-severity", "-opened_at", "-pk")
+
+
+def first_alerts(alerts, count: int, related=("rule", "owner", "enterprise", "target")):
+    """The `count` most severe (then newest) of `alerts`, with what they name. Picked on the
+    alert table alone, then joined: joined first, the planner hashed every firm of the city
+    to keep eight alerts."""
+    shown = alerts.order_by(*ALERT_ORDER).values("pk")[:count]
+    return list(Alert.objects.filter(pk__in=shown).select_related(*related).order_by(*ALERT_ORDER))
+
+
 # A stored line of the firm table (StoredFirmRow's fields) and what each is read from.
 FIRM_ROW = {
     "enterprise": "pk",
@@ -1471,20 +1492,31 @@ def firms_behind(
     if search:
         found = Q(name_zh__icontains=search) | Q(name_en__icontains=search) | Q(uscc=search.upper())
         firms, base = firms.filter(found), base.filter(found)
-    return FirmRows(firms.order_by(*FIRM_ORDERINGS.get(order, FIRM_ORDERINGS["-output"])), base)
+    rows = firms.order_by(*FIRM_ORDERINGS.get(order, FIRM_ORDERINGS["-output"]))
+    if stored and not search:
+        # One stored line a firm (stored_firm_unique): their number is read on the lines'
+        # index, without the firms.
+        counted = scope_of(user).filter(
+            StoredFirmRow.objects.filter(
+                **{name.removeprefix("stored_rows__"): value for name, value in lines.items()}
+            ),
+            "enterprise__district",
+        )
+        return FirmRows(rows, counted)
+    return FirmRows(rows, base.values("pk").distinct())
 
 
 @dataclass
 class FirmRows:
     """The firms behind a scope's numbers, for a paginator: the grouped rows, sliced for a
-    page, and their number counted on the firms alone (the same firms, without the sums)."""
+    page, and their number counted apart (`counted`: the same firms, without the sums)."""
 
     rows: object
-    firms: object
+    counted: object
     ordered = True
 
     def count(self) -> int:
-        return self.firms.values("pk").distinct().count()
+        return self.counted.count()
 
     def __len__(self) -> int:
         return self.count()

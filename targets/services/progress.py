@@ -462,8 +462,8 @@ def progress_recompute(
 
     The targets go by threshold, lowest first: the year-to-date totals of a figure's
     candidate firms, read once at the lowest floor, serve the higher thresholds too."""
-    figures = figures or Figures.latest(basis)
-    approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED)
+    figures = figures or Figures.latest(basis, keep=True)
+    approved = figures if basis == Basis.APPROVED else Figures.latest(Basis.APPROVED, keep=True)
     targets = Target.objects.select_related("metric", "plan", "sector").prefetch_related("shares")
     if target_ids is not None:
         targets = targets.filter(pk__in=target_ids)

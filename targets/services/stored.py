@@ -35,6 +35,7 @@ from ..models import (
     StoredCompleteness,
     StoredFigures,
     StoredFirmRow,
+    StoredSeasonality,
     StoredThrough,
 )
 from ..selectors.dashboard import (
@@ -117,7 +118,7 @@ def stored_figures_refresh(
     (all, when storing everything without them); `report_ids`: reports whose quarters are
     stored whatever the mark says (their approval may have committed after a later one's
     job moved it). Idempotent. Returns the number of cluster-quarters computed."""
-    figures = figures or Figures.latest(basis)
+    figures = figures or Figures.latest(basis, keep=True)
     own = set()
     if report_ids:
         own = set(
@@ -276,10 +277,21 @@ def _firm_rows_store(board: Board, firm_ids: list[int] | None) -> None:
     )
 
 
-def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date) -> int:
+def completeness_store(
+    quarters: list[Quarter] | None = None,
+    *,
+    today: dt.date,
+    changed_only: bool = False,
+    report_ids: list[int] = (),
+) -> int:
     """Count and store the completeness of the given quarters (every stored quarter of every
     cluster by default), stamped with the newest change of the reports and firms counted.
-    Returns the number of quarters stored."""
+    `changed_only` (an approval's job): where a quarter's stored counts are of the firms as
+    they are, only the districts of its reports changed since are counted again, and their
+    counts replace those districts' in the stored ones — the rule the pages' freshness check
+    (stored_completeness) reads, so the result is the full count's; the districts of
+    `report_ids` (the job's own, whose change may have committed after a later count) are
+    counted again whatever their stamps. Returns the number of quarters stored."""
     if quarters is None:
         clusters = list(Cluster.objects.all())
         plans = cluster_plans(clusters)
@@ -287,12 +299,49 @@ def completeness_store(quarters: list[Quarter] | None = None, *, today: dt.date)
     if not quarters:
         return 0
     with transaction.atomic():
+        stored = {}
+        if changed_only:
+            # Locked first: two jobs merging into the same counts wait for each other, and
+            # the second reads the first's counts and stamps.
+            periods = Q()
+            for q in quarters:
+                periods |= Q(year=q.year, quarter=q.quarter)
+            stored = {
+                Quarter(row.year, row.quarter): row
+                for row in StoredCompleteness.objects.select_for_update().filter(periods)
+            }
         # Read before counting: a change made while counting leaves the row older than it,
         # so the pages count for themselves until the next run.
         reports_at = QuarterlyReport.objects.aggregate(m=Max("updated_at"))["m"]
         firms_at = Enterprise.objects.aggregate(m=Max("updated_at"))["m"]
-        counts = completeness_counts(quarters)
-        payloads = {q: {} for q in quarters}
+        payloads: dict[Quarter, dict] = {}
+        recount: dict[Quarter, set[int]] = {}
+        for q in quarters:
+            row = stored.get(q)
+            if row is None or row.reports_at is None or row.firms_at != firms_at:
+                payloads[q] = {}
+                continue
+            payloads[q] = dict(row.payload)
+            period = {"year": q.year, "quarter": q.quarter}
+            # Reports changed since (or the job's own), and drafts deleted since (their
+            # history's last record).
+            changed = QuarterlyReport.objects.filter(
+                Q(updated_at__gt=row.reports_at) | Q(pk__in=report_ids), **period
+            )
+            deleted = QuarterlyReport.history.filter(
+                **period, history_type="-", history_date__gt=row.reports_at
+            )
+            recount[q] = set(changed.values_list("enterprise__district", flat=True)) | set(
+                Enterprise.objects.filter(pk__in=deleted.values("enterprise_id")).values_list(
+                    "district", flat=True
+                )
+            )
+        full = [q for q in quarters if q not in recount]
+        counts = completeness_counts(full) if full else {}
+        districts = set().union(*recount.values())
+        partial = [q for q in recount if recount[q]]
+        if partial:
+            counts.update(completeness_counts(partial, districts=districts))
         for (district_id, quarter), values in counts.items():
             payloads[quarter][str(district_id)] = values
         StoredCompleteness.objects.bulk_create(
@@ -380,13 +429,26 @@ def counting_changes_drain(*, today: dt.date) -> int:
     return len(changes)
 
 
+def seasonality_forget(years: set[int] | None = None) -> None:
+    """Drop the stored seasonality that figures of `years` (all by default) move: the years
+    after each, up to SEASONAL_YEARS. An approval's job does it first — an approval stamped
+    before a stored vintage may have committed after it was read."""
+    stored = StoredSeasonality.objects.all()
+    if years is not None:
+        stored = stored.filter(
+            year__in={y + later for y in years for later in range(1, SEASONAL_YEARS + 1)}
+        )
+    stored.delete()
+
+
 def recompute_everything(*, today: dt.date, target_ids: list[int] | None = None) -> int:
     """The nightly job (and `manage.py recompute_progress`): the snapshots of the given
     targets (all by default) on both bases, every stored part of the pages from the same
     figures, and the completeness. Returns the number of target-quarters computed."""
+    seasonality_forget()  # read again from the figures, whatever was kept
     count = 0
     for basis in (Basis.APPROVED, Basis.PREVIEW):
-        figures = Figures.latest(basis)
+        figures = Figures.latest(basis, keep=True)
         # The baselines are the approved figures' whatever the basis: refreshed once.
         count += progress_recompute(
             target_ids=target_ids,

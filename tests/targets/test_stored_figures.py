@@ -24,15 +24,22 @@ from targets.models import (
     ApprovalCount,
     Metric,
     ProgressSnapshot,
+    StoredCompleteness,
     StoredFigures,
     StoredFirmRow,
+    StoredSeasonality,
     StoredThrough,
     Target,
 )
 from targets.selectors.dashboard import data_versions
+from targets.selectors.metrics import Figures, seasonal_rows
 from targets.selectors.plans import coverage, official_quarters
 from targets.selectors.stored import stored_completeness
-from targets.services.stored import approvals_count, counting_changes_drain
+from targets.services.stored import (
+    approvals_count,
+    completeness_store,
+    counting_changes_drain,
+)
 from targets.tasks import recompute_for_reports, recompute_progress
 
 from .conftest import YI
@@ -367,6 +374,115 @@ def test_completeness_is_stored_and_counted_again_after_a_change_of_its_quarter(
     assert [(c.district.pk, c.expected, c.approved) for c in board.completeness] == [(sip.pk, 2, 2)]
 
 
+def test_an_approval_counts_again_only_the_districts_whose_reports_changed(
+    population, sip, kunshan, enterprise_factory
+):
+    """The approval job's completeness: the districts of the reports changed (or drafts
+    deleted) since the stored count, merged into it; the same counts as a full count. A
+    firm changed since: everything counted again."""
+    quarter = Quarter(2025, 3)
+    a, b = population["a"], population["b"]
+    QuarterlyReport.objects.create(enterprise=b, year=2025, quarter=3, output_value=3 * YI)
+    completeness_store([quarter], today=dt.date(2025, 11, 1))
+    full = completeness_counts([quarter])
+    assert stored_completeness(quarter) == full
+    assert full[(kunshan.pk, quarter)][:2] == [1, 1]  # B expected, entered
+    assert full[(sip.pk, quarter)][:2] == [2, 0]
+
+    # Kunshan's stored counts made wrong by hand: a partial count leaves them as they are,
+    # which shows it counted SIP alone.
+    row = StoredCompleteness.objects.get(year=2025, quarter=3)
+    row.payload[str(kunshan.pk)] = [9, 9, 9, 9, 9, 9]
+    row.save()
+    draft = QuarterlyReport.objects.create(enterprise=a, year=2025, quarter=3, output_value=YI)
+    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
+    stored = stored_completeness(quarter)
+    assert stored[(sip.pk, quarter)] == completeness_counts([quarter])[(sip.pk, quarter)]
+    assert stored[(sip.pk, quarter)][:2] == [2, 1]
+    assert stored[(kunshan.pk, quarter)] == [9, 9, 9, 9, 9, 9]
+
+    # The job's own report, its change stamped before the stored count (committed after).
+    late = QuarterlyReport.objects.create(
+        enterprise=population["c"], year=2025, quarter=3, output_value=YI
+    )
+    QuarterlyReport.objects.filter(pk=late.pk).update(
+        updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
+    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
+    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 1]
+    completeness_store(
+        [quarter], today=dt.date(2025, 11, 1), changed_only=True, report_ids=[late.pk]
+    )
+    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 2]
+
+    # A draft deleted since: its district counted again.
+    draft.delete()
+    assert stored_completeness(quarter) is not None  # the pages' check cannot see it
+    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
+    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 1]
+
+    # A firm changed since the count: every district counted again.
+    enterprise_factory(name_zh="丁纳米公司", district=sip)
+    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
+    assert stored_completeness(quarter) == completeness_counts([quarter])
+    assert stored_completeness(quarter)[(kunshan.pk, quarter)][:2] == [1, 1]
+
+
+def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
+    population, approve, sip, kunshan
+):
+    """Seasonality's rows (the years before the one evaluated, per district and quarter): a
+    job stores them; a page or job reads them back while no approval of those years came
+    between the two vintages and no firm changed; an approval's job forgets the years it
+    moves (its approval may have been stamped before the stored vintage)."""
+    a, c = population["a"], population["c"]
+
+    def read() -> tuple[dict, bool]:
+        with CaptureQueriesContext(connection) as queries:
+            rows = seasonal_rows(Figures.latest(), 2025)
+        grouped = any("GROUP BY" in q["sql"] for q in queries.captured_queries)
+        return {
+            (r["enterprise__district"], r["year"], r["quarter"]): r["total_output_value"]
+            for r in rows
+        }, grouped
+
+    stored = StoredSeasonality.objects.get(basis=Basis.APPROVED, year=2025)
+    assert stored.vintage == Figures.latest().vintage  # the fixture's recompute stored them
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 1)], rows[(kunshan.pk, 2024, 1)], grouped) == (
+        12 * YI,
+        3 * YI,
+        False,
+    )
+
+    # A revision of 2024 approved after the stored vintage: read from the figures, and a
+    # page's read stores nothing.
+    report = approve(a, 2024, 1, 20 * YI, at=timezone.make_aware(dt.datetime(2025, 8, 1)))
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 1)], grouped) == (22 * YI, True)
+    assert StoredSeasonality.objects.get(year=2025).vintage == stored.vintage
+    recompute_for_reports.run([report.pk])
+    assert StoredSeasonality.objects.get(year=2025).vintage == Figures.latest().vintage
+    assert read() == ({**rows}, False)
+
+    # One stamped before the stored vintage (committed late): its job forgets the years.
+    late = approve(a, 2024, 2, 30 * YI, at=timezone.make_aware(dt.datetime(2025, 6, 1)))
+    assert read()[0][(sip.pk, 2024, 2)] == 12 * YI  # until its job, which is on its way
+    recompute_for_reports.run([late.pk])
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 2)], grouped) == (32 * YI, False)
+
+    # A firm moved: read from the figures again.
+    c.district = kunshan
+    c.save()
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 3)], rows[(kunshan.pk, 2024, 3)], grouped) == (
+        10 * YI,
+        5 * YI,
+        True,
+    )
+
+
 def test_a_report_sent_back_leaves_the_stored_preview(
     client, city_viewer, city_steward, population, kunshan, django_capture_on_commit_callbacks
 ):
@@ -462,36 +578,52 @@ def test_an_approval_committed_late_recounts_the_counts_recorded_after_its_momen
     }
 
 
-def firm_table(client, url, **params) -> list:
+def firm_table(client, url, *, counted=False, **params) -> list:
+    """The lines of a page's firm table (and, `counted`, the number of firms it says)."""
     with translation.override("zh-hans"):
         response = client.get(url, {"period": "2025Q2", **params})
     page = response.context["firms"]
-    return [(f.pk, f.ytd, f.ytd_last, round(f.growth or 0, 6), f.material) for f in page]
+    lines = [(f.pk, f.ytd, f.ytd_last, round(f.growth or 0, 6), f.material) for f in page]
+    return (lines, page.paginator.count) if counted else lines
 
 
 @time_machine.travel(TODAY, tick=True)
 def test_the_firm_table_reads_the_stored_lines_as_it_would_count_them(
-    client, city_viewer, city_steward, population, sip, django_capture_on_commit_callbacks
+    client,
+    city_viewer,
+    sip_viewer,
+    city_steward,
+    population,
+    sip,
+    django_capture_on_commit_callbacks,
 ):
-    client.force_login(city_viewer)
     urls = pages(sip)
     views = [
-        (name, params)
-        for name in ("district", "direction")
+        (user, name, params)
+        for user, names in ((city_viewer, ("district", "direction")), (sip_viewer, ("district",)))
+        for name in names
         for params in ({}, {"order": "name"}, {"order": "growth"}, {"q": "甲"})
     ]
-    live = {(name, str(params)): firm_table(client, urls[name], **params) for name, params in views}
+
+    def table(user, name, params):
+        client.force_login(user)
+        return firm_table(client, urls[name], counted=True, **params)
+
+    live = {(u.pk, n, str(p)): table(u, n, p) for u, n, p in views}
     recompute_progress()
     assert StoredFirmRow.objects.filter(cluster__key="nano", year=2025, quarter=2).count() == 6
-    for name, params in views:
+    for user, name, params in views:
         with CaptureQueriesContext(connection) as queries:
-            stored = firm_table(client, urls[name], **params)
+            stored = table(user, name, params)
         assert any("storedfirmrow" in q["sql"] for q in queries.captured_queries)
-        assert stored == live[(name, str(params))], (name, params)
-    assert [line[:2] for line in live[("district", "{}")]] == [
+        # The lines and their number (counted on the stored lines' index) as computed.
+        assert stored == live[(user.pk, name, str(params))], (user, name, params)
+    assert live[(city_viewer.pk, "district", "{}")][1] == 2
+    assert [line[:2] for line in live[(city_viewer.pk, "district", "{}")][0]] == [
         (population["a"].pk, 22 * YI),
         (population["c"].pk, 4 * YI),
     ]
+    client.force_login(city_viewer)
 
     report = QuarterlyReport.objects.get(enterprise=population["c"], year=2025, quarter=2)
     revise(report, 30 * YI)
