@@ -1035,15 +1035,15 @@ class StoredSeasonality(models.Model):
     """The approved figures' totals per district and quarter of the complete years before
     `year` (metrics.Seasonality's rows), as known at `vintage`, of the firms as they were at
     `firms_at` (their newest change) and `firms` (their number). Read in place of the
-    grouped query while no revision of those years was approved between its vintage and the
-    one asked and no firm changed; an approval's job of those years deletes it (an approval
-    stamped before the vintage may commit after it)."""
+    grouped query while they are those of the figures asked (metrics.seasonal_rows)."""
 
     basis = models.CharField(_("figures"), max_length=10, choices=Basis, default=Basis.APPROVED)
     year = models.PositiveSmallIntegerField(_("year"))
     vintage = models.DateTimeField(_("vintage"))
     firms_at = models.DateTimeField(_("firms as of"), null=True)
     firms = models.PositiveIntegerField(_("firms"))
+    # The revisions of those years approved in the LATE_COMMIT before `vintage`, when stored.
+    approvals = models.PositiveIntegerField(_("approvals"))
     # [{"enterprise__district": id, "year": y, "quarter": q, "total_<figure>": "123.45"}, ...]
     rows = models.JSONField(_("figures"), encoder=DjangoJSONEncoder)
     computed_at = models.DateTimeField(_("computed at"), auto_now=True)

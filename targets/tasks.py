@@ -28,7 +28,6 @@ from .services.stored import (
     completeness_store,
     counting_changes_drain,
     recompute_everything,
-    seasonality_forget,
     stored_figures_refresh,
     touched,
 )
@@ -89,7 +88,6 @@ def recompute_for_reports(report_ids: list[int]) -> int:
         report_ids=report_ids,
     )
     phases = {"completeness": time.perf_counter() - started}
-    seasonality_forget(years)
     for basis in (Basis.APPROVED, Basis.PREVIEW):
         started = time.perf_counter()
         # One commit a basis, the official one first: the pages move to the new vintage when

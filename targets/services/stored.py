@@ -46,7 +46,7 @@ from ..selectors.dashboard import (
     firm_rows_firms,
     firm_rows_part,
 )
-from ..selectors.metrics import SEASONAL_YEARS, Figures
+from ..selectors.metrics import LATE_COMMIT, SEASONAL_YEARS, Figures
 from ..selectors.plans import cluster_plans, phase_of
 from .progress import newest_reported_quarter, progress_recompute
 
@@ -318,18 +318,28 @@ def completeness_store(
         recount: dict[Quarter, set[int]] = {}
         for q in quarters:
             row = stored.get(q)
-            if row is None or row.reports_at is None or row.firms_at != firms_at:
+            if (
+                row is None
+                or row.reports_at is None
+                or row.firms_at != firms_at
+                # A firm deleted leaves no report to find its district by.
+                or Enterprise.history.filter(
+                    history_type="-", history_date__gt=row.computed_at - LATE_COMMIT
+                ).exists()
+            ):
                 payloads[q] = {}
                 continue
             payloads[q] = dict(row.payload)
             period = {"year": q.year, "quarter": q.quarter}
             # Reports changed since (or the job's own), and drafts deleted since (their
-            # history's last record).
+            # history's last record); "since" with a margin for a change stamped before the
+            # count and committed after it, which no later stamp shows.
+            since = row.reports_at - LATE_COMMIT
             changed = QuarterlyReport.objects.filter(
-                Q(updated_at__gt=row.reports_at) | Q(pk__in=report_ids), **period
+                Q(updated_at__gt=since) | Q(pk__in=report_ids), **period
             )
             deleted = QuarterlyReport.history.filter(
-                **period, history_type="-", history_date__gt=row.reports_at
+                **period, history_type="-", history_date__gt=since
             )
             recount[q] = set(changed.values_list("enterprise__district", flat=True)) | set(
                 Enterprise.objects.filter(pk__in=deleted.values("enterprise_id")).values_list(
@@ -420,6 +430,7 @@ def counting_changes_drain(*, today: dt.date) -> int:
             return 0
         clusters = sorted({cluster for _pk, cluster, _firm in changes})
         firms = sorted({firm for _pk, _cluster, firm in changes})
+        seasonality_forget()  # by district: a firm moved moves it
         for basis in (Basis.APPROVED, Basis.PREVIEW):
             stored_figures_refresh(
                 basis=basis, today=today, everything=True, cluster_ids=clusters, firm_ids=firms
@@ -429,16 +440,11 @@ def counting_changes_drain(*, today: dt.date) -> int:
     return len(changes)
 
 
-def seasonality_forget(years: set[int] | None = None) -> None:
-    """Drop the stored seasonality that figures of `years` (all by default) move: the years
-    after each, up to SEASONAL_YEARS. An approval's job does it first — an approval stamped
-    before a stored vintage may have committed after it was read."""
-    stored = StoredSeasonality.objects.all()
-    if years is not None:
-        stored = stored.filter(
-            year__in={y + later for y in years for later in range(1, SEASONAL_YEARS + 1)}
-        )
-    stored.delete()
+def seasonality_forget() -> None:
+    """Drop the stored seasonality: read from the figures again at the next recompute. The
+    nightly does it whatever the checks say, and a register change that moves firms between
+    districts (an import moves them without touching their `updated_at`)."""
+    StoredSeasonality.objects.all().delete()
 
 
 def recompute_everything(*, today: dt.date, target_ids: list[int] | None = None) -> int:

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from cluster.models import Cluster, PendingJob, Sector
 from cluster.quarters import Quarter
-from enterprises.models import ClusterMembership, CountingChange, QuarterlyReport
+from enterprises.models import ClusterMembership, CountingChange, Enterprise, QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.register.rules import counting_changed
 from enterprises.services.reports import reports_approve, reports_return
@@ -378,54 +378,89 @@ def test_an_approval_counts_again_only_the_districts_whose_reports_changed(
     population, sip, kunshan, enterprise_factory
 ):
     """The approval job's completeness: the districts of the reports changed (or drafts
-    deleted) since the stored count, merged into it; the same counts as a full count. A
-    firm changed since: everything counted again."""
+    deleted) since the stored count — with a margin for a change stamped before it and
+    committed after — and of the job's own reports, merged into it; the same counts as a
+    full count. A firm changed or deleted since: everything counted again."""
     quarter = Quarter(2025, 3)
-    a, b = population["a"], population["b"]
-    QuarterlyReport.objects.create(enterprise=b, year=2025, quarter=3, output_value=3 * YI)
-    completeness_store([quarter], today=dt.date(2025, 11, 1))
+    a, b, c = population["a"], population["b"], population["c"]
+    start = timezone.now() + dt.timedelta(days=1)
+
+    def at(minutes: int):
+        return time_machine.travel(start + dt.timedelta(minutes=minutes), tick=False)
+
+    def store(**kwargs):
+        completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True, **kwargs)
+        return stored_completeness(quarter)
+
+    with at(0):
+        QuarterlyReport.objects.create(enterprise=b, year=2025, quarter=3, output_value=3 * YI)
+    with at(60):
+        x = QuarterlyReport.objects.create(enterprise=c, year=2025, quarter=3)
+        completeness_store([quarter], today=dt.date(2025, 11, 1))
     full = completeness_counts([quarter])
     assert stored_completeness(quarter) == full
     assert full[(kunshan.pk, quarter)][:2] == [1, 1]  # B expected, entered
     assert full[(sip.pk, quarter)][:2] == [2, 0]
 
     # Kunshan's stored counts made wrong by hand: a partial count leaves them as they are,
-    # which shows it counted SIP alone.
+    # which shows it counted SIP alone (Kunshan's report is older than the margin).
     row = StoredCompleteness.objects.get(year=2025, quarter=3)
     row.payload[str(kunshan.pk)] = [9, 9, 9, 9, 9, 9]
-    row.save()
-    draft = QuarterlyReport.objects.create(enterprise=a, year=2025, quarter=3, output_value=YI)
-    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
-    stored = stored_completeness(quarter)
+    row.save(update_fields=["payload"])
+    with at(120):
+        draft = QuarterlyReport.objects.create(enterprise=a, year=2025, quarter=3, output_value=YI)
+        stored = store()
     assert stored[(sip.pk, quarter)] == completeness_counts([quarter])[(sip.pk, quarter)]
     assert stored[(sip.pk, quarter)][:2] == [2, 1]
     assert stored[(kunshan.pk, quarter)] == [9, 9, 9, 9, 9, 9]
 
-    # The job's own report, its change stamped before the stored count (committed after).
-    late = QuarterlyReport.objects.create(
-        enterprise=population["c"], year=2025, quarter=3, output_value=YI
-    )
-    QuarterlyReport.objects.filter(pk=late.pk).update(
-        updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    )
-    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
-    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 1]
-    completeness_store(
-        [quarter], today=dt.date(2025, 11, 1), changed_only=True, report_ids=[late.pk]
-    )
-    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 2]
+    # A change stamped a little before the stored count, committed after it: in the margin.
+    x.output_value = YI
+    x.save()
+    QuarterlyReport.objects.filter(pk=x.pk).update(updated_at=start + dt.timedelta(minutes=115))
+    with at(130):
+        assert store()[(sip.pk, quarter)][:2] == [2, 2]
+    # The job's own report, stamped long before: counted because it is the job's. (A report
+    # of another quarter is the newest change: the stored stamp moves past the margin.)
+    with at(135):
+        QuarterlyReport.objects.get(enterprise=b, year=2025, quarter=2).save()
+        store()
+    x.output_value = None
+    x.save()
+    QuarterlyReport.objects.filter(pk=x.pk).update(updated_at=start)
+    with at(150):
+        assert store()[(sip.pk, quarter)][:2] == [2, 2]
+        assert store(report_ids=[x.pk])[(sip.pk, quarter)][:2] == [2, 1]
 
     # A draft deleted since: its district counted again.
-    draft.delete()
-    assert stored_completeness(quarter) is not None  # the pages' check cannot see it
-    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
-    assert stored_completeness(quarter)[(sip.pk, quarter)][:2] == [2, 1]
+    with at(160):
+        draft.delete()
+        assert stored_completeness(quarter) is not None  # the pages' check cannot see it
+        assert store()[(sip.pk, quarter)][:2] == [2, 0]
+        assert store()[(kunshan.pk, quarter)] == [9, 9, 9, 9, 9, 9]
+
+    # A firm deleted since (not the newest change of the firms): every district counted.
+    with at(170):
+        gone = enterprise_factory(name_zh="戊纳米公司", district=kunshan)
+    with at(180):
+        a.save()
+        completeness_store([quarter], today=dt.date(2025, 11, 1))
+    row = StoredCompleteness.objects.get(year=2025, quarter=3)
+    row.payload[str(kunshan.pk)] = [9, 9, 9, 9, 9, 9]
+    row.save(update_fields=["payload"])
+    with at(190):
+        gone.delete()
+        assert store() == completeness_counts([quarter])
+        assert store()[(kunshan.pk, quarter)][:2] == [1, 1]
 
     # A firm changed since the count: every district counted again.
-    enterprise_factory(name_zh="丁纳米公司", district=sip)
-    completeness_store([quarter], today=dt.date(2025, 11, 1), changed_only=True)
-    assert stored_completeness(quarter) == completeness_counts([quarter])
-    assert stored_completeness(quarter)[(kunshan.pk, quarter)][:2] == [1, 1]
+    with at(200):
+        row = StoredCompleteness.objects.get(year=2025, quarter=3)
+        row.payload[str(kunshan.pk)] = [9, 9, 9, 9, 9, 9]
+        row.save(update_fields=["payload"])
+        enterprise_factory(name_zh="丁纳米公司", district=sip)
+        assert store() == completeness_counts([quarter])
+        assert store()[(kunshan.pk, quarter)][:2] == [1, 1]
 
 
 def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
@@ -433,8 +468,8 @@ def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
 ):
     """Seasonality's rows (the years before the one evaluated, per district and quarter): a
     job stores them; a page or job reads them back while no approval of those years came
-    between the two vintages and no firm changed; an approval's job forgets the years it
-    moves (its approval may have been stamped before the stored vintage)."""
+    between the two vintages or committed late before the stored one, and no firm changed;
+    a register change that moves firms forgets them."""
     a, c = population["a"], population["c"]
 
     def read() -> tuple[dict, bool]:
@@ -465,12 +500,14 @@ def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
     assert StoredSeasonality.objects.get(year=2025).vintage == Figures.latest().vintage
     assert read() == ({**rows}, False)
 
-    # One stamped before the stored vintage (committed late): its job forgets the years.
-    late = approve(a, 2024, 2, 30 * YI, at=timezone.make_aware(dt.datetime(2025, 6, 1)))
-    assert read()[0][(sip.pk, 2024, 2)] == 12 * YI  # until its job, which is on its way
-    recompute_for_reports.run([late.pk])
+    # One stamped before the stored vintage and committed after it: counted among those
+    # approved by the stored vintage, so read from the figures, and its job stores them.
+    stamped = StoredSeasonality.objects.get(year=2025).vintage - dt.timedelta(minutes=1)
+    late = approve(a, 2024, 2, 30 * YI, at=stamped)
     rows, grouped = read()
-    assert (rows[(sip.pk, 2024, 2)], grouped) == (32 * YI, False)
+    assert (rows[(sip.pk, 2024, 2)], grouped) == (32 * YI, True)
+    recompute_for_reports.run([late.pk])
+    assert read() == (rows, False)
 
     # A firm moved: read from the figures again.
     c.district = kunshan
@@ -480,6 +517,19 @@ def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
         10 * YI,
         5 * YI,
         True,
+    )
+    recompute_for_reports.run([late.pk])
+    assert read() == (rows, False)
+    # Moved back by the register's import, which leaves `updated_at` as it was: its
+    # counting change's job forgets the stored rows.
+    Enterprise.objects.filter(pk=c.pk).update(district=sip)
+    counting_changed(Enterprise.objects.get(pk=c.pk))
+    counting_changes_drain(today=dt.date(2025, 11, 1))
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 3)], rows[(kunshan.pk, 2024, 3)], grouped) == (
+        12 * YI,
+        3 * YI,
+        False,
     )
 
 
