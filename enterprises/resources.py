@@ -15,7 +15,7 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model, Prefetch
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
@@ -156,10 +156,21 @@ class HistoricalBulkResourceMixin:
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         if self.update_instances and (using_transactions or not dry_run):
             try:
+                # Stamped as save() would (auto_now): what is stored from the firms checks
+                # their newest change (a firm moved to another district).
+                stamped = [
+                    f.name
+                    for f in self._meta.model._meta.concrete_fields
+                    if getattr(f, "auto_now", False)
+                ]
+                now = timezone.now()
+                for instance in self.update_instances:
+                    for name in stamped:
+                        setattr(instance, name, now)
                 bulk_update_with_history(
                     self.update_instances,
                     self._meta.model,
-                    self.get_bulk_update_fields(),
+                    [*self.get_bulk_update_fields(), *stamped],
                     batch_size=batch_size,
                     default_user=self._history_user,
                     default_change_reason=_("import"),

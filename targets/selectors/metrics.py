@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import product
 
+from django.db import connection
 from django.db.models import Count, FilteredRelation, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -218,25 +219,37 @@ def seasonal_rows(figures: Figures, year: int) -> list[dict]:
 
 
 def _seasonality_keep(figures: Figures, year: int, firms: dict, approvals: int, rows) -> None:
-    """A job's rows stored (never a page's). A row another job holds is left to it: waiting
-    on it inside this job's transaction could deadlock with that job's other locks."""
-    key = {"basis": figures.basis, "year": year}
-    values = {
-        "vintage": figures.vintage,
-        "firms_at": firms["at"],
-        "firms": firms["n"],
-        "approvals": approvals,
-        "rows": rows,
-    }
-    if StoredSeasonality.objects.filter(**key).exists():
-        mine = StoredSeasonality.objects.select_for_update(skip_locked=True).filter(**key)
-        StoredSeasonality.objects.filter(pk__in=list(mine.values_list("pk", flat=True))).update(
-            **values, computed_at=timezone.now()
-        )
-    else:
-        StoredSeasonality.objects.bulk_create(
-            [StoredSeasonality(**key, **values)], ignore_conflicts=True
-        )
+    """A job's rows stored (never a page's), by the first job to reach them: another job
+    writing them holds their advisory lock to its commit, and this one leaves them to it
+    rather than wait inside its transaction (it could hold locks the other waits for)."""
+    if not _try_lock("seasonality", figures.basis, year):
+        return
+    StoredSeasonality.objects.bulk_create(
+        [
+            StoredSeasonality(
+                basis=figures.basis,
+                year=year,
+                vintage=figures.vintage,
+                firms_at=firms["at"],
+                firms=firms["n"],
+                approvals=approvals,
+                rows=rows,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["basis", "year"],
+        update_fields=["vintage", "firms_at", "firms", "approvals", "rows", "computed_at"],
+    )
+
+
+def _try_lock(*key) -> bool:
+    """A transaction-level advisory lock on `key`, if free (PostgreSQL; elsewhere one
+    process writes at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ["/".join(map(str, key))])
+        return cursor.fetchone()[0]
 
 
 def _seasonal_query(figures: Figures, years: dict) -> list[dict]:

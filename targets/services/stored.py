@@ -430,7 +430,6 @@ def counting_changes_drain(*, today: dt.date) -> int:
             return 0
         clusters = sorted({cluster for _pk, cluster, _firm in changes})
         firms = sorted({firm for _pk, _cluster, firm in changes})
-        seasonality_forget()  # by district: a firm moved moves it
         for basis in (Basis.APPROVED, Basis.PREVIEW):
             stored_figures_refresh(
                 basis=basis, today=today, everything=True, cluster_ids=clusters, firm_ids=firms
@@ -441,9 +440,8 @@ def counting_changes_drain(*, today: dt.date) -> int:
 
 
 def seasonality_forget() -> None:
-    """Drop the stored seasonality: read from the figures again at the next recompute. The
-    nightly does it whatever the checks say, and a register change that moves firms between
-    districts (an import moves them without touching their `updated_at`)."""
+    """Drop the stored seasonality: read from the figures again at the next recompute (the
+    nightly does it whatever the checks say)."""
     StoredSeasonality.objects.all().delete()
 
 

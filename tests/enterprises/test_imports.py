@@ -555,6 +555,19 @@ def test_two_rows_of_one_firm_with_two_clusters_are_two_memberships(officer_sip)
     assert firm.history.count() == 1
 
 
+def test_an_import_that_moves_a_firm_stamps_its_change(city_steward, enterprise_factory):
+    """Bulk-updated as save() would stamp it: what is stored from the firms (completeness,
+    seasonality) checks their newest change, and a firm moved moves both."""
+    firm = enterprise_factory(uscc=valid_uscc(505), name_zh="搬迁企业", name_en="")
+    before = firm.updated_at
+    result = import_firms(city_steward, firm_row(valid_uscc(505), "搬迁企业", district="昆山市"))
+    assert errors_of(result) == {}
+    assert result.totals["update"] == 1
+    firm.refresh_from_db()
+    assert (firm.district.name_zh, firm.updated_at > before) == ("昆山市", True)
+    assert firm.history.latest("history_id").updated_at == firm.updated_at
+
+
 def test_a_row_updates_the_firms_membership_of_that_cluster(officer_sip, enterprise_factory):
     firm = enterprise_factory(uscc=valid_uscc(504), name_zh="老企业", name_en="")
     membership = firm.memberships.get()
