@@ -222,7 +222,7 @@ def _seasonality_keep(figures: Figures, year: int, firms: dict, approvals: int, 
     """A job's rows stored (never a page's), by the first job to reach them: another job
     writing them holds their advisory lock to its commit, and this one leaves them to it
     rather than wait inside its transaction (it could hold locks the other waits for)."""
-    if not _try_lock("seasonality", figures.basis, year):
+    if not lock_if_free("seasonality", figures.basis, year):
         return
     StoredSeasonality.objects.bulk_create(
         [
@@ -242,9 +242,10 @@ def _seasonality_keep(figures: Figures, year: int, firms: dict, approvals: int, 
     )
 
 
-def _try_lock(*key) -> bool:
+def lock_if_free(*key) -> bool:
     """A transaction-level advisory lock on `key`, if free (PostgreSQL; elsewhere one
-    process writes at a time anyway)."""
+    process writes at a time anyway): held to the commit, it keeps other jobs from writing
+    what this one writes (they skip it rather than wait)."""
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:

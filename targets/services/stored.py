@@ -46,7 +46,7 @@ from ..selectors.dashboard import (
     firm_rows_firms,
     firm_rows_part,
 )
-from ..selectors.metrics import LATE_COMMIT, SEASONAL_YEARS, Figures
+from ..selectors.metrics import LATE_COMMIT, SEASONAL_YEARS, Figures, lock_if_free
 from ..selectors.plans import cluster_plans, phase_of
 from .progress import newest_reported_quarter, progress_recompute
 
@@ -430,6 +430,7 @@ def counting_changes_drain(*, today: dt.date) -> int:
             return 0
         clusters = sorted({cluster for _pk, cluster, _firm in changes})
         firms = sorted({firm for _pk, _cluster, firm in changes})
+        seasonality_forget()  # by district: a firm moved moves it
         for basis in (Basis.APPROVED, Basis.PREVIEW):
             stored_figures_refresh(
                 basis=basis, today=today, everything=True, cluster_ids=clusters, firm_ids=firms
@@ -441,8 +442,16 @@ def counting_changes_drain(*, today: dt.date) -> int:
 
 def seasonality_forget() -> None:
     """Drop the stored seasonality: read from the figures again at the next recompute (the
-    nightly does it whatever the checks say)."""
-    StoredSeasonality.objects.all().delete()
+    nightly, whatever the checks say; a register change, whose commit may come after a
+    job read the firms). A row a job is writing (its lock taken) is left to that job, and
+    the rows dropped stay locked to this transaction's end: no job waits on them."""
+    with transaction.atomic():
+        mine = [
+            pk
+            for pk, basis, year in StoredSeasonality.objects.values_list("pk", "basis", "year")
+            if lock_if_free("seasonality", basis, year)
+        ]
+        StoredSeasonality.objects.filter(pk__in=mine).delete()
 
 
 def recompute_everything(*, today: dt.date, target_ids: list[int] | None = None) -> int:

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from cluster.models import Cluster, PendingJob, Sector
 from cluster.quarters import Quarter
-from enterprises.models import ClusterMembership, CountingChange, QuarterlyReport
+from enterprises.models import ClusterMembership, CountingChange, Enterprise, QuarterlyReport
 from enterprises.selectors import completeness_counts
 from enterprises.services.register.rules import counting_changed
 from enterprises.services.reports import reports_approve, reports_return
@@ -520,6 +520,13 @@ def test_the_seasonality_is_read_from_the_store_while_it_is_that_of_the_figures(
     )
     recompute_for_reports.run([late.pk])
     assert read() == (rows, False)
+    # Moved back by a write that leaves the firms' stamp as it was (an import committed
+    # after a job read the firms): its counting change's job drops the stored rows.
+    Enterprise.objects.filter(pk=c.pk).update(district=sip)
+    counting_changed(Enterprise.objects.get(pk=c.pk))
+    counting_changes_drain(today=dt.date(2025, 11, 1))
+    rows, grouped = read()
+    assert (rows[(sip.pk, 2024, 3)], rows[(kunshan.pk, 2024, 3)]) == (12 * YI, 3 * YI)
 
 
 def test_a_report_sent_back_leaves_the_stored_preview(
