@@ -341,7 +341,9 @@ def completeness_store(
             deleted = QuarterlyReport.history.filter(
                 **period, history_type="-", history_date__gt=since
             )
-            recount[q] = set(changed.values_list("enterprise__district", flat=True)) | set(
+            recount[q] = set(
+                changed.values_list("enterprise__district", flat=True).distinct()
+            ) | set(
                 Enterprise.objects.filter(pk__in=deleted.values("enterprise_id")).values_list(
                     "district", flat=True
                 )
