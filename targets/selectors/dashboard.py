@@ -891,25 +891,37 @@ class Board:
     def _monitored_trend(self) -> list[TrendPoint]:
         if self.as_of.vintage is None:
             return []
+        part = self.stored.get(f"trend:{self.figure}", self._trend_part)
+        totals: dict[tuple[int, int], Decimal] = {}
+        for year, quarter, district, material, total in part:
+            if self._in_scope(district, self._direction_id(material)):
+                totals[year, quarter] = totals.get((year, quarter), ZERO) + (decimal(total) or ZERO)
+        points, running = [], {}
+        for (year, quarter), total in sorted(totals.items()):
+            running[year] = running.get(year, ZERO) + total
+            points.append(TrendPoint(Quarter(year, quarter), running[year], None, None))
+        return points
+
+    def _trend_part(self) -> list[list]:
+        """Each quarter's output of this year (to the quarter shown) and last of the firms
+        the city counts at the quarter's end, by district and material: [year, quarter,
+        district, material, total] (the trend of a page without an output target, each scope
+        taking its rows). One aggregate query."""
         quarter = self.as_of.quarter
         rows = (
             self.as_of.figures.rows()
             .filter(
-                counting(quarter.end, self.scope.metrics_scope, "enterprise__"),
+                counting(quarter.end, self._city, "enterprise__"),
                 year__in=[quarter.year - 1, quarter.year],
             )
             .exclude(year=quarter.year, quarter__gt=quarter.quarter)
-            .values("year", "quarter")
+            .values("year", "quarter", "enterprise__district", MATERIAL)
             .annotate(total=Sum(self.figure))
-            .order_by("year", "quarter")
         )
-        points, running = [], {}
-        for row in rows:
-            running[row["year"]] = running.get(row["year"], ZERO) + (row["total"] or ZERO)
-            points.append(
-                TrendPoint(Quarter(row["year"], row["quarter"]), running[row["year"]], None, None)
-            )
-        return points
+        return [
+            [r["year"], r["quarter"], r["enterprise__district"], r[MATERIAL], money(r["total"])]
+            for r in rows
+        ]
 
     @property
     def projection_band(self) -> tuple[Decimal, Decimal] | None:
@@ -1020,6 +1032,8 @@ class Board:
             parts[COVERAGE] = list(coverage_counts([pair], self.as_of.vintage)[pair])
         if self._shows_output:
             parts[f"output:{self.figure}"] = self._output_part()
+        if self.output_target is None:
+            parts[f"trend:{self.figure}"] = self._trend_part()
         for target in self.targets:
             if target.metric.kind == Metric.Kind.COUNT_FIRMS_OVER:
                 parts[_key("pipeline", target)] = self._pipeline_part(target)

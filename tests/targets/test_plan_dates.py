@@ -19,6 +19,8 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -26,6 +28,7 @@ from enterprises.choices import DesignationType
 from enterprises.models import Listing, QuarterlyReport
 from targets.selectors.evaluation import evaluation_of
 from targets.services.progress import progress_recompute
+from targets.tasks import recompute_progress
 
 from .conftest import YI
 
@@ -214,6 +217,10 @@ def test_on_2026_01_10_the_deadline_quarter_is_the_final_evaluation(
     assert rows[("total_output", "2025Q3", "city")]["phase"] == "in_force"
 
 
+def trend(response) -> list[tuple[str, int]]:
+    return [(str(p.quarter), p.actual / YI) for p in response.context["board"].trend]
+
+
 MONITORED_2026H1 = {"output": "34.00 亿元", "firms": "3 家", "listed": "1 家"}
 
 
@@ -235,8 +242,29 @@ def test_between_and_after_plans_monitoring_goes_on(client, city_viewer, on_day,
     assert field(html, 'data-figure="gazelle"', "change") == "−1"  # A's expired in 2025-09
     assert "0.00 亿元" not in html and "-100" not in html
 
+    # The trend: each quarter's year to date, last year and this, of the firms counted now.
+    city_trend = [("2025Q1", 15), ("2025Q2", 32), ("2025Q3", 51), ("2025Q4", 72)]
+    city_trend += [("2026Q1", 16), ("2026Q2", 34)]
+    assert trend(response) == city_trend
+
     response, html = page(client, "targets:district", sip.pk)
     assert field(html, 'data-figure="output"', "value") == "28.00 亿元"  # A 24 + C 4
+    sip_trend = [("2025Q1", 12), ("2025Q2", 26), ("2025Q3", 42), ("2025Q4", 60)]
+    sip_trend += [("2026Q1", 13), ("2026Q2", 28)]
+    assert trend(response) == sip_trend
+
+    # Stored by the progress job, the pages read the same trend instead of aggregating.
+    recompute_progress()
+    for args, expected in (
+        (("targets:dashboard",), city_trend),
+        (("targets:district", sip.pk), sip_trend),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            response, _html = page(client, *args)
+        assert response.context["board"].computed_on_the_fly == []
+        # No sum over the reports at request time.
+        assert [q["sql"] for q in queries if 'SUM("enterprises_reportrevision' in q["sql"]] == []
+        assert trend(response) == expected
 
     response, html = page(client, "targets:brief", "2026Q2")
     narrative = {h: t for h, t, _u in response.context["brief"].narrative()}
