@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connection, connections, models
 from django.db.models import DEFERRED
 
 BATCH = 1000
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch builds its rows, and restore it after
+    (also on an error). Checking and writing 10,000 reports makes some 200,000 objects that
+    outlive the youngest generation, so the collector ran full passes over the whole process
+    (a worker's heap included) several times per file, finding nothing: it cost 15% of the
+    import (bench/ import scenario: 5,364 → 6,257 rows/s on the national copy). The rows'
+    objects hold no cycles; whatever else does is collected once the collector is back."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def new_instances(model: type[models.Model], rows: Iterable[dict]) -> list[models.Model]:

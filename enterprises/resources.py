@@ -23,6 +23,7 @@ from import_export.results import RowResult
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cluster.access import scope_of
+from cluster.bulk import cycle_collection_paused
 from cluster.models import Cluster, District, Park, Sector
 
 from .choices import EnterpriseStatus, SizeClass
@@ -129,7 +130,8 @@ class HistoricalBulkResourceMixin:
         # One bad row refuses the whole file: nothing partial is ever written.
         kwargs["use_transactions"] = True
         kwargs["rollback_on_validation_errors"] = True
-        return super().import_data(dataset, **kwargs)
+        with cycle_collection_paused():
+            return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):
         self._history_user = kwargs.get("user")

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from cluster import clock
 from cluster.access import scope_of
-from cluster.bulk import insert_new, insert_select, new_instances
+from cluster.bulk import cycle_collection_paused, insert_new, insert_select, new_instances
 from cluster.models import District
 from cluster.numbers import NumberError, parse_amount, parse_count
 from cluster.quarters import Quarter
@@ -356,7 +356,7 @@ def reports_enter(
     # constraint once the first commits. Checked again, its rows are found stored.
     for attempt in (1, 2):
         try:
-            with transaction.atomic():
+            with cycle_collection_paused(), transaction.atomic():
                 outcome = _enter(
                     actor, rows, Unit(unit), EntryMode(mode), submit, dry_run, source, today
                 )

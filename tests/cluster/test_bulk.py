@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from cluster.bulk import insert_new, new_instances
+from cluster.bulk import cycle_collection_paused, insert_new, new_instances
 from cluster.models import PendingJob
 from enterprises.choices import ReportStatus
 from enterprises.models import QuarterlyReport
@@ -146,3 +146,58 @@ def test_values_of_other_types_are_still_prepared(enterprise_factory, steward):
     assert [(r.output_value, r.operating_revenue, r.employees, r.status) for r in stored] == [
         (Decimal("1200.00"), Decimal("5.50"), 17, "draft")
     ] * 2
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_is_paused_for_a_batch_and_restored_after_it(enabled):
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with cycle_collection_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        with pytest.raises(ValueError), cycle_collection_paused():
+            raise ValueError("a refused file")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("door", ["reports", "register"])
+def test_both_imports_check_and_write_with_the_cycle_collector_paused(
+    door, monkeypatch, enterprise_factory, steward
+):
+    """The report pipeline (every door's reports) and the register import build their rows
+    with the collector paused, and it runs again once they are written."""
+    import gc
+
+    from enterprises import resources
+    from enterprises.services import report_entry
+    from enterprises.services.report_entry import FigureRow, reports_enter
+
+    seen = []
+    if door == "reports":
+        real = report_entry._enter
+        monkeypatch.setattr(
+            report_entry, "_enter", lambda *a: seen.append(gc.isenabled()) or real(*a)
+        )
+        firm = enterprise_factory()
+        outcome = reports_enter(
+            actor=steward,
+            rows=[FigureRow({"output_value": "100"}, ref=1, uscc=firm.uscc, period="2025Q1")],
+        )
+        assert outcome.errors == [] and outcome.written
+    else:
+        real = resources.EnterpriseResource.before_import
+
+        def before_import(self, dataset, **kwargs):
+            seen.append(gc.isenabled())
+            return real(self, dataset, **kwargs)
+
+        monkeypatch.setattr(resources.EnterpriseResource, "before_import", before_import)
+        import tablib
+
+        resources.EnterpriseResource().import_data(tablib.Dataset(headers=["uscc"]), dry_run=True)
+    assert seen == [False]
+    assert gc.isenabled()
