@@ -86,6 +86,14 @@ def test_the_tiny_benchmark_runs_every_scenario_and_reports_its_figures(tmp_path
     assert approval["all_pages_updated_s"] == max(approval["page_updated_s"].values())
     for name in BOARD_PAGES:
         assert approval["output_figure_after"][name] != approval["output_figure_before"][name]
+    # Watched by the database probe: the pages showed the figures once they were stored.
+    assert approval["watched_by"] == "database probe, then the pages"
+    assert 0 < approval["stored_s"] <= approval["all_pages_updated_s"]
+    # Beside it, the same watched by loading the pages non-stop, as many runs.
+    non_stop = approval["pages_loaded_non_stop"]
+    assert non_stop["watched_by"] == "the pages non-stop" and non_stop["stored_s"] is None
+    assert len(non_stop["runs"]) == len(approval["runs"])
+    assert set(non_stop["page_updated_s"]) == BOARD_PAGES
 
     vintage = report["vintage"]
     assert vintage["revised_reports"] > 0
