@@ -906,7 +906,14 @@ class Board:
         """Each quarter's output of this year (to the quarter shown) and last of the firms
         the city counts at the quarter's end, by district and material: [year, quarter,
         district, material, total] (the trend of a page without an output target, each scope
-        taking its rows). One aggregate query."""
+        taking its rows)."""
+        return [[*key, money(total)] for key, total in self._output_by_quarter]
+
+    @cached_property
+    def _output_by_quarter(self) -> list[tuple[tuple, Decimal | None]]:
+        """((year, quarter, district, material), total) of the trend's quarters: one
+        aggregate query over the rows the progress service counts, which also gives the
+        year-to-date output part of a page that shows the trend."""
         quarter = self.as_of.quarter
         rows = (
             self.as_of.figures.rows()
@@ -919,7 +926,7 @@ class Board:
             .annotate(total=Sum(self.figure))
         )
         return [
-            [r["year"], r["quarter"], r["enterprise__district"], r[MATERIAL], money(r["total"])]
+            ((r["year"], r["quarter"], r["enterprise__district"], r[MATERIAL]), r["total"])
             for r in rows
         ]
 
@@ -997,6 +1004,15 @@ class Board:
         year and last: [year, district, material, total]. One aggregate query over the rows
         the progress service counts."""
         quarter = self.as_of.quarter
+        if self.output_target is None:
+            # The trend's quarters are read anyway: their sums to the quarter shown.
+            totals: dict[tuple, Decimal | None] = {}
+            for (year, number, district, material), total in self._output_by_quarter:
+                if number <= quarter.quarter:
+                    key = (year, district, material)
+                    before = totals.get(key)
+                    totals[key] = total if before is None else before + (total or ZERO)
+            return [[*key, money(total)] for key, total in totals.items()]
         rows = (
             self.as_of.figures.rows()
             .filter(

@@ -16,6 +16,7 @@ C (SIP)       2 each quarter;               2025: 2 ×4;           2026: 2, 2
 import datetime as dt
 import re
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -225,7 +226,7 @@ MONITORED_2026H1 = {"output": "34.00 亿元", "firms": "3 家", "listed": "1 家
 
 
 @pytest.mark.parametrize("day", ["2026-11-30", "2031-01-01"])
-def test_between_and_after_plans_monitoring_goes_on(client, city_viewer, on_day, sip, day):
+def test_between_and_after_plans_monitoring_goes_on(client, city_viewer, on_day, sip, kunshan, day):
     on_day(day)
     client.force_login(city_viewer)
     response, html = page(client, "targets:dashboard")
@@ -246,6 +247,16 @@ def test_between_and_after_plans_monitoring_goes_on(client, city_viewer, on_day,
     city_trend = [("2025Q1", 15), ("2025Q2", 32), ("2025Q3", 51), ("2025Q4", 72)]
     city_trend += [("2026Q1", 16), ("2026Q2", 34)]
     assert trend(response) == city_trend
+    # The year-to-date part, summed from the trend's quarters (one query for both).
+    ytd = {}
+    for year, district, _material, total in response.context["board"]._output_part():
+        ytd[year, district] = ytd.get((year, district), 0) + Decimal(total) / YI
+    assert ytd == {
+        (2026, sip.pk): 28,
+        (2026, kunshan.pk): 6,
+        (2025, sip.pk): 26,
+        (2025, kunshan.pk): 6,
+    }
 
     response, html = page(client, "targets:district", sip.pk)
     assert field(html, 'data-figure="output"', "value") == "28.00 亿元"  # A 24 + C 4
