@@ -137,11 +137,14 @@ def goals(results: dict) -> list[dict]:
             "scenario": f"store the pages' parts: {rec['stored_quarters']} cluster-quarters "
             "(nightly, register change) / one quarter of every cluster (an approval)",
             "ours": f"{rec['store_every_quarter']['median_s']} s / "
-            f"{rec['store_one_quarter']['median_s']} s",
-            "beside": f"snapshots of the whole plan {rec['ours_whole_plan']['median_s']} s",
+            f"{rec['store_one_quarter']['median_s']} s; the whole plan with its parts as the "
+            f"nightly job computes them on one basis {rec['nightly_one_basis']['median_s']} s",
+            "beside": f"snapshots of the whole plan {rec['ours_whole_plan']['median_s']} s; "
+            "snapshots and parts each from figures of their own "
+            f"{rec['ours_whole_plan']['median_s'] + rec['store_every_quarter']['median_s']:.2f}"
+            " s",
             "goal": "with the snapshots, whole plan ≤ 10 s at national scale",
-            "met": rec["ours_whole_plan"]["median_s"] + rec["store_every_quarter"]["median_s"]
-            <= 10,
+            "met": rec["nightly_one_basis"]["median_s"] <= 10,
         },
         {
             "scenario": "one approval → dashboard, district page and brief updated "

@@ -77,6 +77,8 @@ def test_the_tiny_benchmark_runs_every_scenario_and_reports_its_figures(tmp_path
     assert report["recompute"]["same_figures_as_the_sql"] is True
     assert positive(report["recompute"]["ours_latest_quarter"]["median_s"])
     assert positive(report["recompute"]["hand_written_sql"]["median_s"])
+    for path in ("ours_whole_plan", "store_every_quarter", "nightly_one_basis"):
+        assert positive(report["recompute"][path]["median_s"]), path
     projected = report["recompute"]["hand_written_sql_with_projection"]["median_s"]
     assert positive(projected)
 

@@ -78,6 +78,7 @@ from .metrics import (
     counted_firms,
     counting,
     evaluate,
+    year_to_date_by_material,
 )
 from .plans import (
     Coverage,
@@ -1013,19 +1014,31 @@ class Board:
                     before = totals.get(key)
                     totals[key] = total if before is None else before + (total or ZERO)
             return [[*key, money(total)] for key, total in totals.items()]
+        this_year = year_to_date_by_material(
+            self.as_of.figures, quarter, self.scope.cluster.pk, self.figure
+        )
+        # This year's sums where the targets' pass read them already (the jobs: one query
+        # less a stored quarter), last year's of the firms counted now.
+        years = [quarter.year - 1] if this_year is not None else [quarter.year, quarter.year - 1]
         rows = (
             self.as_of.figures.rows()
             .filter(
                 counting(quarter.end, self._city, "enterprise__"),
-                year__in=[quarter.year, quarter.year - 1],
+                year__in=years,
                 quarter__lte=quarter.quarter,
             )
             .values("year", "enterprise__district", MATERIAL)
             .annotate(total=Sum(self.figure))
         )
         return [
-            [row["year"], row["enterprise__district"], row[MATERIAL], money(row["total"])]
-            for row in rows
+            *(
+                [quarter.year, district, material, money(total)]
+                for district, material, total in this_year or ()
+            ),
+            *(
+                [row["year"], row["enterprise__district"], row[MATERIAL], money(row["total"])]
+                for row in rows
+            ),
         ]
 
     def _pipeline_part(self, target: Target) -> list[list]:

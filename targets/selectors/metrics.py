@@ -404,12 +404,25 @@ def year_to_date_sums(figures: Figures, quarter: Quarter, scope: Scope) -> list[
         for one, other in product(FIGURES, repeat=2):
             both = Q(**{f"{one}__isnull": False, f"{other}__isnull": False})
             sums[_with(one, other)] = Sum(one, filter=both)
+        # By material (each within its direction): the dashboard's output part reads this
+        # year's half of its rows from here (YEAR_TO_DATE_BY_MATERIAL).
         figures.memo[key] = list(
             year_to_date(figures, quarter, Scope(scope.cluster_id))
-            .values("enterprise__district", DIRECTION)
+            .values("enterprise__district", MATERIAL, DIRECTION)
             .annotate(**sums)
         )
     return [row for row in figures.memo[key] if _in_scope(row, scope)]
+
+
+def year_to_date_by_material(
+    figures: Figures, quarter: Quarter, cluster_id: int, figure: str
+) -> list[tuple[int | None, int | None, Decimal | None]] | None:
+    """(district, material, sum) of `figure` up to `quarter` of the cluster's counted firms,
+    when `year_to_date_sums` read them already with these figures; None otherwise."""
+    rows = figures.memo.get(("year to date", quarter, cluster_id))
+    if rows is None:
+        return None
+    return [(row["enterprise__district"], row[MATERIAL], row[_total(figure)]) for row in rows]
 
 
 def _by_district_and_direction(rows: list[dict], name: str, *, both=False) -> tuple[dict, dict]:
