@@ -5,7 +5,8 @@
 `make soak` runs it for three minutes against throwaway PostgreSQL and Redis
 (tests/run_with_services.py --exec); tests/test_soak.py runs a 20-second form in CI. The
 script serves the product with gunicorn on a loopback port, so nothing leaves the machine,
-and stops by itself after --seconds.
+and stops by itself after --seconds (or, with --at-least-saves, once that many saves were
+accepted, three times --seconds at most in all).
 
 Officers come in pairs per district, so two of them edit the same rows: each save sends the
 version the officer loaded (the worksheet's optimistic lock), and a stale one must come back
@@ -245,6 +246,13 @@ def main() -> int:
     parser.add_argument("--firms-per-district", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument(
+        "--at-least-saves",
+        type=int,
+        default=0,
+        help="after --seconds, go on until the server accepted this many saves (a busy "
+        "machine's short run still checks enough of them), three times --seconds at most in all",
+    )
+    parser.add_argument(
         "--out", default=str(ROOT / "bench" / "results" / f"{dt.date.today()}-soak.json")
     )
     args = parser.parse_args()
@@ -277,6 +285,9 @@ def main() -> int:
         for thread in threads:
             thread.start()
         time.sleep(args.seconds)
+        ends = started + 3 * args.seconds
+        while len(stats.accepted) < args.at_least_saves and time.monotonic() < ends:
+            time.sleep(0.5)
         stop.set()
         for thread in threads:
             thread.join(60)

@@ -61,14 +61,26 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     the following years' year-ago figures and seasonality). Figures of a target's baseline
     year move its baseline and milestones, and with them every quarter's milestone: then
     all its quarters."""
-    periods = set(QuarterlyReport.objects.filter(pk__in=report_ids).values_list("year", "quarter"))
+    rows = set(
+        QuarterlyReport.objects.filter(pk__in=report_ids)
+        .order_by()
+        .values_list("year", "quarter", "enterprise__memberships__cluster_id")
+    )
+    periods = {(year, number) for year, number, _c in rows}
     if not periods:
         return 0
     count = 0
     years = {year for year, _q in periods}
+    # A report moves the figures of its firm's clusters only (as services.stored._changed
+    # reads them: any membership); the other clusters' snapshots stand, and their stored
+    # parts are only marked through the new vintage.
+    clusters = {cluster_id for _y, _q, cluster_id in rows if cluster_id is not None}
     # The targets by the quarters they recompute (None: all of them, baseline included).
     work: dict[tuple[Quarter, ...] | None, list[int]] = defaultdict(list)
-    for target in Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan"):
+    targets = Target.objects.filter(
+        pk__in=targets_touched_by_reports(), plan__cluster_id__in=clusters
+    ).select_related("plan")
+    for target in targets:
         if target.baseline_year in years:
             work[None].append(target.pk)
             continue

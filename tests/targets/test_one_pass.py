@@ -12,11 +12,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cluster.models import District
 from cluster.quarters import Quarter
 from enterprises.models import REPORT_FIGURES, QuarterlyReport
-from targets.models import Metric, Target
+from targets.choices import Basis
+from targets.models import Metric, ProgressSnapshot, StoredThrough, Target
 from targets.selectors.metrics import evaluate
 from targets.services.progress import progress_recompute
 from targets.services.stored import seasonality_forget
@@ -173,3 +175,25 @@ def test_the_approval_job_reads_the_baseline_year_only_when_its_reports_moved(re
     target.refresh_from_db()
     # A is the only photonics firm reporting in 2023: 4 × 7 亿元.
     assert target.baseline_value == 28 * YI
+
+
+def test_the_approval_job_recomputes_only_the_clusters_of_the_approved_firm(reporting):  # noqa: F811 (fixture)
+    """A report moves the figures of its firm's clusters only: approved now for 2025Q4 (a
+    quarter of both plans), C's (nano only) gives nano snapshots at the new vintage and no
+    photonics one, B's (photonics only) the reverse, A's (both) both; the pages' store is
+    marked through each new vintage for both clusters all the same."""
+    recompute_progress()
+    for key, moved in (("c", {"nano"}), ("b", {"photonics"}), ("a", {"nano", "photonics"})):
+        report = approved(reporting[key], 2025, 4, revenue=1, output=1, at=timezone.now())
+        recompute_for_reports([report.pk])
+        written = set(
+            ProgressSnapshot.objects.filter(vintage=report.approved_at).values_list(
+                "target__plan__cluster__key", flat=True
+            )
+        )
+        assert written == moved, key
+        through = StoredThrough.objects.filter(basis=Basis.APPROVED)
+        assert {m.cluster.key: m.through for m in through} == {
+            "nano": report.approved_at,
+            "photonics": report.approved_at,
+        }, key
