@@ -14,6 +14,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.db.models import Model, Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -130,7 +131,9 @@ class HistoricalBulkResourceMixin:
         # One bad row refuses the whole file: nothing partial is ever written.
         kwargs["use_transactions"] = True
         kwargs["rollback_on_validation_errors"] = True
-        with cycle_collection_paused():
+        # Committed outside the pause (the import's own transaction is a savepoint of this
+        # one): the jobs the commit runs in eager mode run with the collector.
+        with transaction.atomic(), cycle_collection_paused(len(dataset)):
             return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):

@@ -61,33 +61,28 @@ def recompute_for_reports(report_ids: list[int]) -> int:
     the following years' year-ago figures and seasonality). Figures of a target's baseline
     year move its baseline and milestones, and with them every quarter's milestone: then
     all its quarters."""
-    rows = set(
+    # (cluster id of the firm, or None, year, quarter) of each report.
+    changes = set(
         QuarterlyReport.objects.filter(pk__in=report_ids)
         .order_by()
-        .values_list("year", "quarter", "enterprise__memberships__cluster_id")
+        .values_list("enterprise__memberships__cluster_id", "year", "quarter")
     )
-    periods = {(year, number) for year, number, _c in rows}
+    periods = {(year, number) for _c, year, number in changes}
     if not periods:
         return 0
     count = 0
-    years = {year for year, _q in periods}
-    # A report moves the figures of its firm's clusters only (as services.stored._changed
-    # reads them: any membership); the other clusters' snapshots stand, and their stored
-    # parts are only marked through the new vintage.
-    clusters = {cluster_id for _y, _q, cluster_id in rows if cluster_id is not None}
     # The targets by the quarters they recompute (None: all of them, baseline included).
     work: dict[tuple[Quarter, ...] | None, list[int]] = defaultdict(list)
-    targets = Target.objects.filter(
-        pk__in=targets_touched_by_reports(), plan__cluster_id__in=clusters
-    ).select_related("plan")
-    for target in targets:
-        if target.baseline_year in years:
+    for target in Target.objects.filter(pk__in=targets_touched_by_reports()).select_related("plan"):
+        cluster_id = target.plan.cluster_id
+        if target.baseline_year in {y for c, y, _q in changes if c == cluster_id}:
             work[None].append(target.pk)
             continue
         # The quarters these figures move (services.stored.touched: one owner for the
-        # snapshots and the stored parts), within the target's plan. None: reports of
-        # quarters outside the plan (before it, or after its deadline) move nothing of it.
-        quarters = touched(periods, reporting_quarters(target))
+        # snapshots and the stored parts), within the target's plan: its own firms' move
+        # their year's later quarters, any firm's the following years' (the seasonality is
+        # the city's). None: nothing of this plan moves.
+        quarters = touched(changes, reporting_quarters(target), cluster_id)
         if quarters:
             work[tuple(quarters)].append(target.pk)
     # First the completeness (the reports' statuses, whatever the vintage shown): until it

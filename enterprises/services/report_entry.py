@@ -356,10 +356,11 @@ def reports_enter(
     # constraint once the first commits. Checked again, its rows are found stored.
     for attempt in (1, 2):
         try:
-            with cycle_collection_paused(), transaction.atomic():
-                outcome = _enter(
-                    actor, rows, Unit(unit), EntryMode(mode), submit, dry_run, source, today
-                )
+            with transaction.atomic():
+                with cycle_collection_paused(len(rows)):
+                    outcome = _enter(
+                        actor, rows, Unit(unit), EntryMode(mode), submit, dry_run, source, today
+                    )
                 if outcome.errors or outcome.conflict is not None or dry_run:
                     transaction.set_rollback(True)
                     outcome.written, outcome.submitted = False, 0

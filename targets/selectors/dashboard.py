@@ -1061,7 +1061,10 @@ class Board:
             parts[COVERAGE] = list(coverage_counts([pair], self.as_of.vintage)[pair])
         if self._shows_output:
             parts[f"output:{self.figure}"] = self._output_part()
-        if self.output_target is None:
+        if not self.phase.shows_targets:
+            # Between plans (no snapshots: stored under the figures' own vintage). A plan in
+            # force without an output target shows this trend too, computed: its stored rows
+            # go under the vintage of snapshots these figures may not have moved.
             parts[f"trend:{self.figure}"] = self._trend_part()
         for target in self.targets:
             if target.metric.kind == Metric.Kind.COUNT_FIRMS_OVER:

@@ -86,13 +86,20 @@ def _changed(basis: str, since: dt.datetime, until: dt.datetime) -> set[tuple[in
     )
 
 
-def touched(changes: set[tuple[int, int]], quarters: list[Quarter]) -> list[Quarter]:
-    """The quarters a change of figures in each (year, quarter) moves, of those given: the
-    one owner for the snapshots the job recomputes and the parts it stores."""
+def touched(
+    changes: set[tuple[int | None, int, int]], quarters: list[Quarter], cluster_id: int
+) -> list[Quarter]:
+    """The quarters of a cluster, of those given, that changes of figures move, each change
+    as (cluster id of the firm — None for a firm of no cluster —, year, quarter): one of the
+    cluster's own firms moves the later quarters of its year and the following years' (their
+    year-ago figures and seasonality); any other firm the following years' only (the
+    seasonality is the city's, whatever the cluster). The one owner for the snapshots the
+    job recomputes and the parts it stores."""
     moved = set()
-    for year, number in changes:
+    for changed_cluster, year, number in changes:
+        own = changed_cluster == cluster_id
         for quarter in quarters:
-            if (quarter.year == year and quarter.quarter >= number) or (
+            if (own and quarter.year == year and quarter.quarter >= number) or (
                 year < quarter.year <= year + SEASONAL_YEARS
             ):
                 moved.add(quarter)
@@ -153,21 +160,16 @@ def stored_figures_refresh(
             # Storing everything makes the mark the figures' vintage whatever it was (it may
             # have been set with no figures at all); storing what changed leaves a cluster
             # a later run has stored already.
-            mine = {(y, q, f) for c, y, q, f in own if c == cluster.pk}
-            if not first and not everything and mark.through >= until and not mine:
+            if not first and not everything and mark.through >= until and not own:
                 continue
             quarters = stored_quarters(cluster, plans[cluster.pk], today)
             with_lines = set(quarters[-FIRM_TABLE_QUARTERS:])
             _firm_rows_keep(cluster, basis, with_lines)
             firms = firm_ids
             if not (everything or first):
-                changes = mine | {
-                    (year, number, firm)
-                    for cluster_id, year, number, firm in _changed(basis, mark.through, until)
-                    if cluster_id == cluster.pk
-                }
-                quarters = touched({(y, q) for y, q, _f in changes}, quarters)
-                firms = sorted({firm for _y, _q, firm in changes})
+                changes = own | _changed(basis, mark.through, until)
+                quarters = touched({(c, y, q) for c, y, q, _f in changes}, quarters, cluster.pk)
+                firms = sorted({f for c, _y, _q, f in changes if c == cluster.pk})
             elif first:
                 firms = None
             now = timezone.now()
@@ -183,7 +185,9 @@ def stored_figures_refresh(
                 )
                 # The same figures (and their memo of seasonality) for every quarter.
                 board.as_of.__dict__["figures"] = figures
-                if board.as_of.vintage is not None and quarter in with_lines:
+                # No line changes where none of the cluster's firms changed (a quarter
+                # moved by the seasonality alone).
+                if board.as_of.vintage is not None and quarter in with_lines and firms != []:
                     _firm_rows_store(board, firms)
                 rows.extend(
                     StoredFigures(

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from cluster.bulk import cycle_collection_paused, insert_new, new_instances
+from cluster.bulk import BATCH, cycle_collection_paused, insert_new, new_instances
 from cluster.models import PendingJob
 from enterprises.choices import ReportStatus
 from enterprises.models import QuarterlyReport
@@ -154,12 +154,15 @@ def test_the_cycle_collector_is_paused_for_a_batch_and_restored_after_it(enabled
 
     (gc.enable if enabled else gc.disable)()
     try:
-        with cycle_collection_paused():
+        with cycle_collection_paused(BATCH):
             assert not gc.isenabled()
         assert gc.isenabled() is enabled
-        with pytest.raises(ValueError), cycle_collection_paused():
+        with pytest.raises(ValueError), cycle_collection_paused(BATCH):
             raise ValueError("a refused file")
         assert gc.isenabled() is enabled
+        # A small batch (a worksheet's rows, one API report) runs as usual.
+        with cycle_collection_paused(BATCH - 1):
+            assert gc.isenabled() is enabled
     finally:
         gc.enable()
 
@@ -168,11 +171,15 @@ def test_the_cycle_collector_is_paused_for_a_batch_and_restored_after_it(enabled
 def test_both_imports_check_and_write_with_the_cycle_collector_paused(
     door, monkeypatch, enterprise_factory, steward
 ):
-    """The report pipeline (every door's reports) and the register import build their rows
-    with the collector paused, and it runs again once they are written."""
+    """The report pipeline (every door's reports) and the register import build a batch's
+    rows with the collector paused (here a batch of one row), and it runs again once they
+    are written."""
     import gc
 
+    from cluster import bulk
     from enterprises import resources
+
+    monkeypatch.setattr(bulk, "BATCH", 1)
     from enterprises.services import report_entry
     from enterprises.services.report_entry import FigureRow, reports_enter
 
@@ -198,6 +205,7 @@ def test_both_imports_check_and_write_with_the_cycle_collector_paused(
         monkeypatch.setattr(resources.EnterpriseResource, "before_import", before_import)
         import tablib
 
-        resources.EnterpriseResource().import_data(tablib.Dataset(headers=["uscc"]), dry_run=True)
+        rows = tablib.Dataset(["91320594MA1XXXXXXX"], headers=["uscc"])
+        resources.EnterpriseResource().import_data(rows, dry_run=True)
     assert seen == [False]
     assert gc.isenabled()

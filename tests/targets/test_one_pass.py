@@ -18,7 +18,7 @@ from cluster.models import District
 from cluster.quarters import Quarter
 from enterprises.models import REPORT_FIGURES, QuarterlyReport
 from targets.choices import Basis
-from targets.models import Metric, ProgressSnapshot, StoredThrough, Target
+from targets.models import Metric, ProgressSnapshot, StoredFigures, StoredThrough, Target
 from targets.selectors.metrics import evaluate
 from targets.services.progress import progress_recompute
 from targets.services.stored import seasonality_forget
@@ -178,20 +178,35 @@ def test_the_approval_job_reads_the_baseline_year_only_when_its_reports_moved(re
 
 
 def test_the_approval_job_recomputes_only_the_clusters_of_the_approved_firm(reporting):  # noqa: F811 (fixture)
-    """A report moves the figures of its firm's clusters only: approved now for 2025Q4 (a
-    quarter of both plans), C's (nano only) gives nano snapshots at the new vintage and no
-    photonics one, B's (photonics only) the reverse, A's (both) both; the pages' store is
-    marked through each new vintage for both clusters all the same."""
+    """A report moves its own year in its firm's clusters only, and the following years in
+    every cluster (the seasonality is the city's). Approved now for 2025Q4 (a quarter of both
+    plans; nano 2023–2025 has no later one, photonics 2024–2026 has 2026): C's (nano only)
+    gives nano's 2025Q4 and photonics' 2026 snapshots and parts at the new vintage, not
+    photonics' 2025Q4; B's (photonics only) photonics' 2025Q4 and 2026, nothing of nano; A's
+    (both) all of them; the parts likewise, and nano's stored 2026 (monitored after its plan)
+    for each. Both clusters' store is marked through each new vintage."""
     recompute_progress()
-    for key, moved in (("c", {"nano"}), ("b", {"photonics"}), ("a", {"nano", "photonics"})):
+    expected = {
+        "c": {("nano", 2025), ("photonics", 2026)},
+        "b": {("photonics", 2025), ("photonics", 2026)},
+        "a": {("nano", 2025), ("photonics", 2025), ("photonics", 2026)},
+    }
+    for key, moved in expected.items():
         report = approved(reporting[key], 2025, 4, revenue=1, output=1, at=timezone.now())
         recompute_for_reports([report.pk])
-        written = set(
+        snapshots = set(
             ProgressSnapshot.objects.filter(vintage=report.approved_at).values_list(
-                "target__plan__cluster__key", flat=True
+                "target__plan__cluster__key", "year"
             )
         )
-        assert written == moved, key
+        assert snapshots == moved, key
+        parts = set(
+            StoredFigures.objects.filter(vintage=report.approved_at).values_list(
+                "cluster__key", "year"
+            )
+        )
+        # Nano's 2026 (monitored, after its plan) is stored too: a following year.
+        assert parts == moved | {("nano", 2026)}, key
         through = StoredThrough.objects.filter(basis=Basis.APPROVED)
         assert {m.cluster.key: m.through for m in through} == {
             "nano": report.approved_at,
