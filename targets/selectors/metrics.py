@@ -392,20 +392,25 @@ def _in_scope(row: dict, scope: Scope) -> bool:
     )
 
 
+def _year_to_date_key(quarter: Quarter, cluster_id: int) -> tuple:
+    """The figures' memo key of a cluster's year-to-date sums up to `quarter`."""
+    return ("year to date", quarter, cluster_id)
+
+
 def year_to_date_sums(figures: Figures, quarter: Quarter, scope: Scope) -> list[dict]:
     """The year-to-date sums up to `quarter` of every figure, per district and focus
     direction of the scope's cluster, and of every two figures over the reports that give
     both (a ratio's numerator and denominator): the groups of the scope's district and
     direction. One grouped query per quarter and cluster, kept in the figures' memo, whatever
     the targets: every sum, ratio, district and direction of the cluster reads it."""
-    key = ("year to date", quarter, scope.cluster_id)
+    key = _year_to_date_key(quarter, scope.cluster_id)
     if key not in figures.memo:
         sums = {_total(figure): Sum(figure) for figure in FIGURES}
         for one, other in product(FIGURES, repeat=2):
             both = Q(**{f"{one}__isnull": False, f"{other}__isnull": False})
             sums[_with(one, other)] = Sum(one, filter=both)
         # By material (each within its direction): the dashboard's output part reads this
-        # year's half of its rows from here (YEAR_TO_DATE_BY_MATERIAL).
+        # year's half of its rows from here (year_to_date_by_material).
         figures.memo[key] = list(
             year_to_date(figures, quarter, Scope(scope.cluster_id))
             .values("enterprise__district", MATERIAL, DIRECTION)
@@ -419,7 +424,7 @@ def year_to_date_by_material(
 ) -> list[tuple[int | None, int | None, Decimal | None]] | None:
     """(district, material, sum) of `figure` up to `quarter` of the cluster's counted firms,
     when `year_to_date_sums` read them already with these figures; None otherwise."""
-    rows = figures.memo.get(("year to date", quarter, cluster_id))
+    rows = figures.memo.get(_year_to_date_key(quarter, cluster_id))
     if rows is None:
         return None
     return [(row["enterprise__district"], row[MATERIAL], row[_total(figure)]) for row in rows]
