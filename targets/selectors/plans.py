@@ -237,8 +237,8 @@ class Coverage:
 
     def statement(self) -> str:
         return _(
-            "Approved reports for %(quarter)s: %(approved)d of the %(expected)d firms "
-            "expected (%(share)s; %(needed)d%% makes a quarter official)."
+            "Approved reports for %(quarter)s across the cluster: %(approved)d of the "
+            "%(expected)d firms expected (%(share)s; %(needed)d%% makes a quarter official)."
         ) % {
             "quarter": self.quarter.label(),
             "approved": self.approved,

@@ -181,7 +181,8 @@ def test_closing_is_refused_alike_through_every_door(
     assert not PlanEvaluation.objects.filter(closed_at__isnull=False).exists()
     assert not EvaluationLine.objects.exists()
     if case == "deadline quarter incomplete" and door != "page":
-        assert "Approved reports for 2025 Q4: 3 of the 5 firms expected (60.0%" in body
+        expected = "Approved reports for 2025 Q4 across the cluster: 3 of the 5 firms expected"
+        assert f"{expected} (60.0%" in body
     if case == "no note" and door == "api":
         assert "note" in body
 

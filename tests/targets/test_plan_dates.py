@@ -260,6 +260,12 @@ def test_between_and_after_plans_monitoring_goes_on(client, city_viewer, on_day,
 
     response, html = page(client, "targets:district", sip.pk)
     assert field(html, 'data-figure="output"', "value") == "28.00 亿元"  # A 24 + C 4
+    # The share of approved reports that makes a quarter official is the cluster's (A, B, C),
+    # not the district's (A, C): a district page says whose it counts.
+    coverage = re.search(r'data-field="coverage">(.*?)</p>', html, re.S).group(1)
+    assert coverage == (
+        "2026年第2季度全集群已审核报表：应报3家企业中的3家（100.0%；达到90%即为正式数据季度）。"
+    )
     sip_trend = [("2025Q1", 12), ("2025Q2", 26), ("2025Q3", 42), ("2025Q4", 60)]
     sip_trend += [("2026Q1", 13), ("2026Q2", 28)]
     assert trend(response) == sip_trend
